@@ -1,0 +1,2 @@
+//! Fetching official Go toolchains from a Go module proxy, verified against
+//! the checksum database.

@@ -1,0 +1,1 @@
+//! Program generator: seed -> bytes -> arbitrary spec -> Go source.

@@ -1,0 +1,189 @@
+//! Plain data shared by every pipeline stage.
+//!
+//! Stages take these values in and hand these values out; none of them holds
+//! hidden state. Everything here is serialisable so that it can go into
+//! `results.jsonl`, `finding.json` and the generator spec files.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A Go GOARCH that divergo can build for and run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    Amd64,
+    Arm64,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 2] = [Arch::Amd64, Arch::Arm64];
+
+    pub fn goarch(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The architecture of the machine divergo runs on, if it is one it knows.
+    pub fn host() -> Option<Arch> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Arch::Amd64),
+            "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.goarch())
+    }
+}
+
+impl FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "amd64" | "x86_64" | "x86-64" => Ok(Arch::Amd64),
+            "arm64" | "aarch64" => Ok(Arch::Arm64),
+            other => Err(format!("unknown arch {other:?} (expected amd64 or arm64)")),
+        }
+    }
+}
+
+/// The class of one build or run.
+///
+/// `Infra` means the harness, a toolchain or an emulator failed; it is never
+/// counted as something the program did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    Ok,
+    Panic,
+    Fatal,
+    Signal,
+    Hang,
+    Oom,
+    BuildError,
+    Ice,
+    Infra,
+}
+
+impl Class {
+    pub const ALL: [Class; 9] = [
+        Class::Ok,
+        Class::Panic,
+        Class::Fatal,
+        Class::Signal,
+        Class::Hang,
+        Class::Oom,
+        Class::BuildError,
+        Class::Ice,
+        Class::Infra,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Ok => "ok",
+            Class::Panic => "panic",
+            Class::Fatal => "fatal",
+            Class::Signal => "signal",
+            Class::Hang => "hang",
+            Class::Oom => "oom",
+            Class::BuildError => "build_error",
+            Class::Ice => "ice",
+            Class::Infra => "infra",
+        }
+    }
+
+    /// A crash of the running program (not a hang, not a build problem).
+    pub fn is_crash(self) -> bool {
+        matches!(self, Class::Panic | Class::Fatal | Class::Signal)
+    }
+
+    /// Whether this outcome says something about the program/toolchain
+    /// (everything but `Infra`).
+    pub fn is_program_outcome(self) -> bool {
+        self != Class::Infra
+    }
+
+    /// Ordering used in reports: worst first.
+    pub fn severity(self) -> u8 {
+        match self {
+            Class::Ice => 9,
+            Class::Signal => 8,
+            Class::Fatal => 7,
+            Class::Hang => 6,
+            Class::Panic => 5,
+            Class::Oom => 4,
+            Class::BuildError => 3,
+            Class::Infra => 1,
+            Class::Ok => 0,
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Class {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Class::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Class::ALL.iter().map(|c| c.name()).collect();
+                format!("unknown outcome {s:?} (expected one of {})", names.join(", "))
+            })
+    }
+}
+
+/// A classified outcome with its normalised signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub class: Class,
+    /// Normalised title: the same bug on two runs gives the same string.
+    /// Empty for `ok`.
+    pub signature: String,
+    /// The `checksum: <hex>` line of an ok run, if the program printed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(class: Class, signature: impl Into<String>) -> Self {
+        Outcome {
+            class,
+            signature: signature.into(),
+            checksum: None,
+        }
+    }
+
+    pub fn infra(reason: impl Into<String>) -> Self {
+        Outcome::new(Class::Infra, reason)
+    }
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exit {c}"),
+            ExitStatus::Signal(s) => write!(f, "signal {s}"),
+        }
+    }
+}
