@@ -1,5 +1,530 @@
 //! Command-line interface.
 
+use crate::executor::QemuMode;
+use crate::model::Arch;
+use crate::run::{self, Options, Plan, Programs};
+use crate::{exec, toolchain};
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit status of a run that found nothing / whose expectations all held.
+pub const EXIT_OK: i32 = 0;
+/// Findings were reported, expectations failed, or a finding did not reproduce.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Bad input: arguments, toolchain names, corpus entries, results dirs.
+pub const EXIT_USAGE: i32 = 2;
+/// An infrastructure failure stopped the command (e.g. a toolchain download).
+pub const EXIT_INFRA: i32 = 3;
+/// Interrupted by SIGINT/SIGTERM; partial results were written.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "divergo",
+    version,
+    about = "Differential fuzzing and stress harness for Go toolchains",
+    long_about = "divergo generates Go programs (or takes known ones from a corpus), builds each \
+with several Go toolchains for amd64 and arm64, runs them under GC and preemption pressure \
+(natively, or under qemu-user for a foreign arch), classifies every run, and reports where \
+toolchains or architectures diverge, with a standalone reproducer per finding.\n\n\
+Toolchains live under $DIVERGO_HOME (default ~/.cache/divergo).\n\n\
+Exit status: 0 nothing found / all expectations held; 1 findings, failed expectations, or a \
+replay that did not reproduce; 2 bad input; 3 infrastructure failure; 130 interrupted.",
+    after_help = "Start with: divergo toolchains install && divergo run"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Install, register and list Go toolchains.
+    #[command(subcommand)]
+    Toolchains(ToolchainsCmd),
+    /// Generate programs (or take corpus entries), build, run, classify and diff them.
+    Run(RunArgs),
+    /// Run the known-reproducer corpus and check every expectation.
+    Corpus(CorpusArgs),
+    /// Print or write the Go program for a seed.
+    Gen(GenArgs),
+    /// Re-run a finding (findings/<id>) and say whether it still reproduces.
+    Replay(ReplayArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ToolchainsCmd {
+    /// Fetch official toolchains from the Go module proxy (verified against the
+    /// checksum database), or register a GOROOT with NAME=/path/to/goroot.
+    ///
+    /// With no names: go1.23.11, go1.23.12 and the newest go1.25.x. `go1.25`
+    /// means the newest go1.25.N the proxy serves. GOPROXY and GOSUMDB are
+    /// honoured as by the go command.
+    Install {
+        /// Toolchains: go1.23.11, go1.25 (newest patch), or go1.14.1=/path/to/goroot.
+        specs: Vec<String>,
+    },
+    /// Show registered toolchains and whether each works now.
+    List {
+        /// One JSON array of {name, version, goroot, source, usable, ...}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options shared by `run` and `corpus`.
+#[derive(Args, Debug, Clone)]
+struct MatrixArgs {
+    /// Toolchains, comma-separated [default: go1.14.1 when registered, go1.23.11, go1.23.12, newest go1.25.x]
+    #[arg(long, value_delimiter = ',')]
+    toolchains: Vec<String>,
+    /// Architectures, comma-separated: amd64, arm64 [default: the host's]
+    #[arg(long = "arch", value_delimiter = ',')]
+    archs: Vec<Arch>,
+    /// Parallel builds and runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Results directory [default: divergo-runs/<timestamp>]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// How qemu-user runs foreign-arch binaries: one-insn-per-tb (signals can land
+    /// between any two instructions; slow) or plain (fast, blind to such windows)
+    #[arg(long, default_value = "one-insn-per-tb")]
+    qemu_mode: QemuMode,
+    /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
+    #[arg(long, default_value_t = 2048)]
+    memory_limit_mib: u64,
+    /// Keep scratch dirs (sources, binaries) instead of removing them
+    #[arg(long)]
+    keep: bool,
+    /// One JSON object on stdout at the end; human output goes to stderr
+    #[arg(long)]
+    json: bool,
+    /// No progress bar
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    m: MatrixArgs,
+    /// Run the programs of a corpus dir instead of generated ones
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// With --corpus: only entries whose name contains this
+    #[arg(long, requires = "corpus")]
+    filter: Option<String>,
+    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, hostile [default: all but hostile]
+    #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
+    templates: Vec<String>,
+    /// First seed; program i uses seed+i [default: from the clock, printed]
+    #[arg(long, conflicts_with = "corpus")]
+    seed: Option<u64>,
+    /// Number of generated programs
+    #[arg(long, default_value_t = 20, conflicts_with = "corpus")]
+    count: u64,
+    /// Trials per cell (toolchain × arch) and program
+    #[arg(long, default_value_t = 3)]
+    trials: u32,
+    /// Native per-run timeout in seconds (scaled for emulators; adapted down
+    /// once a program has run clean)
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// GOGC of every run (GC pressure); "" to leave it unset
+    #[arg(long, default_value = "25")]
+    gogc: String,
+    /// GOMAXPROCS of every run; unset by default (programs choose)
+    #[arg(long)]
+    gomaxprocs: Option<u32>,
+    /// GODEBUG of every run
+    #[arg(long)]
+    godebug: Option<String>,
+    /// Stop after the first program with a finding
+    #[arg(long)]
+    stop_on_first: bool,
+    /// Continue an interrupted run in DIR (its run.json decides what runs)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "templates", "seed"])]
+    resume: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CorpusArgs {
+    #[command(flatten)]
+    m: MatrixArgs,
+    /// Corpus directory
+    #[arg(long, default_value = "go-corpus")]
+    dir: PathBuf,
+    /// Only entries whose name contains this
+    #[arg(long)]
+    filter: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct GenArgs {
+    /// Seed of the program
+    #[arg(long)]
+    seed: u64,
+    /// Template family (repeatable): bigstack, closures, timers, deferpanic, hostile [default: all but hostile]
+    #[arg(long = "template")]
+    templates: Vec<String>,
+    /// Write main.go, go.mod and spec.json into this directory instead of printing main.go
+    #[arg(short = 'o', long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    /// A finding directory (findings/<id> inside a results dir)
+    dir: PathBuf,
+    /// Trials per cell [default: as many as the finding had]
+    #[arg(long)]
+    trials: Option<u32>,
+    /// Parallel runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// Marks an error as an infrastructure failure (exit 3) rather than bad input.
+#[derive(Debug)]
+pub struct InfraError(pub String);
+
+impl std::fmt::Display for InfraError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InfraError {}
+
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        EXIT_USAGE
+                    } else {
+                        EXIT_OK
+                    };
+                }
+                _ => {
+                    let text = e.render().to_string();
+                    let line = text
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("bad arguments")
+                        .trim_start_matches("error: ");
+                    eprintln!("divergo: {line} (see --help)");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
+    exec::install_signal_handlers();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("divergo: error: {msg}");
+            if e.downcast_ref::<InfraError>().is_some() {
+                EXIT_INFRA
+            } else {
+                EXIT_USAGE
+            }
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Toolchains(ToolchainsCmd::Install { specs }) => install(specs),
+        Cmd::Toolchains(ToolchainsCmd::List { json }) => list(json),
+        Cmd::Run(a) => run_cmd(a),
+        Cmd::Corpus(a) => corpus_cmd(a),
+        Cmd::Gen(a) => gen_cmd(a),
+        Cmd::Replay(a) => crate::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
+    }
+}
+
+fn jobs(j: Option<usize>) -> usize {
+    j.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}
+
+fn install(specs: Vec<String>) -> Result<i32> {
+    let home = toolchain::home();
+    let specs: Vec<String> = if specs.is_empty() {
+        toolchain::DEFAULT_INSTALL.iter().map(|s| s.to_string()).collect()
+    } else {
+        specs
+    };
+    // Check every spec before fetching anything.
+    for s in &specs {
+        let name = s.split_once('=').map_or(s.as_str(), |(n, _)| n);
+        if !toolchain::valid_name(name) {
+            bail!("invalid toolchain name {name:?}: expected a Go version such as go1.23.11 (or NAME=/path/to/goroot)");
+        }
+    }
+    let cfg = toolchain::ProxyConfig::from_env();
+    for s in &specs {
+        if let Some((name, root)) = s.split_once('=') {
+            let tc = toolchain::register_user(&home, name, &PathBuf::from(root))?;
+            eprintln!("registered {} at {}", tc.name, tc.goroot.display());
+            continue;
+        }
+        let name = toolchain::resolve_release(s, &cfg).map_err(|e| InfraError(format!("{e:#}")))?;
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("fetching {name}"));
+        let mut progress = |done: u64, total: Option<u64>| {
+            if let Some(t) = total {
+                bar.set_length(t);
+            }
+            bar.set_position(done);
+        };
+        let r = toolchain::install_from_proxy(&home, &name, &cfg, &mut progress);
+        bar.finish_and_clear();
+        let (tc, fresh) = r.map_err(|e| InfraError(format!("installing {name}: {e:#}")))?;
+        if fresh {
+            eprintln!(
+                "installed {} at {} ({}, checksum database: {})",
+                tc.name,
+                tc.goroot.display(),
+                tc.h1.as_deref().unwrap_or("?"),
+                tc.sumdb.as_deref().unwrap_or("?")
+            );
+        } else {
+            eprintln!("{} already installed at {}", tc.name, tc.goroot.display());
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn list(json: bool) -> Result<i32> {
+    let home = toolchain::home();
+    let tcs: Vec<_> = toolchain::all(&home).into_iter().map(toolchain::check).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tcs)?);
+        return Ok(EXIT_OK);
+    }
+    if tcs.is_empty() {
+        eprintln!(
+            "no toolchains under {}: run `divergo toolchains install`",
+            home.display()
+        );
+        return Ok(EXIT_OK);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<12} {:<12} {:<6} {:<7} GOROOT", "NAME", "VERSION", "SOURCE", "USABLE")?;
+    for t in tcs {
+        writeln!(
+            out,
+            "{:<12} {:<12} {:<6} {:<7} {}{}",
+            t.name,
+            t.version,
+            format!("{:?}", t.source).to_lowercase(),
+            if t.usable { "yes" } else { "no" },
+            t.goroot.display(),
+            t.problem.map(|p| format!("  ({p})")).unwrap_or_default()
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn default_archs(archs: &[Arch]) -> Result<Vec<Arch>> {
+    if !archs.is_empty() {
+        let mut v = archs.to_vec();
+        v.dedup();
+        return Ok(v);
+    }
+    Ok(vec![Arch::host().ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?])
+}
+
+fn toolchain_names(given: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        toolchain::default_names(&toolchain::home())
+    } else {
+        given.to_vec()
+    }
+}
+
+fn run_cmd(a: RunArgs) -> Result<i32> {
+    let opts = Options {
+        jobs: jobs(a.m.jobs),
+        keep: a.m.keep,
+        quiet: a.m.quiet,
+    };
+    if let Some(dir) = &a.resume {
+        let plan = run::read_plan(dir)?;
+        eprintln!("resuming {}", dir.display());
+        let out = run::execute(&plan, dir, &opts, true)?;
+        return finish(&plan, out, a.m.json);
+    }
+    if a.trials == 0 || a.trials > 10_000 {
+        bail!("--trials {}: expected 1..=10000", a.trials);
+    }
+    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
+        bail!("--timeout {}: expected 0 < t <= 3600 seconds", a.timeout);
+    }
+    let programs = match &a.corpus {
+        Some(dir) => Programs::Corpus {
+            dir: dir.clone(),
+            filter: a.filter.clone(),
+        },
+        None => {
+            run::parse_families(&a.templates)?;
+            let seed = a.seed.unwrap_or_else(|| {
+                let s = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_secs());
+                eprintln!("seed {s}");
+                s
+            });
+            if a.count == 0 {
+                bail!("--count 0: nothing to run");
+            }
+            Programs::Generated {
+                templates: a.templates.clone(),
+                seed,
+                count: a.count,
+            }
+        }
+    };
+    let mut env = BTreeMap::new();
+    if !a.gogc.is_empty() {
+        env.insert("GOGC".to_string(), a.gogc.clone());
+    }
+    if let Some(p) = a.gomaxprocs {
+        env.insert("GOMAXPROCS".to_string(), p.to_string());
+    }
+    if let Some(d) = &a.godebug {
+        env.insert("GODEBUG".to_string(), d.clone());
+    }
+    let plan = Plan {
+        schema: crate::results::SCHEMA,
+        divergo_version: run::version(),
+        programs,
+        toolchains: toolchain_names(&a.m.toolchains),
+        archs: default_archs(&a.m.archs)?,
+        trials: a.trials,
+        env,
+        timeout_s: a.timeout,
+        qemu_mode: a.m.qemu_mode,
+        memory_limit_mib: a.m.memory_limit_mib,
+        stop_on_first: a.stop_on_first,
+        corpus_trials: false,
+    };
+    let out_dir = a.m.out.clone().unwrap_or_else(run::default_out_dir);
+    let out = run::execute(&plan, &out_dir, &opts, false)?;
+    finish(&plan, out, a.m.json)
+}
+
+fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
+    let opts = Options {
+        jobs: jobs(a.m.jobs),
+        keep: a.m.keep,
+        quiet: a.m.quiet,
+    };
+    let plan = Plan {
+        schema: crate::results::SCHEMA,
+        divergo_version: run::version(),
+        programs: Programs::Corpus {
+            dir: a.dir.clone(),
+            filter: a.filter.clone(),
+        },
+        toolchains: toolchain_names(&a.m.toolchains),
+        archs: default_archs(&a.m.archs)?,
+        trials: 1,
+        env: BTreeMap::new(),
+        timeout_s: 10.0,
+        qemu_mode: a.m.qemu_mode,
+        memory_limit_mib: a.m.memory_limit_mib,
+        stop_on_first: false,
+        corpus_trials: true,
+    };
+    // Toolchains the user did not name and does not have (go1.14.1) are
+    // simply left out of the default set; named ones must exist.
+    let out_dir = a.m.out.clone().unwrap_or_else(run::default_out_dir);
+    let out = run::execute(&plan, &out_dir, &opts, false)?;
+    let failures = out.corpus_failures.unwrap_or(0);
+    if let Ok(s) = std::fs::read_to_string(out_dir.join("summary.md")) {
+        if let Some(i) = s.find("## Corpus expectations") {
+            let table = &s[i..];
+            let end = table.find("\n## Outcome").unwrap_or(table.len());
+            eprintln!("{}", &table[..end]);
+        }
+    }
+    eprintln!("results in {}", out_dir.display());
+    if out.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if a.m.json {
+        println!("{}", serde_json::to_string(&run::json_summary(&out))?);
+    }
+    Ok(if failures == 0 { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
+    eprintln!(
+        "{} programs in {:.1} s: {} finding(s){}; results in {}",
+        out.programs,
+        out.elapsed.as_secs_f64(),
+        out.findings.len(),
+        if out.interrupted { " (interrupted)" } else { "" },
+        out.out_dir.display()
+    );
+    for f in &out.findings {
+        eprintln!(
+            "  {} {:?} ({}) {}{}",
+            f.id,
+            f.kind,
+            f.scope,
+            f.signature,
+            f.p_value.map(|p| format!(" p={p:.1e}")).unwrap_or_default()
+        );
+    }
+    if json {
+        println!("{}", serde_json::to_string(&run::json_summary(&out))?);
+    }
+    Ok(if out.interrupted {
+        EXIT_INTERRUPTED
+    } else if out.findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+fn gen_cmd(a: GenArgs) -> Result<i32> {
+    let fams = run::parse_families(&a.templates)?;
+    let p = crate::gen::generate(a.seed, &fams);
+    match a.out {
+        None => {
+            print!("{}", p.main_go);
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+            std::fs::write(dir.join("main.go"), &p.main_go)?;
+            std::fs::write(dir.join("go.mod"), &p.go_mod)?;
+            std::fs::write(dir.join("spec.json"), serde_json::to_string_pretty(&p.spec)?)?;
+            eprintln!("wrote {}/main.go, go.mod, spec.json", dir.display());
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -1,10 +1,25 @@
 //! divergo: a differential fuzzing and stress harness for Go toolchains.
 //!
 //! One module per pipeline stage; each takes plain data in and gives plain
-//! data out (see `model`).
+//! data out (see `model`):
+//! `toolchain`/`fetch` (toolchains) → `gen` (programs) → `build` →
+//! `executor`/`exec` (runs) → `classify` → `pipeline`/`run` (the matrix) →
+//! `verdict`/`report`/`findings` (diffs, findings, reproducers) → `replay`.
 
+pub mod build;
 pub mod classify;
-pub mod cli;
+// pending: pub mod cli;
+pub mod corpus;
+pub mod exec;
+pub mod executor;
 pub mod fetch;
+// pending: pub mod findings;
 pub mod gen;
 pub mod model;
+// pending: pub mod pipeline;
+// pending: pub mod replay;
+// pending: pub mod report;
+pub mod results;
+// pending: pub mod run;
+pub mod toolchain;
+pub mod verdict;

@@ -1,0 +1,3 @@
+module divergo.corpus/build-error
+
+go 1.14

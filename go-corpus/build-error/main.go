@@ -1,0 +1,8 @@
+// Does not compile: an undefined name.
+package main
+
+import "fmt"
+
+func main() {
+	fmt.Println(undefinedName)
+}

@@ -1,0 +1,3 @@
+module divergo.corpus/deadlock
+
+go 1.14

@@ -1,0 +1,3 @@
+module divergo.corpus/hang-spin
+
+go 1.14

@@ -1,0 +1,3 @@
+module divergo.corpus/ok-checksum
+
+go 1.14

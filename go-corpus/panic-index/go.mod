@@ -1,0 +1,3 @@
+module divergo.corpus/panic-index
+
+go 1.14

@@ -1,0 +1,3 @@
+module divergo.corpus/timer-reset-38023
+
+go 1.14

@@ -1,0 +1,111 @@
+//! Building one program with one toolchain for one GOARCH, hermetically.
+//!
+//! `GOTOOLCHAIN=local` (a modern `go` must never switch toolchains because of a
+//! go.mod line), `GOFLAGS=-mod=mod`, `CGO_ENABLED=0`, `GOPROXY=off`, `GOENV=off`,
+//! a GOCACHE per toolchain, and nothing else from the caller's environment.
+
+use crate::classify;
+use crate::exec::{self, ExecSpec};
+use crate::model::{Arch, Class, Outcome};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    /// Directory holding main.go and go.mod.
+    pub src_dir: PathBuf,
+    pub goroot: PathBuf,
+    pub arch: Arch,
+    /// Where the binary goes.
+    pub out: PathBuf,
+    pub gocache: PathBuf,
+    /// GOPATH (module cache of the build; stays empty with GOPROXY=off).
+    pub gopath: PathBuf,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct BuildResult {
+    /// `ok`, `build_error`, `ice`, or `infra`.
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// Combined output of `go build`.
+    pub log: String,
+}
+
+/// The environment of `go build` (complete: nothing else is inherited).
+pub fn build_env(req: &BuildRequest) -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    vec![
+        ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
+        ("HOME".into(), home),
+        ("GOROOT".into(), req.goroot.display().to_string()),
+        ("GOPATH".into(), req.gopath.display().to_string()),
+        ("GOCACHE".into(), req.gocache.display().to_string()),
+        ("GOTOOLCHAIN".into(), "local".into()),
+        ("GOFLAGS".into(), "-mod=mod".into()),
+        ("GO111MODULE".into(), "on".into()),
+        ("GOWORK".into(), "off".into()),
+        ("GOENV".into(), "off".into()),
+        ("GOPROXY".into(), "off".into()),
+        ("GOSUMDB".into(), "off".into()),
+        ("CGO_ENABLED".into(), "0".into()),
+        ("GOOS".into(), "linux".into()),
+        ("GOARCH".into(), req.arch.goarch().into()),
+        ("TMPDIR".into(), std::env::temp_dir().display().to_string()),
+    ]
+}
+
+/// Build the program. Never panics; every problem becomes an outcome.
+pub fn build(req: &BuildRequest) -> BuildResult {
+    if let Err(e) = std::fs::create_dir_all(&req.gocache) {
+        return BuildResult {
+            outcome: Outcome::infra(format!(
+                "GOCACHE {} cannot be created: {e}",
+                req.gocache.display()
+            )),
+            duration: Duration::ZERO,
+            log: String::new(),
+        };
+    }
+    let mut spec = ExecSpec::new(req.goroot.join("bin").join("go"), &req.src_dir);
+    spec.args = vec![
+        "build".into(),
+        "-o".into(),
+        req.out.display().to_string(),
+        ".".into(),
+    ];
+    spec.env = build_env(req);
+    spec.timeout = req.timeout;
+    spec.grace = Duration::from_secs(2);
+    spec.quit_on_timeout = false;
+    spec.output_cap = 256 * 1024;
+    let r = exec::run(&spec);
+    let log = format!("{}{}", r.stdout, r.stderr);
+    let outcome = if let Some(e) = &r.spawn_error {
+        Outcome::infra(format!("toolchain broken: {e}"))
+    } else if r.interrupted {
+        Outcome::infra("interrupted")
+    } else if r.timed_out {
+        Outcome::new(
+            Class::Ice,
+            format!("build: compiler did not finish in {}s", req.timeout.as_secs()),
+        )
+    } else if r.exit == Some(crate::model::ExitStatus::Code(0)) {
+        if req.out.is_file() {
+            Outcome::new(Class::Ok, "")
+        } else {
+            Outcome::infra(format!(
+                "go build exited 0 but wrote no binary at {}",
+                req.out.display()
+            ))
+        }
+    } else {
+        classify::classify_build(r.exit, &log)
+    };
+    BuildResult {
+        outcome,
+        duration: r.duration,
+        log,
+    }
+}

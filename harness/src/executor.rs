@@ -1,0 +1,259 @@
+//! Executors: how a binary built for one GOARCH runs on this host.
+//!
+//! `native` runs the host's own arch. `qemu-user` runs the foreign arch under
+//! the distribution's qemu-user-static. qemu-user delivers signals only between
+//! translation blocks, so by default divergo asks for one instruction per block
+//! (qemu 7.2: `QEMU_SINGLESTEP=1`; qemu >= 8.1: `QEMU_ONE_INSN_PER_TB=1`):
+//! without it an asynchronous preemption can never land between two
+//! instructions of one block and bugs that live in such windows are invisible.
+
+use crate::model::Arch;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum QemuMode {
+    /// One guest instruction per translation block: signals can land anywhere.
+    #[default]
+    OneInsnPerTb,
+    /// qemu's default block chaining: fast, but blind to intra-block windows.
+    Plain,
+}
+
+impl std::str::FromStr for QemuMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "one-insn-per-tb" | "singlestep" => Ok(QemuMode::OneInsnPerTb),
+            "plain" => Ok(QemuMode::Plain),
+            _ => Err(format!(
+                "unknown qemu mode {s:?} (expected one-insn-per-tb or plain)"
+            )),
+        }
+    }
+}
+
+/// A resolved way of running binaries of one arch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Executor {
+    pub arch: Arch,
+    #[serde(flatten)]
+    pub kind: ExecutorKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "executor", rename_all = "kebab-case")]
+pub enum ExecutorKind {
+    Native,
+    QemuUser {
+        path: PathBuf,
+        version: (u32, u32, u32),
+        mode: QemuMode,
+    },
+}
+
+impl Executor {
+    /// Human label used in every result line and report, e.g.
+    /// `arm64 (qemu-user 7.2, one insn per TB)` or `amd64 (native)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.arch, self.kind_label())
+    }
+
+    /// The executor part of the label: `native` or `qemu-user 7.2, one insn per TB`.
+    pub fn kind_label(&self) -> String {
+        match &self.kind {
+            ExecutorKind::Native => "native".to_string(),
+            ExecutorKind::QemuUser { version, mode, .. } => format!(
+                "qemu-user {}.{}, {}",
+                version.0,
+                version.1,
+                match mode {
+                    QemuMode::OneInsnPerTb => "one insn per TB",
+                    QemuMode::Plain => "plain",
+                }
+            ),
+        }
+    }
+
+    /// How many times slower than native a program runs here (for timeouts).
+    pub fn slowdown(&self) -> f64 {
+        match &self.kind {
+            ExecutorKind::Native => 1.0,
+            ExecutorKind::QemuUser { mode, .. } => match mode {
+                QemuMode::OneInsnPerTb => 60.0,
+                QemuMode::Plain => 4.0,
+            },
+        }
+    }
+
+    /// The program, its arguments and extra environment to run `binary`.
+    pub fn command(&self, binary: &Path) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
+        match &self.kind {
+            ExecutorKind::Native => (binary.to_path_buf(), vec![], vec![]),
+            ExecutorKind::QemuUser {
+                path,
+                version,
+                mode,
+            } => {
+                let mut env = vec![];
+                if *mode == QemuMode::OneInsnPerTb {
+                    if *version >= (8, 1, 0) {
+                        env.push(("QEMU_ONE_INSN_PER_TB".to_string(), "1".to_string()));
+                    } else {
+                        env.push(("QEMU_SINGLESTEP".to_string(), "1".to_string()));
+                    }
+                }
+                (
+                    path.clone(),
+                    vec![binary.display().to_string()],
+                    env,
+                )
+            }
+        }
+    }
+}
+
+/// The qemu-user binary name for an arch.
+fn qemu_names(arch: Arch) -> &'static [&'static str] {
+    match arch {
+        Arch::Arm64 => &["qemu-aarch64-static", "qemu-aarch64"],
+        Arch::Amd64 => &["qemu-x86_64-static", "qemu-x86_64"],
+    }
+}
+
+fn env_override(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "DIVERGO_QEMU_AARCH64",
+        Arch::Amd64 => "DIVERGO_QEMU_X86_64",
+    }
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Parse `qemu-aarch64 version 7.2.22 (Debian ...)`.
+pub fn parse_qemu_version(text: &str) -> Option<(u32, u32, u32)> {
+    let rest = text.split("version").nth(1)?;
+    let v = rest.split_whitespace().next()?;
+    let mut it = v.split('.').map(|p| {
+        p.chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse::<u32>()
+    });
+    let major = it.next()?.ok()?;
+    let minor = it.next().and_then(|r| r.ok()).unwrap_or(0);
+    let patch = it.next().and_then(|r| r.ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// Resolve the executor for `arch` on this host. An `Err` is an infrastructure
+/// problem: the message says what is missing and how to install it.
+pub fn detect(arch: Arch, mode: QemuMode) -> Result<Executor, String> {
+    if Arch::host() == Some(arch) {
+        return Ok(Executor {
+            arch,
+            kind: ExecutorKind::Native,
+        });
+    }
+    let path = match std::env::var_os(env_override(arch)) {
+        Some(p) => PathBuf::from(p),
+        None => qemu_names(arch)
+            .iter()
+            .find_map(|n| find_in_path(n))
+            .ok_or_else(|| {
+                format!(
+                    "no qemu-user for {arch} on this {} host ({} not found on PATH); install it with `apt-get install qemu-user-static` or set {}",
+                    Arch::host().map(|a| a.to_string()).unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+                    qemu_names(arch)[0],
+                    env_override(arch)
+                )
+            })?,
+    };
+    let out = Command::new(&path)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{} --version failed ({}): {}",
+            path.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let version = parse_qemu_version(&text).ok_or_else(|| {
+        format!(
+            "cannot read the version of {} from {:?}",
+            path.display(),
+            text.lines().next().unwrap_or("")
+        )
+    })?;
+    if mode == QemuMode::OneInsnPerTb && version < (7, 0, 0) {
+        return Err(format!(
+            "{} is qemu {}.{}: one-instruction-per-block mode needs qemu >= 7.0 (or use --qemu-mode plain)",
+            path.display(),
+            version.0,
+            version.1
+        ));
+    }
+    Ok(Executor {
+        arch,
+        kind: ExecutorKind::QemuUser {
+            path,
+            version,
+            mode,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_qemu_versions() {
+        assert_eq!(
+            parse_qemu_version("qemu-aarch64 version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n"),
+            Some((7, 2, 22))
+        );
+        assert_eq!(
+            parse_qemu_version("qemu-aarch64 version 8.2.2 (Debian)"),
+            Some((8, 2, 2))
+        );
+        assert_eq!(parse_qemu_version("qemu-aarch64 version 9.0"), Some((9, 0, 0)));
+        assert_eq!(parse_qemu_version("garbage"), None);
+    }
+
+    #[test]
+    fn single_step_flag_depends_on_version() {
+        let old = Executor {
+            arch: Arch::Arm64,
+            kind: ExecutorKind::QemuUser {
+                path: "/q".into(),
+                version: (7, 2, 0),
+                mode: QemuMode::OneInsnPerTb,
+            },
+        };
+        let (_, _, env) = old.command(Path::new("/b"));
+        assert_eq!(env, vec![("QEMU_SINGLESTEP".into(), "1".into())]);
+        let new = Executor {
+            arch: Arch::Arm64,
+            kind: ExecutorKind::QemuUser {
+                path: "/q".into(),
+                version: (8, 1, 0),
+                mode: QemuMode::OneInsnPerTb,
+            },
+        };
+        let (_, _, env) = new.command(Path::new("/b"));
+        assert_eq!(env, vec![("QEMU_ONE_INSN_PER_TB".into(), "1".into())]);
+        assert_eq!(new.label(), "arm64 (qemu-user 8.1, one insn per TB)");
+    }
+}

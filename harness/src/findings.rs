@@ -1,0 +1,222 @@
+//! `findings/<id>/`: a standalone reproducer for each finding.
+//!
+//! ```text
+//! main.go, go.mod      the program
+//! spec.json            the generator spec (generated programs)
+//! finding.json         signature, kind, cells with counts, p-value, seed, template, divergo version
+//! repro.sh             rebuilds and reruns every cell with the exact toolchain, env and executor
+//! fail.log, pass.log   one failing and one passing run, where there were such runs
+//! ```
+
+use crate::executor::ExecutorKind;
+use crate::pipeline::Cell;
+use crate::report::Finding;
+use crate::results::{write_atomic, Record, Stage};
+use crate::run::Plan;
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Single-quote a string for sh.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The repro.sh text for a finding.
+pub fn repro_script(f: &Finding, cells: &[Cell], recs: &[Record], trials: u32) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/bin/sh");
+    let _ = writeln!(
+        s,
+        "# divergo finding {}: {:?} ({}) {}",
+        f.id, f.kind, f.scope, f.signature
+    );
+    let _ = writeln!(
+        s,
+        "# Rebuilds main.go with each toolchain and runs it the way divergo did.\n\
+         # Usage: sh repro.sh [TRIALS]   (default {trials}). Override a toolchain with\n\
+         # GOROOT_go1_23_11=/path/to/goroot (dots as underscores). Exit status 0 means\n\
+         # the divergence reproduced (a divergent cell failed and a clean cell did not)."
+    );
+    s.push_str(
+        r#"set -u
+here=$(cd "$(dirname "$0")" && pwd)
+trials=${1:-TRIALS_DEFAULT}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+divergent_failed=0
+clean_failed=0
+clean_ran=0
+# cell NAME GOROOT GOARCH DIVERGENT TIMEOUT RUNNER_ENV RUNNER -- RUN_ENV...
+cell() {
+  name=$1 goroot=$2 goarch=$3 divergent=$4 timeout=$5 runner_env=$6 runner=$7
+  shift 8
+  var=GOROOT_$(echo "$name" | tr . _)
+  eval "override=\${$var:-}"
+  [ -n "$override" ] && goroot=$override
+  bin="$tmp/prog-$name-$goarch"
+  mkdir -p "$tmp/src" "$tmp/cache-$name" && cp "$here/main.go" "$here/go.mod" "$tmp/src/"
+  if ! (cd "$tmp/src" && env -i PATH=/usr/bin:/bin HOME="$tmp" GOROOT="$goroot" \
+      GOPATH="$tmp/gopath" GOCACHE="$tmp/cache-$name" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+      GO111MODULE=on GOENV=off GOPROXY=off GOSUMDB=off CGO_ENABLED=0 GOOS=linux \
+      GOARCH="$goarch" "$goroot/bin/go" build -o "$bin" . ) >"$tmp/build.log" 2>&1; then
+    echo "$name/$goarch: build failed:"; head -n 5 "$tmp/build.log"
+    [ "$divergent" = 1 ] && divergent_failed=$((divergent_failed + 1))
+    [ "$divergent" = 0 ] && clean_failed=$((clean_failed + 1))
+    return
+  fi
+  fails=0
+  i=0
+  while [ "$i" -lt "$trials" ]; do
+    i=$((i + 1))
+    mkdir -p "$tmp/run" && cd "$tmp/run"
+    env -i PATH=/usr/bin:/bin HOME="$tmp/run" "$@" $runner_env \
+      timeout -s QUIT -k 5 "$timeout" $runner "$bin" >"$tmp/out" 2>"$tmp/err"
+    st=$?
+    cd "$here"; rm -rf "$tmp/run"
+    if [ "$st" -ne 0 ]; then
+      fails=$((fails + 1))
+      what=$(grep -m1 -E '^(fatal error|panic|SIGQUIT|unexpected signal|runtime:)' "$tmp/err")
+      [ "$st" -eq 124 ] && what="timeout after ${timeout}s; $what"
+      echo "$name/$goarch trial $i: exit $st: $what"
+    fi
+  done
+  echo "$name/$goarch: $fails of $trials runs failed (divergent in the finding: $divergent)"
+  if [ "$divergent" = 1 ]; then
+    [ "$fails" -gt 0 ] && divergent_failed=$((divergent_failed + 1))
+  else
+    clean_ran=$((clean_ran + 1))
+    [ "$fails" -gt 0 ] && clean_failed=$((clean_failed + 1))
+  fi
+}
+"#,
+    );
+    s = s.replace("TRIALS_DEFAULT", &trials.to_string());
+    for c in &f.cells {
+        let Some(cell) = cells
+            .iter()
+            .find(|x| x.toolchain.name == c.toolchain && x.arch == c.arch)
+        else {
+            continue;
+        };
+        let env: Vec<String> = recs
+            .iter()
+            .find(|r| {
+                r.stage == Stage::Run
+                    && r.program == f.program
+                    && r.toolchain == c.toolchain
+                    && r.arch == c.arch
+            })
+            .map(|r| {
+                r.env
+                    .iter()
+                    .map(|(k, v)| shell_quote(&format!("{k}={v}")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let timeout = recs
+            .iter()
+            .filter(|r| r.program == f.program && r.toolchain == c.toolchain && r.arch == c.arch)
+            .filter_map(|r| r.timeout_ms)
+            .max()
+            .unwrap_or(60_000)
+            .div_ceil(1000);
+        let (runner_env, runner) = match cell.executor.as_ref().map(|e| &e.kind) {
+            Ok(ExecutorKind::QemuUser { path, .. }) => {
+                let e = cell.executor.as_ref().unwrap();
+                let (_, _, extra) = e.command(Path::new("x"));
+                let env = extra
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (env, path.display().to_string())
+            }
+            _ => (String::new(), String::new()),
+        };
+        let _ = writeln!(
+            s,
+            "# {}\ncell {} {} {} {} {} {} {} -- {}",
+            cell.executor_label(),
+            shell_quote(&c.toolchain),
+            shell_quote(&cell.toolchain.goroot.display().to_string()),
+            c.arch,
+            if c.divergent { 1 } else { 0 },
+            timeout,
+            shell_quote(&runner_env),
+            shell_quote(&runner),
+            env.join(" ")
+        );
+    }
+    s.push_str(
+        r#"if [ "$divergent_failed" -gt 0 ] && { [ "$clean_ran" -eq 0 ] || [ "$clean_failed" -lt "$clean_ran" ]; }; then
+  echo "reproduced"
+  exit 0
+fi
+echo "not reproduced"
+exit 1
+"#,
+    );
+    s
+}
+
+/// Write findings/<id>/ for one finding.
+pub fn write(out_dir: &Path, f: &Finding, plan: &Plan, cells: &[Cell], recs: &[Record]) -> Result<()> {
+    let dir = out_dir.join("findings").join(&f.id);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if let Some(p) = &f.source {
+        write_atomic(&dir.join("main.go"), p.main_go.as_bytes())?;
+        write_atomic(&dir.join("go.mod"), p.go_mod.as_bytes())?;
+        if let Some(spec) = &p.spec_json {
+            write_atomic(&dir.join("spec.json"), spec.as_bytes())?;
+        }
+    }
+    let mut json = serde_json::to_value(f)?;
+    json["run_env"] = serde_json::to_value(&plan.env)?;
+    write_atomic(&dir.join("finding.json"), &serde_json::to_vec_pretty(&json)?)?;
+    let trials = f.cells.iter().map(|c| c.runs).max().unwrap_or(plan.trials).max(1);
+    let script = repro_script(f, cells, recs, trials);
+    let rp = dir.join("repro.sh");
+    write_atomic(&rp, script.as_bytes())?;
+    fs::set_permissions(&rp, fs::Permissions::from_mode(0o755))?;
+    // One failing and one passing log, where there were such runs.
+    let of_program = |r: &&Record| r.program == f.program && r.log.is_some();
+    let divergent = |r: &Record| {
+        f.cells
+            .iter()
+            .any(|c| c.divergent && c.toolchain == r.toolchain && c.arch == r.arch)
+    };
+    let fail = recs
+        .iter()
+        .filter(of_program)
+        .find(|r| divergent(r) && r.outcome != crate::model::Class::Ok);
+    let pass = recs
+        .iter()
+        .filter(of_program)
+        .find(|r| r.stage == Stage::Run && r.outcome == crate::model::Class::Ok);
+    for (name, r) in [("fail.log", fail), ("pass.log", pass)] {
+        if let Some(r) = r {
+            let src = out_dir.join(r.log.as_ref().unwrap());
+            let _ = fs::copy(&src, dir.join(name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("GOGC=50"), "GOGC=50");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

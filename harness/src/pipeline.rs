@@ -1,0 +1,498 @@
+//! Driving one program through the matrix: build every cell (toolchain ×
+//! arch), then run trials in rounds, in parallel up to `jobs`, appending each
+//! result to results.jsonl as it ends.
+//!
+//! Plain data in (a [`Program`], a [`Config`], what is already done), plain data
+//! out (the program's [`Record`]s).
+
+use crate::build::{self, BuildRequest};
+use crate::classify::{self, RunEvidence};
+use crate::exec::{self, ExecSpec};
+use crate::executor::Executor;
+use crate::model::{Arch, Class, Outcome};
+use crate::results::{Record, Stage, Writer};
+use crate::toolchain::Toolchain;
+use anyhow::Result;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One program to test.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub main_go: String,
+    pub go_mod: String,
+    /// The generator spec (JSON) for generated programs.
+    pub spec_json: Option<String>,
+    pub template: Option<String>,
+    pub seed: Option<u64>,
+    /// Native per-run timeout; None = the config default.
+    pub timeout: Option<Duration>,
+    /// Per-run timeout under an emulator; None = native timeout × slowdown.
+    pub timeout_emulated: Option<Duration>,
+    /// Extra environment of every run (overrides the config's knobs).
+    pub env: BTreeMap<String, String>,
+}
+
+/// One column of the matrix.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub toolchain: Toolchain,
+    pub arch: Arch,
+    /// `Err` = the executor is missing; the cell's runs are `infra`.
+    pub executor: Result<Executor, String>,
+}
+
+impl Cell {
+    pub fn executor_label(&self) -> String {
+        match &self.executor {
+            Ok(e) => e.label(),
+            Err(_) => format!("{} (no executor)", self.arch),
+        }
+    }
+}
+
+/// How trials are spent; called after each round with the runs so far of one
+/// cell, returns how many more trials that cell should get (0 = done).
+pub trait TrialPolicy: Sync {
+    fn more(&self, cell: usize, runs: &[Outcome], all: &[Vec<Outcome>]) -> u32;
+}
+
+/// A fixed number of trials per cell.
+pub struct FixedTrials(pub u32);
+
+impl TrialPolicy for FixedTrials {
+    fn more(&self, _cell: usize, runs: &[Outcome], _all: &[Vec<Outcome>]) -> u32 {
+        self.0.saturating_sub(runs.len() as u32)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub home: PathBuf,
+    pub out_dir: PathBuf,
+    /// Scratch space for sources, binaries and run directories.
+    pub work_dir: PathBuf,
+    pub jobs: usize,
+    /// Pressure knobs and other environment of every run (GOGC, GOMAXPROCS, GODEBUG).
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    /// Smallest timeout adaptive hang detection may pick (native; scaled).
+    pub timeout_floor: Duration,
+    pub build_timeout: Duration,
+    pub grace: Duration,
+    pub memory_limit: u64,
+    pub output_cap: usize,
+    pub keep: bool,
+}
+
+/// A unit of work in a round.
+enum Task {
+    Build(usize),
+    Run { cell: usize, trial: u32, timeout: Duration },
+}
+
+/// Test one program on every cell. `done` holds records of a previous,
+/// interrupted run (resume); they are reused instead of run again.
+pub fn test_program(
+    cfg: &Config,
+    prog: &Program,
+    cells: &[Cell],
+    policy: &dyn TrialPolicy,
+    done: &HashMap<(Stage, String, String, Arch, u32), Record>,
+    writer: &Mutex<Writer>,
+    on_record: &(dyn Fn(&Record) + Sync),
+) -> Result<Vec<Record>> {
+    let pdir = cfg.work_dir.join(sanitize(&prog.name));
+    let src = pdir.join("src");
+    fs::create_dir_all(&src)?;
+    fs::write(src.join("main.go"), &prog.main_go)?;
+    fs::write(src.join("go.mod"), &prog.go_mod)?;
+
+    let records: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+    let emit = |rec: Record, fresh: bool| -> Result<()> {
+        if fresh {
+            writer.lock().unwrap().append(&rec)?;
+        }
+        on_record(&rec);
+        records.lock().unwrap().push(rec);
+        Ok(())
+    };
+    let key = |stage, cell: &Cell, trial| {
+        (
+            stage,
+            prog.name.clone(),
+            cell.toolchain.name.clone(),
+            cell.arch,
+            trial,
+        )
+    };
+
+    // Builds.
+    let built: Vec<Mutex<Option<PathBuf>>> = cells.iter().map(|_| Mutex::new(None)).collect();
+    let tasks: Vec<Task> = (0..cells.len()).map(Task::Build).collect();
+    run_parallel(cfg.jobs, tasks, |t| {
+        let Task::Build(i) = t else { unreachable!() };
+        let cell = &cells[i];
+        let bin = pdir.join(format!("{}-{}", cell.toolchain.name, cell.arch)).join("prog");
+        if let Some(rec) = done.get(&key(Stage::Build, cell, 0)) {
+            // Builds are cheap to redo; a resumed run needs the binary again.
+            if rec.outcome != Class::Ok {
+                return emit(rec.clone(), false);
+            }
+        }
+        let _ = fs::create_dir_all(bin.parent().unwrap());
+        let req = BuildRequest {
+            src_dir: src.clone(),
+            goroot: cell.toolchain.goroot.clone(),
+            arch: cell.arch,
+            out: bin.clone(),
+            gocache: crate::toolchain::gocache(&cfg.home, &cell.toolchain.name),
+            gopath: cfg.home.join("gopath"),
+            timeout: cfg.build_timeout,
+        };
+        let r = if exec::interrupted() {
+            return Ok(());
+        } else {
+            build::build(&req)
+        };
+        if exec::interrupted() && r.outcome.class == Class::Infra {
+            return Ok(());
+        }
+        if r.outcome.class == Class::Ok {
+            *built[i].lock().unwrap() = Some(bin);
+        }
+        let log = if r.outcome.class != Class::Ok {
+            save_log(cfg, prog, cell, "build", &r.log)
+        } else {
+            None
+        };
+        let rec = Record {
+            stage: Stage::Build,
+            program: prog.name.clone(),
+            toolchain: cell.toolchain.name.clone(),
+            arch: cell.arch,
+            executor: cell.executor_label(),
+            trial: 0,
+            env: BTreeMap::new(),
+            outcome: r.outcome.class,
+            signature: r.outcome.signature,
+            checksum: None,
+            duration_ms: r.duration.as_millis() as u64,
+            exit: None,
+            timeout_ms: None,
+            peak_rss: None,
+            log,
+        };
+        match done.get(&key(Stage::Build, cell, 0)) {
+            Some(prev) if prev.outcome == Class::Ok => emit(prev.clone(), false),
+            _ => emit(rec, true),
+        }
+    })?;
+
+    // Trials, in rounds.
+    let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); cells.len()];
+    let mut ok_durations: Vec<Duration> = vec![Duration::ZERO; cells.len()];
+    let mut next_trial = vec![0u32; cells.len()];
+    let mut active: Vec<bool> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, _)| built[i].lock().unwrap().is_some())
+        .collect();
+    // Cells whose executor is missing: one infra record, no runs.
+    for (i, cell) in cells.iter().enumerate() {
+        if let (true, Err(why)) = (active[i], &cell.executor) {
+            active[i] = false;
+            let k = key(Stage::Run, cell, 0);
+            let rec = done.get(&k).cloned().unwrap_or_else(|| Record {
+                stage: Stage::Run,
+                program: prog.name.clone(),
+                toolchain: cell.toolchain.name.clone(),
+                arch: cell.arch,
+                executor: cell.executor_label(),
+                trial: 0,
+                env: BTreeMap::new(),
+                outcome: Class::Infra,
+                signature: why.clone(),
+                checksum: None,
+                duration_ms: 0,
+                exit: None,
+                timeout_ms: None,
+                peak_rss: None,
+                log: None,
+            });
+            emit(rec, !done.contains_key(&k))?;
+        }
+    }
+    loop {
+        if exec::interrupted() {
+            break;
+        }
+        let mut want: Vec<(usize, u32)> = Vec::new();
+        for i in 0..cells.len() {
+            if !active[i] {
+                continue;
+            }
+            let n = policy.more(i, &runs[i], &runs);
+            if n == 0 {
+                active[i] = false;
+            } else {
+                want.push((i, n));
+            }
+        }
+        if want.is_empty() {
+            break;
+        }
+        // Spread this round over the workers: at least one trial per cell,
+        // more when few cells are active.
+        let per_cell = (cfg.jobs / want.len()).max(1) as u32;
+        let mut tasks = Vec::new();
+        for (i, n) in want {
+            for _ in 0..n.min(per_cell) {
+                let timeout = run_timeout(cfg, prog, &cells[i], &ok_durations, cells);
+                tasks.push(Task::Run {
+                    cell: i,
+                    trial: next_trial[i],
+                    timeout,
+                });
+                next_trial[i] += 1;
+            }
+        }
+        let round: Mutex<Vec<(usize, Outcome, Option<Duration>)>> = Mutex::new(Vec::new());
+        run_parallel(cfg.jobs, tasks, |t| {
+            let Task::Run {
+                cell: i,
+                trial,
+                timeout,
+            } = t
+            else {
+                unreachable!()
+            };
+            let cell = &cells[i];
+            if let Some(rec) = done.get(&key(Stage::Run, cell, trial)) {
+                let mut o = Outcome::new(rec.outcome, rec.signature.clone());
+                o.checksum = rec.checksum.clone();
+                let d = (rec.outcome == Class::Ok).then(|| Duration::from_millis(rec.duration_ms));
+                round.lock().unwrap().push((i, o, d));
+                return emit(rec.clone(), false);
+            }
+            if exec::interrupted() {
+                return Ok(());
+            }
+            let bin = built[i].lock().unwrap().clone().unwrap();
+            let (rec, outcome, dur) = run_once(cfg, prog, cell, &bin, trial, timeout, &pdir);
+            if exec::interrupted() && rec.outcome == Class::Infra {
+                return Ok(());
+            }
+            round.lock().unwrap().push((i, outcome, dur));
+            emit(rec, true)
+        })?;
+        for (i, o, d) in round.into_inner().unwrap() {
+            if let Some(d) = d {
+                ok_durations[i] = ok_durations[i].max(d);
+            }
+            runs[i].push(o);
+        }
+    }
+    if !cfg.keep {
+        let _ = fs::remove_dir_all(&pdir);
+    }
+    Ok(records.into_inner().unwrap())
+}
+
+/// The per-run timeout: generous until the program has run clean on this
+/// executor, then a multiple of its slowest clean run (never below the floor),
+/// so hangs are called fast and slow emulation is never mistaken for one.
+fn run_timeout(
+    cfg: &Config,
+    prog: &Program,
+    cell: &Cell,
+    ok_durations: &[Duration],
+    cells: &[Cell],
+) -> Duration {
+    let slowdown = cell.executor.as_ref().map(|e| e.slowdown()).unwrap_or(1.0);
+    let emulated = slowdown > 1.0;
+    let generous = match (emulated, prog.timeout_emulated, prog.timeout) {
+        (true, Some(t), _) => t,
+        (_, _, Some(t)) => t.mul_f64(slowdown),
+        _ => cfg.timeout.mul_f64(slowdown),
+    };
+    if prog.timeout.is_some() {
+        // Corpus entries state their own timeout.
+        return generous;
+    }
+    // Slowest clean run of this program on the same executor (any toolchain).
+    let label = cell.executor_label();
+    let slowest = cells
+        .iter()
+        .zip(ok_durations)
+        .filter(|(c, _)| c.executor_label() == label)
+        .map(|(_, d)| *d)
+        .max()
+        .unwrap_or(Duration::ZERO);
+    if slowest.is_zero() {
+        return generous;
+    }
+    let floor = cfg.timeout_floor.mul_f64(slowdown);
+    (slowest * 5).max(floor).min(generous)
+}
+
+fn run_once(
+    cfg: &Config,
+    prog: &Program,
+    cell: &Cell,
+    bin: &Path,
+    trial: u32,
+    timeout: Duration,
+    pdir: &Path,
+) -> (Record, Outcome, Option<Duration>) {
+    let executor = cell.executor.as_ref().expect("cells without executor do not run");
+    let scratch = pdir.join(format!(
+        "run-{}-{}-{trial}",
+        cell.toolchain.name, cell.arch
+    ));
+    let mut env: BTreeMap<String, String> = cfg.env.clone();
+    env.extend(prog.env.clone());
+    env.entry("GOTRACEBACK".into()).or_insert_with(|| "system".into());
+    let (program, args, exec_env) = executor.command(bin);
+    let mut spec = ExecSpec::new(program, &scratch);
+    spec.args = args;
+    spec.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    spec.env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    spec.env.push(("HOME".into(), scratch.display().to_string()));
+    spec.env.extend(exec_env);
+    spec.timeout = timeout;
+    spec.grace = cfg.grace.mul_f64(executor.slowdown().sqrt().max(1.0));
+    spec.memory_limit = Some(cfg.memory_limit);
+    spec.output_cap = cfg.output_cap;
+    let r = if let Err(e) = fs::create_dir_all(&scratch) {
+        exec::ExecResult {
+            spawn_error: Some(format!("cannot create scratch dir {}: {e}", scratch.display())),
+            ..Default::default()
+        }
+    } else {
+        exec::run(&spec)
+    };
+    let _ = fs::remove_dir_all(&scratch);
+    let outcome = if let Some(e) = &r.spawn_error {
+        Outcome::infra(e.clone())
+    } else if r.interrupted {
+        Outcome::infra("interrupted")
+    } else {
+        classify::classify_run(&RunEvidence {
+            exit: r.exit,
+            timed_out: r.timed_out,
+            oom: r.oom,
+            stdout: &r.stdout,
+            stderr: &r.stderr,
+        })
+    };
+    let log_text = format!(
+        "# {} {} {} trial {trial}\n# {}\n# timeout {:?}, {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        prog.name,
+        cell.toolchain.name,
+        cell.executor_label(),
+        env.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        timeout,
+        r.exit.map(|e| e.to_string()).unwrap_or_else(|| "no exit status".into()),
+        r.stdout,
+        r.stderr
+    );
+    let log = if outcome.class != Class::Ok || trial == 0 {
+        save_log(
+            cfg,
+            prog,
+            cell,
+            &format!("trial{trial}-{}", outcome.class),
+            &log_text,
+        )
+    } else {
+        None
+    };
+    let dur = (outcome.class == Class::Ok).then_some(r.duration);
+    let rec = Record {
+        stage: Stage::Run,
+        program: prog.name.clone(),
+        toolchain: cell.toolchain.name.clone(),
+        arch: cell.arch,
+        executor: cell.executor_label(),
+        trial,
+        env,
+        outcome: outcome.class,
+        signature: outcome.signature.clone(),
+        checksum: outcome.checksum.clone(),
+        duration_ms: r.duration.as_millis() as u64,
+        exit: r.exit,
+        timeout_ms: Some(timeout.as_millis() as u64),
+        peak_rss: Some(r.peak_rss),
+        log,
+    };
+    (rec, outcome, dur)
+}
+
+/// Keep a log under out/logs/<program>/; returns its path relative to out.
+/// At most a few logs per program, cell and class are kept.
+fn save_log(cfg: &Config, prog: &Program, cell: &Cell, what: &str, text: &str) -> Option<String> {
+    let rel = PathBuf::from("logs")
+        .join(sanitize(&prog.name))
+        .join(format!("{}-{}-{what}.log", cell.toolchain.name, cell.arch));
+    let path = cfg.out_dir.join(&rel);
+    let dir = path.parent()?;
+    fs::create_dir_all(dir).ok()?;
+    let class = what.rsplit('-').next().unwrap_or(what);
+    let prefix = format!("{}-{}-", cell.toolchain.name, cell.arch);
+    let same = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(&prefix) && n.ends_with(&format!("-{class}.log"))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    if same >= 3 {
+        return None;
+    }
+    fs::write(&path, text).ok()?;
+    Some(rel.display().to_string())
+}
+
+/// A name safe as one path component.
+pub fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect()
+}
+
+/// Run `f` over `tasks` on up to `jobs` threads; the first error wins.
+fn run_parallel<F>(jobs: usize, tasks: Vec<Task>, f: F) -> Result<()>
+where
+    F: Fn(Task) -> Result<()> + Sync,
+{
+    let queue = Mutex::new(tasks.into_iter());
+    let err: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let next = queue.lock().unwrap().next();
+                let Some(t) = next else { break };
+                if let Err(e) = f(t) {
+                    err.lock().unwrap().get_or_insert(e);
+                    exec::interrupt();
+                    break;
+                }
+            });
+        }
+    });
+    match err.into_inner().unwrap() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,149 @@
+//! `divergo replay findings/<id>`: run a finding's program again on the same
+//! cells, toolchains, environment and executors, and say whether the finding
+//! still reproduces (the same kind of divergence on the same cells).
+
+use crate::cli::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
+use crate::executor::QemuMode;
+use crate::model::Arch;
+use crate::pipeline::{self, Config, Program};
+use crate::report::{self, Finding};
+use crate::results::Writer;
+use crate::run::{self, AdaptiveTrials};
+use crate::{exec, results, toolchain};
+use anyhow::{anyhow, Context, Result};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
+    let fpath = dir.join("finding.json");
+    let data = std::fs::read(&fpath)
+        .with_context(|| format!("{} is not a finding directory (no finding.json)", dir.display()))?;
+    let json: serde_json::Value = serde_json::from_slice(&data)
+        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
+    let finding: Finding = serde_json::from_value(json.clone())
+        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
+    let env: BTreeMap<String, String> = json
+        .get("run_env")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.join(f)).with_context(|| format!("{}: cannot read", dir.join(f).display()))
+    };
+    let prog = Program {
+        name: finding.program.clone(),
+        main_go: read("main.go")?,
+        go_mod: read("go.mod")?,
+        spec_json: read("spec.json").ok(),
+        template: finding.template.clone(),
+        seed: finding.seed,
+        timeout: None,
+        timeout_emulated: None,
+        env: BTreeMap::new(),
+    };
+    let home = toolchain::home();
+    let names: Vec<String> = finding
+        .cells
+        .iter()
+        .map(|c| c.toolchain.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let tcs = run::resolve_toolchains(&home, &names)?;
+    let archs: Vec<Arch> = finding
+        .cells
+        .iter()
+        .map(|c| c.arch)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mode = if finding.cells.iter().any(|c| c.executor.contains("plain")) {
+        QemuMode::Plain
+    } else {
+        QemuMode::OneInsnPerTb
+    };
+    let cells: Vec<_> = run::cells(&tcs, &archs, mode)
+        .into_iter()
+        .filter(|c| {
+            finding
+                .cells
+                .iter()
+                .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
+        })
+        .collect();
+    let max_trials = trials.unwrap_or_else(|| finding.cells.iter().map(|c| c.runs).max().unwrap_or(3).max(1));
+    let out = tempfile::Builder::new()
+        .prefix("replay-")
+        .tempdir_in(dir)
+        .or_else(|_| tempfile::tempdir())?;
+    let work = out.path().join("work");
+    std::fs::create_dir_all(&work)?;
+    let cfg = Config {
+        home: home.clone(),
+        out_dir: out.path().to_path_buf(),
+        work_dir: work,
+        jobs,
+        env,
+        timeout: Duration::from_secs(10),
+        timeout_floor: Duration::from_secs(2),
+        build_timeout: Duration::from_secs(300),
+        grace: Duration::from_secs(3),
+        memory_limit: 2048 << 20,
+        output_cap: 1 << 20,
+        keep: false,
+    };
+    let writer = Mutex::new(Writer::open(out.path())?);
+    let policy = AdaptiveTrials::new(max_trials);
+    eprintln!(
+        "replaying {} ({:?}, {}) on {} cell(s), up to {max_trials} trials each",
+        finding.id,
+        finding.kind,
+        finding.signature,
+        cells.len()
+    );
+    let recs = pipeline::test_program(&cfg, &prog, &cells, &policy, &HashMap::new(), &writer, &|_| {})?;
+    if exec::interrupted() {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    for c in &cells {
+        let mut counts: results::Counts = BTreeMap::new();
+        for r in recs.iter().filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch) {
+            if r.stage == results::Stage::Run || r.outcome != crate::model::Class::Ok {
+                *counts.entry(r.outcome).or_default() += 1;
+            }
+        }
+        eprintln!("  {} {}: {}", c.toolchain.name, c.executor_label(), results::counts_str(&counts));
+    }
+    let now = report::findings_for_program_at(&prog, &recs, finding.alpha);
+    let divergent = |f: &Finding| -> BTreeSet<(String, Arch)> {
+        f.cells
+            .iter()
+            .filter(|c| c.divergent)
+            .map(|c| (c.toolchain.clone(), c.arch))
+            .collect()
+    };
+    let want = divergent(&finding);
+    let same = now
+        .iter()
+        .find(|f| f.kind == finding.kind && divergent(f) == want);
+    match same {
+        Some(f) => {
+            eprintln!(
+                "reproduced: {:?} on the same cells{}{}",
+                f.kind,
+                f.p_value.map(|p| format!(", p = {p:.1e}")).unwrap_or_default(),
+                if f.signature == finding.signature {
+                    String::new()
+                } else {
+                    format!(" (signature now {:?})", f.signature)
+                }
+            );
+            Ok(EXIT_OK)
+        }
+        None => {
+            eprintln!("not reproduced");
+            Ok(EXIT_FINDINGS)
+        }
+    }
+}

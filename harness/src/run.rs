@@ -1,0 +1,426 @@
+//! A whole run: a plan (stored as `run.json` so that `--resume` can finish it),
+//! the programs it names, the pipeline over them, and the reports.
+
+use crate::corpus;
+use crate::executor::{self, QemuMode};
+use crate::exec;
+use crate::model::Arch;
+use crate::pipeline::{self, Cell, Config, Program, TrialPolicy};
+use crate::report;
+use crate::results::{self, Record, Stage, Writer};
+use crate::toolchain::{self, Toolchain};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where the programs come from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Programs {
+    Corpus {
+        dir: PathBuf,
+        filter: Option<String>,
+    },
+    Generated {
+        templates: Vec<String>,
+        seed: u64,
+        count: u64,
+    },
+}
+
+/// Everything that decides what a run does; stored as run.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub schema: u32,
+    pub divergo_version: String,
+    pub programs: Programs,
+    pub toolchains: Vec<String>,
+    pub archs: Vec<Arch>,
+    pub trials: u32,
+    pub env: BTreeMap<String, String>,
+    pub timeout_s: f64,
+    pub qemu_mode: QemuMode,
+    pub memory_limit_mib: u64,
+    #[serde(default)]
+    pub stop_on_first: bool,
+    /// Corpus runs: each entry's own `trials`, stopping a cell early once an
+    /// `any` expectation holds.
+    #[serde(default)]
+    pub corpus_trials: bool,
+}
+
+/// Knobs that do not change results (and so may differ on resume).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub jobs: usize,
+    pub keep: bool,
+    pub quiet: bool,
+}
+
+/// What a finished (or interrupted) run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub out_dir: PathBuf,
+    pub records: Vec<Record>,
+    pub programs: usize,
+    pub elapsed: Duration,
+    pub interrupted: bool,
+    pub findings: Vec<report::Finding>,
+    pub corpus_failures: Option<usize>,
+}
+
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Resolve toolchain names against the registry. Unknown names are errors
+/// (bad input); known but broken toolchains come back unusable (their cells
+/// become `infra`).
+pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain>> {
+    let mut out: Vec<Toolchain> = Vec::new();
+    for n in names {
+        if !toolchain::valid_name(n) {
+            bail!("invalid toolchain name {n:?}: expected a Go version such as go1.23.11");
+        }
+        let tc = toolchain::find(home, n).ok_or_else(|| {
+            anyhow!(
+                "unknown toolchain {n}: install it with `divergo toolchains install {n}` (or `{n}=/path/to/goroot`)"
+            )
+        })?;
+        if out.iter().any(|t| t.name == tc.name) {
+            continue;
+        }
+        out.push(toolchain::check(tc));
+    }
+    Ok(out)
+}
+
+/// The cells of the matrix, toolchain-major.
+pub fn cells(toolchains: &[Toolchain], archs: &[Arch], mode: QemuMode) -> Vec<Cell> {
+    let executors: HashMap<Arch, Result<executor::Executor, String>> = archs
+        .iter()
+        .map(|a| (*a, executor::detect(*a, mode)))
+        .collect();
+    let mut cells = Vec::new();
+    for tc in toolchains {
+        for a in archs {
+            cells.push(Cell {
+                toolchain: tc.clone(),
+                arch: *a,
+                executor: executors[a].clone(),
+            });
+        }
+    }
+    cells
+}
+
+fn load_programs(plan: &Plan) -> Result<(Vec<Program>, Option<Vec<corpus::Entry>>)> {
+    match &plan.programs {
+        Programs::Corpus { dir, filter } => {
+            let entries = corpus::load(dir, filter.as_deref())?;
+            let progs = entries
+                .iter()
+                .map(|e| Program {
+                    name: e.name.clone(),
+                    main_go: e.main_go.clone(),
+                    go_mod: e.go_mod.clone(),
+                    spec_json: None,
+                    template: None,
+                    seed: None,
+                    timeout: Some(Duration::from_secs_f64(e.timeout_s)),
+                    timeout_emulated: e.timeout_emulated_s.map(Duration::from_secs_f64),
+                    env: e.env.clone(),
+                })
+                .collect();
+            Ok((progs, Some(entries)))
+        }
+        Programs::Generated {
+            templates,
+            seed,
+            count,
+        } => {
+            let fams = parse_families(templates)?;
+            let progs = (0..*count)
+                .map(|i| generated_program(seed.wrapping_add(i), &fams))
+                .collect();
+            Ok((progs, None))
+        }
+    }
+}
+
+pub fn parse_families(names: &[String]) -> Result<Vec<crate::gen::Family>> {
+    names
+        .iter()
+        .map(|t| t.parse::<crate::gen::Family>().map_err(|e| anyhow!("{e}")))
+        .collect()
+}
+
+/// The program for one seed.
+pub fn generated_program(seed: u64, fams: &[crate::gen::Family]) -> Program {
+    let p = crate::gen::generate(seed, fams);
+    let template = p
+        .spec
+        .families()
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join("+");
+    Program {
+        name: format!("seed-{seed}"),
+        spec_json: serde_json::to_string_pretty(&p.spec).ok(),
+        main_go: p.main_go,
+        go_mod: p.go_mod,
+        template: Some(template),
+        seed: Some(seed),
+        timeout: None,
+        timeout_emulated: None,
+        env: BTreeMap::new(),
+    }
+}
+
+/// A new results directory name under ./divergo-runs/.
+pub fn default_out_dir() -> PathBuf {
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let fmt = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
+    let stamp = now.format(&fmt).unwrap_or_else(|_| "run".into());
+    let base = PathBuf::from("divergo-runs");
+    let mut dir = base.join(&stamp);
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = base.join(format!("{stamp}-{n}"));
+    }
+    dir
+}
+
+/// Read and check run.json of an existing results dir.
+pub fn read_plan(dir: &Path) -> Result<Plan> {
+    let path = dir.join("run.json");
+    let data = std::fs::read(&path)
+        .with_context(|| format!("{} is not a divergo results dir (no run.json)", dir.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&data)
+        .map_err(|e| anyhow!("{}: malformed: {e}", path.display()))?;
+    let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(0);
+    if schema != results::SCHEMA as u64 {
+        bail!(
+            "{}: results format {schema} from divergo {}, this divergo reads format {}",
+            path.display(),
+            v.get("divergo_version").and_then(|s| s.as_str()).unwrap_or("?"),
+            results::SCHEMA
+        );
+    }
+    serde_json::from_value(v).map_err(|e| anyhow!("{}: malformed: {e}", path.display()))
+}
+
+/// Execute a plan into `out_dir`. With `resume`, completed results already in
+/// out_dir are kept and not run again.
+pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Result<RunOutcome> {
+    let start = Instant::now();
+    let home = toolchain::home();
+    let (programs, entries) = load_programs(plan)?;
+    let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
+    let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
+
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let mut done: HashMap<_, Record> = HashMap::new();
+    if resume {
+        let stored = read_plan(out_dir)?;
+        if stored != *plan {
+            bail!("{}: run.json differs from the plan being resumed", out_dir.display());
+        }
+        results::truncate_partial_tail(out_dir)?;
+        let (recs, _) = results::read(out_dir)?;
+        for r in recs {
+            done.insert(r.key(), r);
+        }
+    } else {
+        if out_dir.join("results.jsonl").exists() {
+            bail!(
+                "{} already holds results: use `divergo run --resume {}` or another --out",
+                out_dir.display(),
+                out_dir.display()
+            );
+        }
+        results::write_atomic(&out_dir.join("run.json"), &serde_json::to_vec_pretty(plan)?)?;
+    }
+    let writer = Mutex::new(Writer::open(out_dir)?);
+    let work = tempfile::Builder::new()
+        .prefix(".work-")
+        .tempdir_in(out_dir)
+        .context("cannot create scratch dir")?;
+    let cfg = Config {
+        home: home.clone(),
+        out_dir: out_dir.to_path_buf(),
+        work_dir: work.path().to_path_buf(),
+        jobs: opts.jobs,
+        env: plan.env.clone(),
+        timeout: Duration::from_secs_f64(plan.timeout_s),
+        timeout_floor: Duration::from_secs(2),
+        build_timeout: Duration::from_secs(300),
+        grace: Duration::from_secs(3),
+        memory_limit: plan.memory_limit_mib << 20,
+        output_cap: 1 << 20,
+        keep: opts.keep,
+    };
+    let bar = progress_bar(programs.len() as u64, opts.quiet);
+    let mut all: Vec<Record> = Vec::new();
+    let mut tested = 0usize;
+    let mut findings: Vec<report::Finding> = Vec::new();
+    for prog in &programs {
+        if exec::interrupted() {
+            break;
+        }
+        bar.set_message(prog.name.clone());
+        let on_record = |r: &Record| {
+            if r.stage == Stage::Run && r.outcome != crate::model::Class::Ok {
+                bar.println(format!(
+                    "  {} {} {}: {} {}",
+                    r.program, r.toolchain, r.executor, r.outcome, r.signature
+                ));
+            }
+        };
+        let entry = entries
+            .as_ref()
+            .and_then(|es| es.iter().find(|e| e.name == prog.name));
+        let policy: Box<dyn TrialPolicy> = match entry {
+            Some(e) if plan.corpus_trials => Box::new(CorpusTrials { entry: e, cells: &cells }),
+            Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
+            None => Box::new(AdaptiveTrials::new(plan.trials)),
+        };
+        let recs = pipeline::test_program(
+            &cfg,
+            prog,
+            &cells,
+            policy.as_ref(),
+            &done,
+            &writer,
+            &on_record,
+        )?;
+        if exec::interrupted() {
+            all.extend(recs);
+            break;
+        }
+        tested += 1;
+        let new = report::findings_for_program(prog, &recs);
+        all.extend(recs);
+        let stop = plan.stop_on_first && !new.is_empty();
+        findings.extend(new);
+        bar.inc(1);
+        if stop {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let interrupted = exec::interrupted();
+    if opts.keep {
+        let kept = work.keep();
+        eprintln!("scratch kept at {}", kept.display());
+    } else {
+        drop(work);
+    }
+    let findings = report::dedup(findings);
+    let corpus_failures = entries
+        .as_ref()
+        .map(|es| report::corpus_table(es, &cells, &all).1);
+    let outcome = RunOutcome {
+        out_dir: out_dir.to_path_buf(),
+        records: all,
+        programs: tested,
+        elapsed: start.elapsed(),
+        interrupted,
+        findings,
+        corpus_failures,
+    };
+    report::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+    Ok(outcome)
+}
+
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} programs {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Trials of a corpus entry: its own count, stopping a cell as soon as an
+/// `any` expectation holds.
+struct CorpusTrials<'a> {
+    entry: &'a corpus::Entry,
+    cells: &'a [Cell],
+}
+
+impl TrialPolicy for CorpusTrials<'_> {
+    fn more(&self, cell: usize, runs: &[crate::model::Outcome], _all: &[Vec<crate::model::Outcome>]) -> u32 {
+        let c = &self.cells[cell];
+        if let Some(x) = self.entry.expectation(&c.toolchain.name, c.arch) {
+            if x.when == corpus::When::Any {
+                let judged: Vec<(crate::model::Class, String)> =
+                    runs.iter().map(|o| (o.class, o.signature.clone())).collect();
+                if x.judge(&judged) == corpus::Verdict::Pass {
+                    return 0;
+                }
+            }
+        }
+        self.entry.trials.saturating_sub(runs.len() as u32)
+    }
+}
+
+/// Generated programs: a first round of `initial` trials per cell; stop where
+/// every cell agrees; where two cells disagree but not yet significantly, keep
+/// going one trial per round, up to `max`.
+pub struct AdaptiveTrials {
+    pub initial: u32,
+    pub max: u32,
+    pub alpha: f64,
+}
+
+impl AdaptiveTrials {
+    pub fn new(max: u32) -> Self {
+        AdaptiveTrials {
+            initial: max.min(2),
+            max,
+            alpha: crate::verdict::DEFAULT_ALPHA,
+        }
+    }
+}
+
+impl TrialPolicy for AdaptiveTrials {
+    fn more(&self, cell: usize, runs: &[crate::model::Outcome], all: &[Vec<crate::model::Outcome>]) -> u32 {
+        let n = runs.len() as u32;
+        if n < self.initial {
+            return self.initial - n;
+        }
+        if n >= self.max {
+            return 0;
+        }
+        if crate::verdict::undecided(runs, all, self.alpha) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// The `--json` object printed at the end of a run.
+pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "programs": out.programs,
+        "elapsed_s": (out.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "interrupted": out.interrupted,
+        "out_dir": out.out_dir,
+        "findings": out.findings,
+    })
+}

@@ -1,0 +1,454 @@
+//! The toolchain registry under `$DIVERGO_HOME` (default `~/.cache/divergo`).
+//!
+//! Layout:
+//! ```text
+//! $DIVERGO_HOME/toolchains/<name>/toolchain.json   metadata (written last)
+//! $DIVERGO_HOME/toolchains/<name>/goroot/          an official toolchain from the proxy
+//! $DIVERGO_HOME/gocache/<name>/                    GOCACHE of that toolchain
+//! $DIVERGO_HOME/locks/                             lock files shared by divergo processes
+//! ```
+//! A toolchain is either fetched from the Go module proxy (`golang.org/toolchain`,
+//! verified against the checksum database, see [`crate::fetch`]) or a GOROOT the
+//! user registers (`go1.14.1=/path/to/goroot`). Every toolchain is checked by
+//! running its own `bin/go version`; a name that does not match what the binary
+//! reports is rejected.
+
+use crate::fetch;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Proxy,
+    User,
+}
+
+/// One registered toolchain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Toolchain {
+    pub name: String,
+    /// What `bin/go version` reported at install time (e.g. `go1.23.11`).
+    pub version: String,
+    pub goroot: PathBuf,
+    pub source: Source,
+    /// Module version and h1 hash for proxy installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h1: Option<String>,
+    /// How the checksum database check went at install time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sumdb: Option<String>,
+    /// Filled by [`check`]: whether `bin/go version` works now.
+    #[serde(default)]
+    pub usable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// `$DIVERGO_HOME`, or `~/.cache/divergo`.
+pub fn home() -> PathBuf {
+    if let Some(h) = std::env::var_os("DIVERGO_HOME") {
+        if !h.is_empty() {
+            return PathBuf::from(h);
+        }
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join("divergo")
+}
+
+fn toolchains_dir(home: &Path) -> PathBuf {
+    home.join("toolchains")
+}
+
+/// GOCACHE of one toolchain.
+pub fn gocache(home: &Path, name: &str) -> PathBuf {
+    home.join("gocache").join(name)
+}
+
+/// An exclusive lock on `$DIVERGO_HOME/locks/<what>.lock`, held until dropped.
+pub struct Lock(#[allow(dead_code)] fs::File);
+
+pub fn lock(home: &Path, what: &str) -> Result<Lock> {
+    let dir = home.join("locks");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{what}.lock"));
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(Lock(f))
+}
+
+/// A toolchain name: `go1.N`, `go1.N.M`, `go1.NrcK`, `go1.NbetaK`.
+pub fn valid_name(name: &str) -> bool {
+    let re = regex::Regex::new(r"^go1(\.[0-9]+){1,2}((rc|beta)[0-9]+)?$").unwrap();
+    re.is_match(name)
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if !valid_name(name) {
+        bail!("invalid toolchain name {name:?}: expected a Go version such as go1.23.11");
+    }
+    Ok(())
+}
+
+/// Run `GOROOT/bin/go version` and return the reported version (`go1.23.11`).
+pub fn go_version(goroot: &Path) -> Result<String> {
+    let go = goroot.join("bin").join("go");
+    if !go.is_file() {
+        bail!("{} does not exist", go.display());
+    }
+    let mut cmd = Command::new(&go);
+    cmd.arg("version")
+        .env_clear()
+        .env("GOROOT", goroot)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off")
+        .env("HOME", std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+        .env("PATH", "/usr/bin:/bin");
+    let out = run_with_timeout(cmd, Duration::from_secs(60))
+        .with_context(|| format!("cannot run {} version", go.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "{} version failed ({}): {}",
+            go.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    // "go version go1.23.11 linux/amd64"
+    text.split_whitespace()
+        .nth(2)
+        .filter(|v| v.starts_with("go"))
+        .map(|v| v.to_string())
+        .ok_or_else(|| anyhow!("unexpected output from {} version: {:?}", go.display(), text.trim()))
+}
+
+fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
+    use std::io::Read;
+    use wait_timeout::ChildExt;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let status = match child.wait_timeout(timeout)? {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("timed out after {timeout:?}");
+        }
+    };
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_end(&mut stdout)?;
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_end(&mut stderr)?;
+    }
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+fn meta_path(home: &Path, name: &str) -> PathBuf {
+    toolchains_dir(home).join(name).join("toolchain.json")
+}
+
+fn write_meta(home: &Path, tc: &Toolchain) -> Result<()> {
+    let path = meta_path(home, &tc.name);
+    let dir = path.parent().unwrap();
+    fs::create_dir_all(dir)?;
+    let mut stored = tc.clone();
+    stored.usable = false;
+    stored.problem = None;
+    let tmp = dir.join("toolchain.json.tmp");
+    fs::write(&tmp, serde_json::to_vec_pretty(&stored)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Read the registry entry of `name` without running anything.
+pub fn installed(home: &Path, name: &str) -> Option<Toolchain> {
+    let data = fs::read(meta_path(home, name)).ok()?;
+    serde_json::from_slice(&data).ok()
+}
+
+/// Every registered toolchain, unchecked, sorted by Go version.
+pub fn all(home: &Path) -> Vec<Toolchain> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(toolchains_dir(home)) {
+        for e in rd.flatten() {
+            if let Some(name) = e.file_name().to_str() {
+                if let Some(tc) = installed(home, name) {
+                    out.push(tc);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| fetch::go_version_cmp(&a.name, &b.name));
+    out
+}
+
+/// Run the toolchain's `go version` and fill `usable`/`problem`.
+pub fn check(mut tc: Toolchain) -> Toolchain {
+    match go_version(&tc.goroot) {
+        Ok(v) if v == tc.name => {
+            tc.version = v;
+            tc.usable = true;
+            tc.problem = None;
+        }
+        Ok(v) => {
+            tc.usable = false;
+            tc.problem = Some(format!("bin/go now reports {v}, not {}", tc.name));
+        }
+        Err(e) => {
+            tc.usable = false;
+            tc.problem = Some(format!("{e:#}"));
+        }
+    }
+    tc
+}
+
+/// Register a user-supplied GOROOT under `name` after checking that its
+/// `bin/go version` reports exactly that name.
+pub fn register_user(home: &Path, name: &str, goroot: &Path) -> Result<Toolchain> {
+    check_name(name)?;
+    let goroot = goroot
+        .canonicalize()
+        .with_context(|| format!("GOROOT {} does not exist", goroot.display()))?;
+    let version = go_version(&goroot)?;
+    if version != name {
+        bail!(
+            "{} reports {version}, not {name}: register it as {version}={}",
+            goroot.join("bin/go").display(),
+            goroot.display()
+        );
+    }
+    let _l = lock(home, "toolchains")?;
+    let tc = Toolchain {
+        name: name.to_string(),
+        version,
+        goroot,
+        source: Source::User,
+        module: None,
+        h1: None,
+        sumdb: None,
+        usable: true,
+        problem: None,
+    };
+    write_meta(home, &tc)?;
+    Ok(tc)
+}
+
+/// Settings for proxy installs, from the environment like the go command.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    pub goproxy: String,
+    pub gosumdb: String,
+}
+
+impl ProxyConfig {
+    pub fn from_env() -> Self {
+        let get = |k: &str, d: &str| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| d.to_string())
+        };
+        ProxyConfig {
+            goproxy: get("GOPROXY", "https://proxy.golang.org,direct"),
+            gosumdb: get("GOSUMDB", "sum.golang.org"),
+        }
+    }
+}
+
+/// Resolve `go1.25` to the newest `go1.25.N` the proxy serves for this host;
+/// full versions are returned as they are.
+pub fn resolve_release(name: &str, cfg: &ProxyConfig) -> Result<String> {
+    check_name(name)?;
+    let dots = name.matches('.').count();
+    if dots >= 2 || name.contains("rc") || name.contains("beta") {
+        return Ok(name.to_string());
+    }
+    let (goos, goarch) = host_goos_goarch()?;
+    let versions = fetch::list_toolchain_versions(&cfg.goproxy, goos, goarch)?;
+    let prefix = format!("{name}.");
+    versions
+        .iter()
+        .filter(|v| v.starts_with(&prefix) && !v.contains("rc") && !v.contains("beta"))
+        .max_by(|a, b| fetch::go_version_cmp(a, b))
+        .cloned()
+        .ok_or_else(|| anyhow!("the proxy serves no {name}.N toolchain for {goos}/{goarch}"))
+}
+
+fn host_goos_goarch() -> Result<(&'static str, &'static str)> {
+    let arch = crate::model::Arch::host()
+        .ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?;
+    Ok(("linux", arch.goarch()))
+}
+
+/// Install `name` from the Go module proxy (no-op if already installed and
+/// usable). `progress` receives (bytes done, total).
+pub fn install_from_proxy(
+    home: &Path,
+    name: &str,
+    cfg: &ProxyConfig,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<(Toolchain, bool)> {
+    check_name(name)?;
+    let _l = lock(home, "toolchains")?;
+    if let Some(tc) = installed(home, name) {
+        let tc = check(tc);
+        if tc.usable {
+            return Ok((tc, false));
+        }
+        if tc.source == Source::User {
+            bail!(
+                "{name} is registered as a user GOROOT ({}) that is not usable: {}",
+                tc.goroot.display(),
+                tc.problem.unwrap_or_default()
+            );
+        }
+    }
+    let dir = toolchains_dir(home).join(name);
+    // A previous install that died half-way leaves no toolchain.json; clear it.
+    let _ = fs::remove_file(dir.join("toolchain.json"));
+    let goroot = dir.join("goroot");
+    if goroot.exists() {
+        fs::remove_dir_all(&goroot)
+            .with_context(|| format!("cannot remove stale {}", goroot.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (goos, goarch) = host_goos_goarch()?;
+    let req = fetch::FetchRequest {
+        go_version: name.to_string(),
+        goos: goos.to_string(),
+        goarch: goarch.to_string(),
+        dest: goroot.clone(),
+        goproxy: cfg.goproxy.clone(),
+        gosumdb: cfg.gosumdb.clone(),
+    };
+    let report = fetch::fetch_toolchain(&req, progress)?;
+    let version = go_version(&goroot)?;
+    if version != name {
+        let _ = fs::remove_dir_all(&goroot);
+        bail!("the toolchain fetched for {name} reports {version}");
+    }
+    let sumdb = match &report.sumdb {
+        fetch::SumdbCheck::Verified { tree_size } => {
+            format!("verified (tree size {tree_size})")
+        }
+        fetch::SumdbCheck::Unreachable(why) => format!("unreachable: {why}"),
+        fetch::SumdbCheck::Off => "off".to_string(),
+    };
+    let tc = Toolchain {
+        name: name.to_string(),
+        version,
+        goroot,
+        source: Source::Proxy,
+        module: Some(report.module_version.clone()),
+        h1: Some(report.h1.clone()),
+        sumdb: Some(sumdb),
+        usable: true,
+        problem: None,
+    };
+    write_meta(home, &tc)?;
+    Ok((tc, true))
+}
+
+/// Find an installed toolchain by name. `go1.25` picks the newest installed
+/// `go1.25.N`.
+pub fn find(home: &Path, name: &str) -> Option<Toolchain> {
+    if let Some(tc) = installed(home, name) {
+        return Some(tc);
+    }
+    if name.matches('.').count() == 1 {
+        let prefix = format!("{name}.");
+        return all(home)
+            .into_iter()
+            .filter(|t| t.name.starts_with(&prefix))
+            .max_by(|a, b| fetch::go_version_cmp(&a.name, &b.name));
+    }
+    None
+}
+
+/// The default toolchain set: go1.14.1 when registered, go1.23.11, go1.23.12
+/// and the newest installed go1.25.x.
+pub fn default_names(home: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    if installed(home, "go1.14.1").is_some() {
+        names.push("go1.14.1".to_string());
+    }
+    names.push("go1.23.11".to_string());
+    names.push("go1.23.12".to_string());
+    names.push(
+        find(home, "go1.25")
+            .map(|t| t.name)
+            .unwrap_or_else(|| "go1.25".to_string()),
+    );
+    names
+}
+
+/// The names `divergo toolchains install` fetches when given none.
+pub const DEFAULT_INSTALL: &[&str] = &["go1.23.11", "go1.23.12", "go1.25"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(valid_name("go1.23.11"));
+        assert!(valid_name("go1.25"));
+        assert!(valid_name("go1.21rc2"));
+        assert!(!valid_name("1.23"));
+        assert!(!valid_name("go1.23.11; rm -rf /"));
+        assert!(!valid_name("go2"));
+    }
+
+    #[test]
+    fn user_goroot_with_wrong_name_is_rejected() {
+        let home = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let go = bin.join("go");
+        fs::write(&go, "#!/bin/sh\necho 'go version go1.22.0 linux/amd64'\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&go, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = register_user(home.path(), "go1.14.1", root.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("reports go1.22.0"), "{err:#}");
+        let tc = register_user(home.path(), "go1.22.0", root.path()).unwrap();
+        assert!(tc.usable);
+        assert_eq!(installed(home.path(), "go1.22.0").unwrap().version, "go1.22.0");
+    }
+
+    #[test]
+    fn broken_goroot_is_unusable() {
+        let home = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let err = register_user(home.path(), "go1.14.1", root.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("bin/go does not exist"), "{err:#}");
+    }
+}
