@@ -62,9 +62,10 @@
 //!    (without replacing anything). On any failure nothing is left at `dest`
 //!    and the temporary files are removed.
 //!
-//! HTTP uses connect/read timeouts and honours `HTTPS_PROXY`/`HTTP_PROXY` and
-//! `NO_PROXY` like Go's `net/http` (loopback addresses never go through a
-//! proxy).
+//! HTTP uses connect/read timeouts, trusts the system's root certificates
+//! the way Go's `crypto/x509` finds them (`SSL_CERT_FILE`, `SSL_CERT_DIR`, the
+//! usual bundle files), and honours `HTTPS_PROXY`/`HTTP_PROXY` and `NO_PROXY`
+//! like Go's `net/http` (loopback addresses never go through a proxy).
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -78,6 +79,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The module path of official toolchains.
@@ -273,6 +275,46 @@ pub fn list_toolchain_versions(goproxy: &str, goos: &str, goarch: &str) -> Resul
     Ok(out)
 }
 
+/// Whether the first working GOPROXY entry serves this toolchain version
+/// (`@v/<version>.info`); `false` when every proxy asked answers 403, 404 or
+/// 410. Use this for a version missing from
+/// [`list_toolchain_versions`]: the proxy's `@v/list` of
+/// `golang.org/toolchain` is known to be incomplete.
+pub fn toolchain_available(
+    goproxy: &str,
+    goos: &str,
+    goarch: &str,
+    go_version: &str,
+) -> Result<bool> {
+    check_go_version(go_version)?;
+    check_os_arch("GOOS", goos)?;
+    check_os_arch("GOARCH", goarch)?;
+    let proxies = parse_goproxy(goproxy)?;
+    let http = Http::from_env()?;
+    let mv = toolchain_module_version(go_version, goos, goarch);
+    let (mut asked, mut other_errors) = (0, 0);
+    let r = try_proxies(
+        &proxies,
+        &format!("look up {TOOLCHAIN_MODULE}@{mv}"),
+        |base| {
+            asked += 1;
+            let url = format!("{base}/{TOOLCHAIN_MODULE}/@v/{mv}.info");
+            http.get_small(&url).map_err(|e| {
+                if !e.is_unavailable() {
+                    other_errors += 1;
+                }
+                TryErr::Http(e)
+            })
+        },
+    );
+    match r {
+        Ok(_) => Ok(true),
+        // Every proxy asked said 403/404/410.
+        Err(_) if asked > 0 && other_errors == 0 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `golang.org/x/mod/sumdb/dirhash.HashZip(path, Hash1)`: every entry of the
 /// zip (directory entries as empty files), sorted by name.
 pub fn h1_of_zip(path: &Path) -> Result<String> {
@@ -441,21 +483,19 @@ fn try_proxies<T>(
     mut f: impl FnMut(&str) -> std::result::Result<T, TryErr>,
 ) -> Result<(T, String)> {
     let mut errs: Vec<String> = Vec::new();
-    let mut not_found_only = true;
+    let mut terminal: Option<&str> = None;
+    let (mut any_http, mut all_unavailable) = (false, true);
     for p in proxies {
         match p {
             ProxyEntry::Off => {
-                errs.push("GOPROXY=off: module downloads are disabled".to_string());
-                not_found_only = false;
+                terminal = Some("GOPROXY=off: module downloads are disabled");
                 break;
             }
             ProxyEntry::Direct => {
-                errs.push(
-                    "direct: divergo cannot fetch toolchains directly from their origin (the go \
-                     command would rebuild the module from go.dev/dl); use a module proxy"
-                        .to_string(),
+                terminal = Some(
+                    "GOPROXY=direct: divergo cannot fetch toolchains from their origin (the go \
+                     command would rebuild the module from go.dev/dl); use a module proxy",
                 );
-                not_found_only = false;
                 break;
             }
             ProxyEntry::Url {
@@ -465,10 +505,10 @@ fn try_proxies<T>(
                 Ok(v) => return Ok((v, url.clone())),
                 Err(TryErr::Fatal(e)) => return Err(e.context(format!("{what} from {url}"))),
                 Err(TryErr::Http(e)) => {
-                    let nf = e.is_not_found();
-                    not_found_only &= nf;
+                    any_http = true;
+                    all_unavailable &= e.is_unavailable();
                     errs.push(e.to_string());
-                    if !(nf || *fallback_on_error) {
+                    if !(e.is_not_found() || *fallback_on_error) {
                         break;
                     }
                 }
@@ -476,8 +516,14 @@ fn try_proxies<T>(
         }
     }
     let mut msg = format!("cannot {what}: {}", errs.join("; "));
-    if not_found_only {
-        msg.push_str(" (404/410: this version is not on the proxy)");
+    if any_http && all_unavailable {
+        msg.push_str(" (403/404/410: this version is not on the proxy)");
+    }
+    if let Some(t) = terminal {
+        if !errs.is_empty() {
+            msg.push_str("; ");
+        }
+        msg.push_str(t);
     }
     Err(anyhow!(msg))
 }
@@ -500,11 +546,25 @@ enum HttpError {
 }
 
 impl HttpError {
+    /// 404 or 410: the go command's `fs.ErrNotExist`, which lets it try the
+    /// next proxy after a `,`.
     fn is_not_found(&self) -> bool {
         matches!(
             self,
             HttpError::Status {
                 code: 404 | 410,
+                ..
+            }
+        )
+    }
+
+    /// 404, 410, or 403 — proxy.golang.org answers 403 "This module version
+    /// is not available" for toolchain versions that do not exist.
+    fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Status {
+                code: 403 | 404 | 410,
                 ..
             }
         )
@@ -547,17 +607,76 @@ fn env_first(names: &[&str]) -> Option<String> {
         .find(|v| !v.trim().is_empty())
 }
 
-fn build_agent(proxy: Option<ureq::Proxy>) -> ureq::Agent {
+fn build_agent(tls: &Arc<rustls::ClientConfig>, proxy: Option<ureq::Proxy>) -> ureq::Agent {
     let mut b = ureq::AgentBuilder::new()
         .timeout_connect(CONNECT_TIMEOUT)
         .timeout_read(READ_TIMEOUT)
         .timeout_write(READ_TIMEOUT)
         .user_agent(USER_AGENT)
+        .tls_config(tls.clone())
         .try_proxy_from_env(false);
     if let Some(p) = proxy {
         b = b.proxy(p);
     }
     b.build()
+}
+
+/// Trusted roots as Go's `crypto/x509` finds them on Unix: `$SSL_CERT_FILE`
+/// or the first of the usual bundle files, plus the PEM files in
+/// `$SSL_CERT_DIR`. Without any, the Mozilla roots of `webpki-roots`.
+fn system_roots() -> rustls::RootCertStore {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    const CERT_FILES: [&str; 6] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/pki/tls/cacert.pem",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+    let mut roots = rustls::RootCertStore::empty();
+    let add_file = |roots: &mut rustls::RootCertStore, path: &Path| -> bool {
+        let Ok(iter) = CertificateDer::pem_file_iter(path) else {
+            return false;
+        };
+        let (ok, _) = roots.add_parsable_certificates(iter.flatten());
+        ok > 0
+    };
+    match std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        Some(f) => {
+            add_file(&mut roots, Path::new(&f));
+        }
+        None => {
+            for f in CERT_FILES {
+                if add_file(&mut roots, Path::new(f)) {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(dirs) = std::env::var_os("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
+        for dir in std::env::split_paths(&dirs) {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                add_file(&mut roots, &e.path());
+            }
+        }
+    }
+    if roots.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    roots
+}
+
+fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_root_certificates(system_roots())
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
 }
 
 /// The host part of an http(s) URL, lowercased, without port or brackets.
@@ -573,18 +692,19 @@ fn url_host(url: &str) -> &str {
 
 impl Http {
     fn from_env() -> Result<Http> {
+        let tls = tls_config()?;
         let mk = |names: &[&str]| -> Result<Option<ureq::Agent>> {
             match env_first(names) {
                 None => Ok(None),
                 Some(v) => {
                     let p = ureq::Proxy::new(v.trim())
                         .with_context(|| format!("invalid proxy {v:?} in ${}", names[0]))?;
-                    Ok(Some(build_agent(Some(p))))
+                    Ok(Some(build_agent(&tls, Some(p))))
                 }
             }
         };
         Ok(Http {
-            direct: build_agent(None),
+            direct: build_agent(&tls, None),
             https_proxy: mk(&["HTTPS_PROXY", "https_proxy"])?,
             http_proxy: mk(&["HTTP_PROXY", "http_proxy"])?,
             no_proxy: env_first(&["NO_PROXY", "no_proxy"])
