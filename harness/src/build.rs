@@ -100,6 +100,12 @@ pub fn build(req: &BuildRequest) -> BuildResult {
                 req.out.display()
             ))
         }
+    } else if log.trim().is_empty() {
+        // A compiler reports what is wrong; a go command that fails silently is broken.
+        Outcome::infra(format!(
+            "go build failed ({}) without any output: toolchain broken",
+            r.exit.map(|e| e.to_string()).unwrap_or_default()
+        ))
     } else {
         classify::classify_build(r.exit, &log)
     };

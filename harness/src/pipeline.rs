@@ -154,10 +154,21 @@ pub fn test_program(
             gopath: cfg.home.join("gopath"),
             timeout: cfg.build_timeout,
         };
-        let r = if exec::interrupted() {
+        if exec::interrupted() {
             return Ok(());
-        } else {
+        }
+        let r = if cell.toolchain.usable {
             build::build(&req)
+        } else {
+            build::BuildResult {
+                outcome: Outcome::infra(format!(
+                    "toolchain {} unusable: {}",
+                    cell.toolchain.name,
+                    cell.toolchain.problem.as_deref().unwrap_or("unknown problem")
+                )),
+                duration: Duration::ZERO,
+                log: String::new(),
+            }
         };
         if exec::interrupted() && r.outcome.class == Class::Infra {
             return Ok(());

@@ -1,0 +1,82 @@
+//! The command line: help, bad input (one line, exit 2), toolchain listing.
+
+mod common;
+use common::*;
+
+#[test]
+fn help_explains_every_subcommand() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["corpus", "--help"],
+        vec!["gen", "--help"],
+        vec!["replay", "--help"],
+        vec!["toolchains", "install", "--help"],
+        vec!["toolchains", "list", "--help"],
+    ] {
+        let o = divergo().args(&args).output().unwrap();
+        let (out, _) = text(&o);
+        assert!(o.status.success(), "{args:?}");
+        assert!(out.contains("Usage:"), "{args:?}: {out}");
+        assert!(out.len() > 300, "{args:?} help is too thin: {out}");
+    }
+}
+
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let o = divergo().args(args).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    assert_usage_error(&["run", "--arch", "mips"], "unknown arch");
+    assert_usage_error(&["run", "--trials", "x"], "--trials");
+    assert_usage_error(&["run", "--bogus"], "--bogus");
+    assert_usage_error(&["run", "--toolchains", "go1.99.1", "--count", "1"], "unknown toolchain go1.99.1");
+    assert_usage_error(&["run", "--toolchains", "gopher", "--count", "1"], "invalid toolchain name");
+    assert_usage_error(&["run", "--templates", "nosuch", "--count", "1"], "nosuch");
+    assert_usage_error(&["toolchains", "install", "1.23"], "invalid toolchain name");
+    assert_usage_error(&["corpus", "--dir", "/nonexistent/corpus"], "/nonexistent/corpus");
+    assert_usage_error(&["replay", "/nonexistent/finding"], "finding.json");
+}
+
+#[test]
+fn malformed_corpus_entry_is_one_line_and_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let e = t.path().join("bad-entry");
+    std::fs::create_dir_all(&e).unwrap();
+    std::fs::write(e.join("main.go"), "package main\nfunc main() {}\n").unwrap();
+    std::fs::write(e.join("go.mod"), "module x\n\ngo 1.14\n").unwrap();
+    std::fs::write(
+        e.join("expect.toml"),
+        "description = \"x\"\n[[expect]]\noutcome = [\"explodes\"]\n",
+    )
+    .unwrap();
+    let dir = t.path().to_str().unwrap();
+    assert_usage_error(&["corpus", "--dir", dir, "--toolchains", "go1.23.12"], "unknown outcome \"explodes\"");
+}
+
+#[test]
+fn toolchains_list_json_shows_the_default_set_usable() {
+    let o = divergo().args(["toolchains", "list", "--json"]).output().unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON array");
+    let arr = v.as_array().expect("array");
+    let find = |pred: &dyn Fn(&str) -> bool| {
+        arr.iter()
+            .find(|t| pred(t["name"].as_str().unwrap_or("")))
+            .cloned()
+    };
+    for want in ["go1.23.11", "go1.23.12"] {
+        let t = find(&|n| n == want).unwrap_or_else(|| panic!("{want} missing: run scripts/setup.sh"));
+        assert_eq!(t["version"], want);
+        assert_eq!(t["usable"], true);
+        assert!(std::path::Path::new(t["goroot"].as_str().unwrap()).join("bin/go").is_file());
+    }
+    let t = find(&|n| n.starts_with("go1.25.")).expect("a go1.25.x: run scripts/setup.sh");
+    assert_eq!(t["version"], t["name"]);
+    assert_eq!(t["usable"], true);
+}

@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests. They drive the real `divergo`
+//! binary against real toolchains (installed by scripts/setup.sh into
+//! $DIVERGO_HOME) and real qemu.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn divergo_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_divergo"))
+}
+
+pub fn divergo() -> Command {
+    let mut c = Command::new(divergo_bin());
+    c.env_remove("DIVERGO_QEMU_AARCH64");
+    c
+}
+
+pub fn home() -> PathBuf {
+    divergo::toolchain::home()
+}
+
+/// The installed toolchain `name` (`go1.25` = newest go1.25.x), or a panic
+/// that says how to install it. Tests never pass silently without it.
+pub fn toolchain(name: &str) -> divergo::toolchain::Toolchain {
+    divergo::toolchain::find(&home(), name).unwrap_or_else(|| {
+        panic!(
+            "toolchain {name} is not installed under {}: run scripts/setup.sh (or `divergo toolchains install {name}`)",
+            home().display()
+        )
+    })
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn corpus_dir() -> PathBuf {
+    repo_root().join("go-corpus")
+}
+
+pub fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Read results.jsonl of a results dir.
+pub fn records(dir: &Path) -> Vec<divergo::results::Record> {
+    let (recs, partial) = divergo::results::read(dir).expect("results.jsonl readable");
+    assert!(!partial, "results.jsonl ends with a partial line");
+    recs
+}
+
+/// Live processes whose command line mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
+    let mut out = vec![];
+    let me = std::process::id();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me || !divergo::exec::process_alive(pid) {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(needle) {
+                out.push((pid, cmd));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh, plus go1.14.15 as the oldest toolchain the
+# generated programs must build with) and runs every check: formatting,
+# clippy, and the unit and integration tests against real toolchains and qemu.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIVERGO_EXTRA_TOOLCHAINS="go1.14.15 ${DIVERGO_EXTRA_TOOLCHAINS:-}" scripts/setup.sh
+echo "[test] cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "[test] cargo clippy" >&2
+cargo clippy --release --quiet -p divergo --all-targets -- -D warnings
+echo "[test] cargo test" >&2
+cargo test --release -p divergo -- --test-threads 2
