@@ -100,6 +100,11 @@ pub fn build(req: &BuildRequest) -> BuildResult {
                 req.out.display()
             ))
         }
+    } else if crate::pipeline::is_disk_full(&log) {
+        Outcome::infra(format!(
+            "go build: no space left on device ({})",
+            req.out.parent().unwrap_or(&req.out).display()
+        ))
     } else if log.trim().is_empty() {
         // A compiler reports what is wrong; a go command that fails silently is broken.
         Outcome::infra(format!(

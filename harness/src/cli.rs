@@ -46,12 +46,40 @@ enum Cmd {
     #[command(subcommand)]
     Toolchains(ToolchainsCmd),
     /// Generate programs (or take corpus entries), build, run, classify and diff them.
+    #[command(long_about = "Generate programs (or take corpus entries), build each with every toolchain \
+for every arch, run them under GC and preemption pressure, classify every run and report \
+divergences between cells (toolchain × arch) as findings.\n\n\
+Each program gets an initial round of trials per cell; cells that disagree get more, up to \
+--trials, until the difference is significant (Fisher's exact test, p < 0.01) or the budget \
+is spent. Results go to --out: run.json (the plan), results.jsonl (one line per build/run, \
+written as each ends), summary.md, logs/ and findings/<id>/ (main.go, go.mod, spec.json, \
+finding.json, repro.sh). An interrupted run continues with --resume DIR.\n\n\
+Examples:\n  divergo run\n  divergo run --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
+--templates bigstack --seed 1 --stop-on-first --json\n  divergo run --corpus go-corpus --filter timer\n  \
+divergo run --resume divergo-runs/20261122-101500")]
     Run(RunArgs),
     /// Run the known-reproducer corpus and check every expectation.
+    #[command(long_about = "Run the known-reproducer corpus (go-corpus/: one directory per entry \
+with main.go, go.mod and expect.toml) and check every expectation per toolchain and arch. \
+Prints a table of expected vs observed and exits 0 only when every expectation holds \
+(1 otherwise). Cells whose toolchain is not installed are not part of the default set; \
+infra outcomes (missing qemu, broken toolchain) count as failed expectations.\n\n\
+Examples:\n  divergo corpus --arch amd64\n  divergo corpus --filter arm64-split --arch amd64,arm64 \
+--toolchains go1.23.11,go1.23.12")]
     Corpus(CorpusArgs),
     /// Print or write the Go program for a seed.
+    #[command(long_about = "Print (or write with -o) the Go program divergo generates for a seed. \
+The same seed, templates and divergo version always give the same program. Programs are \
+valid Go 1.14 (go.mod says go 1.14), do a bounded amount of work, and print \
+`checksum: <hex>` last, computed only from values that do not depend on scheduling.\n\n\
+Examples:\n  divergo gen --seed 7 --template timers\n  divergo gen --seed 1 --template bigstack -o /tmp/prog")]
     Gen(GenArgs),
     /// Re-run a finding (findings/<id>) and say whether it still reproduces.
+    #[command(long_about = "Re-run a finding directory (findings/<id> inside a results dir) on the \
+same toolchains, archs, executors and environment, with the same adaptive trials, and say \
+whether the finding still reproduces: the same kind of divergence on the same cells. Exit \
+status 0 when it reproduces, 1 when it does not. The toolchains must be installed.\n\n\
+Example:\n  divergo replay divergo-runs/20261122-101500/findings/3f2a9c01de")]
     Replay(ReplayArgs),
 }
 
@@ -68,6 +96,10 @@ enum ToolchainsCmd {
         specs: Vec<String>,
     },
     /// Show registered toolchains and whether each works now.
+    #[command(long_about = "Show every registered toolchain under $DIVERGO_HOME: name, the version its \
+own `bin/go version` reports now, GOROOT, source (proxy: fetched and verified by divergo; \
+user: a registered GOROOT) and whether it is usable. A toolchain whose go binary is missing \
+or fails is listed as unusable with the reason; runs then mark its cells infra.")]
     List {
         /// One JSON array of {name, version, goroot, source, usable, ...}.
         #[arg(long)]
@@ -235,7 +267,12 @@ pub fn main() -> i32 {
         Err(e) => {
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("divergo: error: {msg}");
-            if e.downcast_ref::<InfraError>().is_some() {
+            let infra = e.chain().any(|c| {
+                c.is::<InfraError>()
+                    || c.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+            });
+            if infra {
                 EXIT_INFRA
             } else {
                 EXIT_USAGE
@@ -371,7 +408,6 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     };
     if let Some(dir) = &a.resume {
         let plan = run::read_plan(dir)?;
-        eprintln!("resuming {}", dir.display());
         let out = run::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
     }
@@ -389,11 +425,9 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         None => {
             run::parse_families(&a.templates)?;
             let seed = a.seed.unwrap_or_else(|| {
-                let s = std::time::SystemTime::now()
+                std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_secs());
-                eprintln!("seed {s}");
-                s
+                    .map_or(1, |d| d.as_secs())
             });
             if a.count == 0 {
                 bail!("--count 0: nothing to run");
@@ -469,7 +503,11 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
             eprintln!("{}", &table[..end]);
         }
     }
-    eprintln!("results in {}", out_dir.display());
+    eprintln!(
+        "results in {} ({:.1} MiB on disk)",
+        out_dir.display(),
+        out.disk_bytes as f64 / (1 << 20) as f64
+    );
     if out.interrupted {
         return Ok(EXIT_INTERRUPTED);
     }
@@ -481,12 +519,14 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
 
 fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
     eprintln!(
-        "{} programs in {:.1} s: {} finding(s){}; results in {}",
+        "{} programs in {:.1} s: {} finding(s){}; results in {} ({:.1} MiB on disk; divergo peak RSS {:.0} MiB)",
         out.programs,
         out.elapsed.as_secs_f64(),
         out.findings.len(),
         if out.interrupted { " (interrupted)" } else { "" },
-        out.out_dir.display()
+        out.out_dir.display(),
+        out.disk_bytes as f64 / (1 << 20) as f64,
+        out.self_peak_rss as f64 / (1 << 20) as f64
     );
     for f in &out.findings {
         eprintln!(

@@ -114,6 +114,13 @@ pub fn test_program(
 
     let records: Mutex<Vec<Record>> = Mutex::new(Vec::new());
     let emit = |rec: Record, fresh: bool| -> Result<()> {
+        if rec.outcome == Class::Infra && is_disk_full(&rec.signature) {
+            return Err(anyhow::Error::new(crate::cli::InfraError(format!(
+                "disk full: {} (results so far are in {})",
+                rec.signature,
+                cfg.out_dir.display()
+            ))));
+        }
         if fresh {
             writer.lock().unwrap().append(&rec)?;
         }
@@ -473,6 +480,12 @@ fn save_log(cfg: &Config, prog: &Program, cell: &Cell, what: &str, text: &str) -
     }
     fs::write(&path, text).ok()?;
     Some(rel.display().to_string())
+}
+
+/// Whether an infra reason says the disk is full.
+pub fn is_disk_full(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("no space left on device") || r.contains("disk quota exceeded")
 }
 
 /// A name safe as one path component.

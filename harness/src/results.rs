@@ -91,15 +91,21 @@ impl Writer {
     pub fn append(&mut self, rec: &Record) -> Result<()> {
         let mut line = serde_json::to_vec(rec)?;
         line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .and_then(|_| self.file.sync_data())
-            .with_context(|| {
+        let before = self.file.metadata().map(|m| m.len()).ok();
+        let r = self.file.write_all(&line).and_then(|_| self.file.sync_data());
+        if let Err(e) = r {
+            // Never leave a partial line behind: cut back to the last complete one.
+            if let Some(len) = before {
+                let _ = self.file.set_len(len);
+            }
+            return Err(anyhow::Error::new(e)).with_context(|| {
                 format!(
-                    "cannot append to {} (disk full?); the results so far are intact",
+                    "cannot append to {}; the results so far are intact",
                     self.path.display()
                 )
-            })
+            });
+        }
+        Ok(())
     }
 }
 

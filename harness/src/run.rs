@@ -70,6 +70,40 @@ pub struct RunOutcome {
     pub interrupted: bool,
     pub findings: Vec<report::Finding>,
     pub corpus_failures: Option<usize>,
+    /// Bytes the results dir holds at the end (scratch already removed).
+    pub disk_bytes: u64,
+    /// divergo's own peak resident set size (VmHWM), in bytes.
+    pub self_peak_rss: u64,
+}
+
+/// Total size of the files under `dir`.
+pub fn disk_usage(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// This process's peak resident set size (VmHWM), in bytes.
+pub fn self_peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 pub fn version() -> String {
@@ -223,6 +257,11 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let (programs, entries) = load_programs(plan)?;
     let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
     let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
+    if let Programs::Generated { seed, count, .. } = &plan.programs {
+        if !opts.quiet {
+            eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));
+        }
+    }
 
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -234,6 +273,9 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         }
         results::truncate_partial_tail(out_dir)?;
         let (recs, _) = results::read(out_dir)?;
+        if !opts.quiet {
+            eprintln!("resuming {}: {} results kept", out_dir.display(), recs.len());
+        }
         for r in recs {
             done.insert(r.key(), r);
         }
@@ -326,7 +368,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let corpus_failures = entries
         .as_ref()
         .map(|es| report::corpus_table(es, &cells, &all).1);
-    let outcome = RunOutcome {
+    let mut outcome = RunOutcome {
         out_dir: out_dir.to_path_buf(),
         records: all,
         programs: tested,
@@ -334,8 +376,12 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         interrupted,
         findings,
         corpus_failures,
+        disk_bytes: 0,
+        self_peak_rss: 0,
     };
     report::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+    outcome.disk_bytes = disk_usage(out_dir);
+    outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
 }
 
@@ -420,6 +466,8 @@ pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
         "programs": out.programs,
         "elapsed_s": (out.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         "interrupted": out.interrupted,
+        "disk_bytes": out.disk_bytes,
+        "peak_rss_bytes": out.self_peak_rss,
         "out_dir": out.out_dir,
         "findings": out.findings,
     })

@@ -1,0 +1,184 @@
+//! arm64 next to amd64: executor detection on this machine's real qemu, an
+//! arm64 program under qemu-user, the golang/go#73259 corpus entry on both
+//! archs, and a missing qemu as `infra`.
+
+mod common;
+use common::*;
+use divergo::executor::{self, ExecutorKind, QemuMode};
+use divergo::model::{Arch, Class, ExitStatus};
+use divergo::results::Stage;
+use std::time::Duration;
+
+fn qemu_version_text() -> String {
+    let o = std::process::Command::new("qemu-aarch64-static")
+        .arg("--version")
+        .output()
+        .expect("qemu-aarch64-static must be installed (scripts/setup.sh installs qemu-user-static)");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn executor_detection_uses_the_real_qemu() {
+    assert_eq!(Arch::host(), Some(Arch::Amd64), "these tests expect an x86-64 host");
+    let native = executor::detect(Arch::Amd64, QemuMode::OneInsnPerTb).unwrap();
+    assert_eq!(native.kind, ExecutorKind::Native);
+    assert_eq!(native.label(), "amd64 (native)");
+
+    let version = executor::parse_qemu_version(&qemu_version_text()).unwrap();
+    let e = executor::detect(Arch::Arm64, QemuMode::OneInsnPerTb).unwrap();
+    let ExecutorKind::QemuUser { version: v, mode, .. } = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*v, version);
+    assert_eq!(*mode, QemuMode::OneInsnPerTb);
+    assert_eq!(
+        e.label(),
+        format!("arm64 (qemu-user {}.{}, one insn per TB)", version.0, version.1)
+    );
+    let (_, _, env) = e.command(std::path::Path::new("/bin/true"));
+    let want = if version >= (8, 1, 0) { "QEMU_ONE_INSN_PER_TB" } else { "QEMU_SINGLESTEP" };
+    assert_eq!(env, vec![(want.to_string(), "1".to_string())]);
+
+    let plain = executor::detect(Arch::Arm64, QemuMode::Plain).unwrap();
+    assert!(plain.label().ends_with(", plain)"), "{}", plain.label());
+    assert!(plain.command(std::path::Path::new("/bin/true")).2.is_empty());
+}
+
+#[test]
+fn arm64_program_runs_under_qemu() {
+    let tc = toolchain("go1.25");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.go"),
+        r#"package main
+
+import (
+	"fmt"
+	"runtime"
+)
+
+func main() {
+	var h uint64 = 14695981039346656037
+	for _, c := range []byte(runtime.GOARCH) {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	fmt.Println(runtime.GOARCH)
+	fmt.Printf("checksum: %016x\n", h)
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("go.mod"), "module x\n\ngo 1.14\n").unwrap();
+    let mut sums = vec![];
+    for arch in [Arch::Arm64, Arch::Amd64] {
+        let bin = dir.path().join(format!("prog-{arch}"));
+        let b = divergo::build::build(&divergo::build::BuildRequest {
+            src_dir: dir.path().to_path_buf(),
+            goroot: tc.goroot.clone(),
+            arch,
+            out: bin.clone(),
+            gocache: divergo::toolchain::gocache(&home(), &tc.name),
+            gopath: home().join("gopath"),
+            timeout: Duration::from_secs(300),
+        });
+        assert_eq!(b.outcome.class, Class::Ok, "{}", b.log);
+        for mode in [QemuMode::OneInsnPerTb, QemuMode::Plain] {
+            let e = executor::detect(arch, mode).unwrap();
+            let (prog, args, env) = e.command(&bin);
+            let mut spec = divergo::exec::ExecSpec::new(prog, dir.path());
+            spec.args = args;
+            spec.env = env;
+            spec.timeout = Duration::from_secs(120);
+            let r = divergo::exec::run(&spec);
+            assert_eq!(r.exit, Some(ExitStatus::Code(0)), "{arch} {mode:?}: {}", r.stderr);
+            assert!(r.stdout.starts_with(&format!("{arch}\n")), "{}", r.stdout);
+            let o = divergo::classify::classify_run(&divergo::classify::RunEvidence {
+                exit: r.exit,
+                stdout: &r.stdout,
+                stderr: &r.stderr,
+                ..Default::default()
+            });
+            assert_eq!(o.class, Class::Ok);
+            sums.push((arch, o.checksum.expect("checksum")));
+        }
+    }
+    // The checksum depends on GOARCH: the arm64 binary really ran as arm64.
+    assert_eq!(sums[0].1, sums[1].1);
+    assert_eq!(sums[2].1, sums[3].1);
+    assert_ne!(sums[0].1, sums[2].1);
+}
+
+/// golang/go#73259 with a bounded budget: under one-insn-per-TB qemu,
+/// go1.23.11/arm64 crashes within seconds; go1.23.12/arm64 and amd64 do not.
+#[test]
+fn split_sp_corpus_entry_on_both_archs() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["corpus", "--quiet", "--filter", "arm64-split-sp-73259"])
+        .args(["--arch", "amd64,arm64", "--toolchains", "go1.23.11,go1.23.12"])
+        .arg("--dir")
+        .arg(corpus_dir())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let recs = records(out.path());
+    let runs = |tc: &str, arch: Arch| -> Vec<&divergo::results::Record> {
+        recs.iter()
+            .filter(|r| r.stage == Stage::Run && r.toolchain == tc && r.arch == arch)
+            .collect()
+    };
+    let crashed = runs("go1.23.11", Arch::Arm64);
+    assert!(crashed.iter().any(|r| matches!(r.outcome, Class::Fatal | Class::Signal)));
+    assert!(crashed
+        .iter()
+        .all(|r| r.executor.contains("qemu-user") && r.executor.contains("one insn per TB")));
+    for (tc, arch) in [
+        ("go1.23.12", Arch::Arm64),
+        ("go1.23.11", Arch::Amd64),
+        ("go1.23.12", Arch::Amd64),
+    ] {
+        let rs = runs(tc, arch);
+        assert_eq!(rs.len(), 3, "{tc} {arch}");
+        assert!(rs.iter().all(|r| r.outcome == Class::Ok), "{tc} {arch}: {rs:?}");
+    }
+    assert!(runs("go1.23.11", Arch::Amd64)
+        .iter()
+        .all(|r| r.executor == "amd64 (native)"));
+}
+
+#[test]
+fn missing_qemu_is_infra_with_install_hint() {
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .env("PATH", "/nonexistent-bin")
+        .args(["corpus", "--quiet", "--filter", "ok-checksum"])
+        .args(["--arch", "amd64,arm64", "--toolchains", "go1.23.12"])
+        .arg("--dir")
+        .arg(corpus_dir())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let recs = records(out.path());
+    let arm: Vec<_> = recs
+        .iter()
+        .filter(|r| r.arch == Arch::Arm64 && r.stage == Stage::Run)
+        .collect();
+    assert_eq!(arm.len(), 1, "{arm:?}");
+    assert_eq!(arm[0].outcome, Class::Infra);
+    assert!(arm[0].signature.contains("apt-get install qemu-user-static"), "{}", arm[0].signature);
+    let amd: Vec<_> = recs
+        .iter()
+        .filter(|r| r.arch == Arch::Amd64 && r.stage == Stage::Run)
+        .collect();
+    assert_eq!(amd.len(), 2);
+    assert!(amd.iter().all(|r| r.outcome == Class::Ok));
+}

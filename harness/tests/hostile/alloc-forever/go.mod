@@ -1,0 +1,3 @@
+module divergo.hostile/alloc-forever
+
+go 1.14

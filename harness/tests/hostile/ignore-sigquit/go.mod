@@ -1,0 +1,3 @@
+module divergo.hostile/ignore-sigquit
+
+go 1.14

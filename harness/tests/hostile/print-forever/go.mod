@@ -1,0 +1,3 @@
+module divergo.hostile/print-forever
+
+go 1.14

@@ -1,0 +1,3 @@
+module divergo.hostile/thread-bomb
+
+go 1.14

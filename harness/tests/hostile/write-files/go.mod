@@ -1,0 +1,3 @@
+module divergo.hostile/write-files
+
+go 1.14
