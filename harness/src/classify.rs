@@ -922,10 +922,12 @@ fn parse_report(lines: &[&str]) -> Option<Report> {
         let blocks = parse_blocks(lines);
         let norm = normalize_message(&msg);
         if is_oom_message(&msg) {
+            // "out of memory" and "runtime: out of memory" are two paths to
+            // the same end.
             let frames = report_frames(&blocks, i, FrameMode::User);
             return Some(Report {
                 class: Class::Oom,
-                header: format!("fatal error: {norm}"),
+                header: "fatal error: out of memory".into(),
                 frames,
             });
         }
@@ -955,7 +957,7 @@ fn parse_report(lines: &[&str]) -> Option<Report> {
         let frames = report_frames(&blocks, i, FrameMode::User);
         return Some(Report {
             class: Class::Oom,
-            header: "fatal error: runtime: out of memory".into(),
+            header: "fatal error: out of memory".into(),
             frames,
         });
     }
@@ -971,13 +973,14 @@ fn parse_report(lines: &[&str]) -> Option<Report> {
     if let Some(i) = sig_idx {
         let c = re_sig_line().captures(lines[i].trim_end())?;
         let header = format!("{}: {}", &c[1], normalize_message(&c[2]));
-        let sigcode = re_pc_line()
+        // sigcode 0 (SI_USER) or negative (SI_TKILL = -6, printed as a
+        // negative or as a huge unsigned number): sent by a process; the
+        // thread that happened to receive it says nothing.
+        let sent = re_pc_line()
             .captures(lines[i + 1])
-            .and_then(|p| p[1].parse::<i64>().ok())
-            .unwrap_or(0);
-        // sigcode 0 (SI_USER) / -6 (SI_TKILL): sent by a process; the thread
-        // that happened to receive it says nothing.
-        let frames = if sigcode <= 0 {
+            .map(|p| p[1].starts_with('-') || p[1].parse::<i64>().map_or(true, |c| c <= 0))
+            .unwrap_or(true);
+        let frames = if sent {
             Vec::new()
         } else {
             report_frames(&parse_blocks(lines), i, FrameMode::Runtime)

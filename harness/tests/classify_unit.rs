@@ -80,7 +80,10 @@ fn oom_from_flag_or_runtime_message() {
         code(2),
         "fatal error: runtime: out of memory\n\ngoroutine 1 [running]:\nmain.main()\n",
     );
-    assert_eq!(o.class, Class::Oom);
+    assert_eq!(
+        o,
+        Outcome::new(Class::Oom, "fatal error: out of memory in main.main")
+    );
 }
 
 #[test]
@@ -290,6 +293,11 @@ fn user_sent_signal_report() {
     assert_eq!(
         run(code(2), e),
         Outcome::new(Class::Signal, "SIGSEGV: segmentation violation")
+    );
+    let e = "SIGABRT: abort\nPC=0x46ee2e m=0 sigcode=18446744073709551610\n\ngoroutine 1 [running]:\nmain.main()\n";
+    assert_eq!(
+        run(code(2), e),
+        Outcome::new(Class::Signal, "SIGABRT: abort")
     );
     let e = "SIGILL: illegal instruction\nPC=0x46ee2e m=0 sigcode=2\ninstruction bytes: 0xf 0xb 0x0\n\ngoroutine 1 [running]:\nmain.asmthing()\nmain.main()\n";
     assert_eq!(
