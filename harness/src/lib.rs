@@ -8,18 +8,18 @@
 
 pub mod build;
 pub mod classify;
-// pending: pub mod cli;
+pub mod cli;
 pub mod corpus;
 pub mod exec;
 pub mod executor;
 pub mod fetch;
-// pending: pub mod findings;
+pub mod findings;
 pub mod gen;
 pub mod model;
-// pending: pub mod pipeline;
-// pending: pub mod replay;
-// pending: pub mod report;
+pub mod pipeline;
+pub mod replay;
+pub mod report;
 pub mod results;
-// pending: pub mod run;
+pub mod run;
 pub mod toolchain;
 pub mod verdict;
