@@ -1,8 +1,8 @@
 //! Real downloads from the Go module proxy, verified against the real
 //! checksum database (sum.golang.org, reached through the proxy).
 //!
-//! One toolchain download per run: go1.25.0 for linux/amd64 (~64 MB, the
-//! smallest recent release). Needs network access to proxy.golang.org.
+//! One toolchain download per run: go1.25.0 for the host (linux/amd64: ~64 MB,
+//! the smallest recent release). Needs network access to proxy.golang.org.
 
 use divergo::fetch::{self, FetchRequest, SumdbCheck};
 use std::os::unix::fs::PermissionsExt;
@@ -11,16 +11,29 @@ use std::time::Instant;
 
 const PROXY: &str = "https://proxy.golang.org,direct";
 
+fn host_goarch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "riscv64" => "riscv64",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        other => panic!("no Go toolchain for host arch {other}"),
+    }
+}
+
 #[test]
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[cfg(target_os = "linux")]
 fn fetch_real_toolchain_into_goroot() {
     let version = "go1.25.0";
+    let goarch = host_goarch();
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("goroot");
     let req = FetchRequest {
         go_version: version.into(),
         goos: "linux".into(),
-        goarch: "amd64".into(),
+        goarch: goarch.into(),
         dest: dest.clone(),
         goproxy: PROXY.into(),
         gosumdb: "sum.golang.org".into(),
@@ -40,7 +53,10 @@ fn fetch_real_toolchain_into_goroot() {
         report.module_version, report.bytes, report.h1, report.sumdb
     );
 
-    assert_eq!(report.module_version, "v0.0.1-go1.25.0.linux-amd64");
+    assert_eq!(
+        report.module_version,
+        format!("v0.0.1-go1.25.0.linux-{goarch}")
+    );
     assert!(
         matches!(report.sumdb, SumdbCheck::Verified { tree_size } if tree_size > 40_000_000),
         "{:?}",
@@ -59,7 +75,7 @@ fn fetch_real_toolchain_into_goroot() {
     let go = dest.join("bin/go");
     let mode = std::fs::metadata(&go).unwrap().permissions().mode();
     assert!(mode & 0o111 == 0o111, "bin/go mode {mode:o}");
-    let compile = dest.join("pkg/tool/linux_amd64/compile");
+    let compile = dest.join(format!("pkg/tool/linux_{goarch}/compile"));
     let mode = std::fs::metadata(&compile).unwrap().permissions().mode();
     assert!(mode & 0o111 == 0o111, "compile mode {mode:o}");
     assert!(
@@ -82,7 +98,10 @@ fn fetch_real_toolchain_into_goroot() {
         "{stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.trim(), format!("go version {version} linux/amd64"));
+    assert_eq!(
+        stdout.trim(),
+        format!("go version {version} linux/{goarch}")
+    );
 
     // It can build and run a program (exercises pkg/tool and src/go.mod).
     let work = tmp.path().join("work");
