@@ -9,15 +9,17 @@
 #   builds/<name>/<toolchain>-<arch>/{output,meta}        (failed builds only)
 #   infra/<case>/{stdout,stderr,meta}                     (executor failures)
 #
-# `meta` is key=value lines: program, toolchain, arch, exit (code:N,
-# signal:N or none), timed_out, expect (the class from the program's expect
-# file) and the expect keys `same` / `variant`.
+# `meta` is key=value lines: program, toolchain, arch, traceback, exit
+# (code:N, signal:N or none), timed_out and expect (the class the program's
+# expect file gives for that toolchain/arch).
 #
 # expect keys: class=<class> (required), class@<toolchain>[/<arch>]=<class>
 # (a toolchain that really behaves differently), runs=N, tracebacks=a,b (GOTRACEBACK
 # values, default system), timeout=SECONDS (then SIGQUIT, 5 s later SIGKILL),
 # targets=<toolchain>/<arch>,... (restrict), env=K=V (extra environment),
-# rlimit_as=BYTES (address-space cap).
+# rlimit_as=BYTES (address-space cap). `same=all|none|max:N` (how many
+# distinct signatures the program's fixtures may have; default all = 1) is
+# read by harness/tests/classify_fixtures.rs, not by this script.
 #
 # Usage: scripts/capture-classify-fixtures.sh [program ...]
 # Re-runnable: a program's fixture directories are replaced on each capture.
