@@ -1,1 +1,501 @@
 //! Program generator: seed -> bytes -> arbitrary spec -> Go source.
+//!
+//! A seed (u64) feeds a fixed portable PRNG (ChaCha8) that yields
+//! [`SEED_BYTES`] bytes; those drive [`arbitrary::Unstructured`] to build a
+//! typed [`ProgramSpec`] with bounded sizes; [`render`] turns the spec into a
+//! `main.go` and a `go.mod`. Every stage is deterministic, so the same seed
+//! and the same [`GENERATOR_VERSION`] give a byte-identical program. The spec
+//! is JSON-serialisable: it is stored with every finding so that it can be
+//! rendered again and shrunk with [`shrink_candidates`].
+//!
+//! Every non-hostile program is valid Go for every toolchain from go1.14 on,
+//! finishes in well under a second on a healthy toolchain, and prints as its
+//! last line `checksum: <16 hex digits>`, computed only from values that do
+//! not depend on scheduling or timing.
+
+use arbitrary::{Arbitrary, Unstructured};
+use rand::RngCore;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub mod bigstack;
+pub mod check;
+pub mod closures;
+pub mod deferpanic;
+pub mod hostile;
+pub mod pressure;
+mod shrink;
+mod src;
+pub mod timers;
+
+pub use check::{check_invariants, std_selectors};
+pub use shrink::shrink_candidates;
+
+use src::{Src, Unit};
+
+/// Bump whenever the program generated for some seed changes.
+pub const GENERATOR_VERSION: u32 = 1;
+
+/// How many PRNG bytes one seed expands to.
+pub const SEED_BYTES: usize = 64 * 1024;
+
+/// The `go.mod` of every generated program.
+pub const GO_MOD: &str = "module divergo.test/prog\n\ngo 1.14\n";
+
+/// Rough native CPU budget of one non-hostile program, in microseconds
+/// (single-threaded equivalent; wall time is usually lower).
+pub const BUDGET_US: u64 = 150_000;
+
+/// Most cases of one family in a program.
+pub const MAX_CASES_PER_FAMILY: usize = 2;
+
+/// A template family.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Arbitrary,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Bigstack,
+    Closures,
+    Timers,
+    Deferpanic,
+    /// Programs that misbehave on purpose (for reliability soaks); never in
+    /// [`Family::DEFAULT`].
+    Hostile,
+}
+
+impl Family {
+    pub const ALL: &'static [Family] = &[
+        Family::Bigstack,
+        Family::Closures,
+        Family::Timers,
+        Family::Deferpanic,
+        Family::Hostile,
+    ];
+
+    /// The families used when none are asked for: all but `hostile`.
+    pub const DEFAULT: &'static [Family] = &[
+        Family::Bigstack,
+        Family::Closures,
+        Family::Timers,
+        Family::Deferpanic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Bigstack => "bigstack",
+            Family::Closures => "closures",
+            Family::Timers => "timers",
+            Family::Deferpanic => "deferpanic",
+            Family::Hostile => "hostile",
+        }
+    }
+
+    /// Prefix of the identifiers a case of this family declares.
+    fn prefix(self) -> &'static str {
+        match self {
+            Family::Bigstack => "bs",
+            Family::Closures => "cl",
+            Family::Timers => "tm",
+            Family::Deferpanic => "dp",
+            Family::Hostile => "ho",
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Family {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        Family::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == t)
+            .ok_or_else(|| {
+                let names: Vec<_> = Family::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown family {s:?} (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// A rendered program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub spec: ProgramSpec,
+    pub main_go: String,
+    pub go_mod: String,
+}
+
+/// Everything that determines a program. Rendering is a pure function of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramSpec {
+    /// `runtime.GOMAXPROCS(min(n, NumCPU))` at start; `None` keeps the
+    /// environment's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gomaxprocs: Option<u8>,
+    /// Run the cases in concurrent goroutines rather than one after another.
+    #[serde(default)]
+    pub concurrent: bool,
+    #[serde(default)]
+    pub pressure: pressure::Pressure,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bigstack: Vec<bigstack::BigstackCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<closures::ClosureCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<timers::TimerCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferpanic: Vec<deferpanic::DeferCase>,
+    /// A hostile program replaces everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostile: Option<hostile::HostileKind>,
+}
+
+impl ProgramSpec {
+    fn empty() -> ProgramSpec {
+        ProgramSpec {
+            gomaxprocs: None,
+            concurrent: false,
+            pressure: pressure::Pressure::default(),
+            bigstack: Vec::new(),
+            closures: Vec::new(),
+            timers: Vec::new(),
+            deferpanic: Vec::new(),
+            hostile: None,
+        }
+    }
+
+    /// The families this program contains, in a fixed order.
+    pub fn families(&self) -> Vec<Family> {
+        if self.hostile.is_some() {
+            return vec![Family::Hostile];
+        }
+        let mut out = Vec::new();
+        if !self.bigstack.is_empty() {
+            out.push(Family::Bigstack);
+        }
+        if !self.closures.is_empty() {
+            out.push(Family::Closures);
+        }
+        if !self.timers.is_empty() {
+            out.push(Family::Timers);
+        }
+        if !self.deferpanic.is_empty() {
+            out.push(Family::Deferpanic);
+        }
+        out
+    }
+
+    /// Number of cases (0 for a hostile program).
+    pub fn case_count(&self) -> usize {
+        if self.hostile.is_some() {
+            return 0;
+        }
+        self.bigstack.len() + self.closures.len() + self.timers.len() + self.deferpanic.len()
+    }
+
+    /// Rough native CPU cost in microseconds (0 for hostile programs, which
+    /// are not bounded).
+    pub fn cost_us(&self) -> u64 {
+        if self.hostile.is_some() {
+            return 0;
+        }
+        self.bigstack.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.closures.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.timers.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.deferpanic.iter().map(|c| c.cost_us()).sum::<u64>()
+    }
+
+    /// A size measure that every [`shrink_candidates`] result is strictly
+    /// below.
+    pub fn weight(&self) -> u64 {
+        if let Some(h) = self.hostile {
+            return 1 + h as u64;
+        }
+        self.gomaxprocs.is_some() as u64
+            + self.concurrent as u64
+            + self.pressure.weight()
+            + self.bigstack.iter().map(|c| c.weight()).sum::<u64>()
+            + self.closures.iter().map(|c| c.weight()).sum::<u64>()
+            + self.timers.iter().map(|c| c.weight()).sum::<u64>()
+            + self.deferpanic.iter().map(|c| c.weight()).sum::<u64>()
+    }
+
+    /// Clamp every field into what the renderer supports and keep the whole
+    /// program inside [`BUDGET_US`]. Idempotent; [`render`] applies it.
+    pub fn normalize(&mut self) {
+        if self.hostile.is_some() {
+            *self = ProgramSpec {
+                hostile: self.hostile,
+                ..ProgramSpec::empty()
+            };
+            return;
+        }
+        if let Some(n) = self.gomaxprocs {
+            self.gomaxprocs = Some(n.clamp(1, 8));
+        }
+        self.pressure.normalize();
+        self.bigstack.truncate(MAX_CASES_PER_FAMILY);
+        self.closures.truncate(MAX_CASES_PER_FAMILY);
+        self.timers.truncate(MAX_CASES_PER_FAMILY);
+        self.deferpanic.truncate(MAX_CASES_PER_FAMILY);
+        self.bigstack.iter_mut().for_each(|c| c.normalize());
+        self.closures.iter_mut().for_each(|c| c.normalize());
+        self.timers.iter_mut().for_each(|c| c.normalize());
+        self.deferpanic.iter_mut().for_each(|c| c.normalize());
+        if self.case_count() < 2 {
+            self.concurrent = false;
+        }
+        // Scale every case down by the same factor until the estimate fits.
+        for _ in 0..8 {
+            let cost = self.cost_us();
+            if cost <= BUDGET_US {
+                break;
+            }
+            let (num, den) = (BUDGET_US, cost + cost / 16 + 1);
+            self.bigstack.iter_mut().for_each(|c| c.scale(num, den));
+            self.closures.iter_mut().for_each(|c| c.scale(num, den));
+            self.timers.iter_mut().for_each(|c| c.scale(num, den));
+            self.deferpanic.iter_mut().for_each(|c| c.scale(num, den));
+        }
+    }
+}
+
+/// Per-case rendering context.
+pub(crate) struct CaseCtx {
+    /// Identifier prefix, unique in the program (`bs0`, `tm1`, ...).
+    pub(crate) id: String,
+}
+
+/// Weighted choice driven by the unstructured bytes.
+pub(crate) fn pick<T: Copy>(u: &mut Unstructured, choices: &[(u32, T)]) -> arbitrary::Result<T> {
+    let total: u32 = choices.iter().map(|c| c.0).sum();
+    let mut x = u.int_in_range(0..=total.saturating_sub(1))?;
+    for &(w, v) in choices {
+        if x < w {
+            return Ok(v);
+        }
+        x -= w;
+    }
+    Ok(choices[choices.len() - 1].1)
+}
+
+/// The deterministic bytes a seed expands to.
+pub fn seed_bytes(seed: u64) -> Vec<u8> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut buf = vec![0u8; SEED_BYTES];
+    rng.fill_bytes(&mut buf);
+    buf
+}
+
+/// Generate the program for `seed` drawing from `families` (empty slice:
+/// [`Family::DEFAULT`]). Deterministic.
+pub fn generate(seed: u64, families: &[Family]) -> Program {
+    let bytes = seed_bytes(seed);
+    let spec = spec_from_bytes(&bytes, families).unwrap_or_else(|_| fallback_spec(families));
+    render(&spec)
+}
+
+/// A fixed small spec, used only if the bytes cannot make one.
+fn fallback_spec(families: &[Family]) -> ProgramSpec {
+    let zeros = [0u8; 0];
+    let mut u = Unstructured::new(&zeros);
+    build_spec(&mut u, families).unwrap_or_else(|_| {
+        let mut s = ProgramSpec::empty();
+        s.deferpanic
+            .push(deferpanic::DeferCase::arb(&mut Unstructured::new(&zeros)).unwrap());
+        s.normalize();
+        s
+    })
+}
+
+/// Build a spec from arbitrary bytes, drawing from `families` (empty slice:
+/// [`Family::DEFAULT`]). The result is normalised (bounded sizes).
+pub fn spec_from_bytes(data: &[u8], families: &[Family]) -> arbitrary::Result<ProgramSpec> {
+    let mut u = Unstructured::new(data);
+    build_spec(&mut u, families)
+}
+
+fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<ProgramSpec> {
+    let mut allowed: Vec<Family> = if families.is_empty() {
+        Family::DEFAULT.to_vec()
+    } else {
+        families.to_vec()
+    };
+    allowed.sort();
+    allowed.dedup();
+    let primary = *u.choose(&allowed)?;
+    let mut spec = ProgramSpec::empty();
+    if primary == Family::Hostile {
+        spec.hostile = Some(hostile::HostileKind::arbitrary(u)?);
+        spec.normalize();
+        return Ok(spec);
+    }
+    let mut fams = vec![primary];
+    for &f in &allowed {
+        if f != primary && f != Family::Hostile && u.ratio(1, 5)? {
+            fams.push(f);
+        }
+    }
+    fams.sort();
+    for f in fams {
+        let n = if u.ratio(1, 5)? { 2 } else { 1 };
+        for _ in 0..n {
+            match f {
+                Family::Bigstack => spec.bigstack.push(bigstack::BigstackCase::arb(u)?),
+                Family::Closures => spec.closures.push(closures::ClosureCase::arb(u)?),
+                Family::Timers => spec.timers.push(timers::TimerCase::arb(u)?),
+                Family::Deferpanic => spec.deferpanic.push(deferpanic::DeferCase::arb(u)?),
+                Family::Hostile => {}
+            }
+        }
+    }
+    let need_gc = !spec.bigstack.is_empty() || !spec.timers.is_empty();
+    spec.pressure = pressure::Pressure::arb(u, need_gc)?;
+    spec.gomaxprocs = if !spec.timers.is_empty() {
+        // The timer family varies GOMAXPROCS between 1 and the core count.
+        Some(pick(u, &[(2, 1u8), (5, 2), (2, 3), (1, 4)])?)
+    } else if !spec.bigstack.is_empty() {
+        // The epilogue race wants a GC worker and the caller running at once.
+        pick(u, &[(6, None), (3, Some(2u8)), (1, Some(4))])?
+    } else {
+        pick(u, &[(6, None), (1, Some(1u8)), (2, Some(2)), (1, Some(4))])?
+    };
+    spec.concurrent = u.ratio(1, 2)?;
+    spec.normalize();
+    Ok(spec)
+}
+
+/// Render a spec to Go source. Pure and deterministic; the spec is
+/// normalised first, so any deserialised spec renders to a bounded program.
+pub fn render(spec: &ProgramSpec) -> Program {
+    let mut spec = spec.clone();
+    spec.normalize();
+    let main_go = if let Some(h) = spec.hostile {
+        hostile::render(h)
+    } else {
+        render_program(&spec)
+    };
+    Program {
+        spec,
+        main_go,
+        go_mod: GO_MOD.to_string(),
+    }
+}
+
+fn render_program(spec: &ProgramSpec) -> String {
+    let mut unit = Unit::default();
+    unit.import("fmt");
+
+    let mut s = Src::new();
+    s.open("func mix(h, v uint64) uint64 {");
+    s.line("h ^= v");
+    s.line("h *= 1099511628211");
+    s.line("return h ^ h>>29");
+    s.close("}");
+    unit.decl(s);
+
+    if spec.gomaxprocs.is_some() {
+        unit.import("runtime");
+        let mut s = Src::new();
+        s.open("func procs(n int) int {");
+        s.open("if c := runtime.NumCPU(); n > c {");
+        s.line("return c");
+        s.close("}");
+        s.line("return n");
+        s.close("}");
+        unit.decl(s);
+    }
+
+    let starts = spec.pressure.render(&mut unit);
+
+    // Cases, in family order.
+    let mut runs: Vec<(String, String)> = Vec::new();
+    for (k, c) in spec.bigstack.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Bigstack.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.closures.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Closures.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.timers.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Timers.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.deferpanic.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Deferpanic.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+
+    let mut m = Src::new();
+    m.open("func main() {");
+    if let Some(n) = spec.gomaxprocs {
+        m.line(format!("runtime.GOMAXPROCS(procs({n}))"));
+    }
+    if let Some(p) = spec.pressure.gc_percent {
+        unit.import("runtime/debug");
+        m.line(format!("debug.SetGCPercent({p})"));
+    }
+    if !starts.is_empty() {
+        m.line("stop := make(chan struct{})");
+        m.line("var bg sync.WaitGroup");
+        m.line(format!("bg.Add({})", starts.len()));
+        for st in &starts {
+            m.line(st);
+        }
+    }
+    if spec.concurrent && runs.len() > 1 {
+        unit.import("sync");
+        m.line(format!("res := make([]uint64, {})", runs.len()));
+        m.line("var wg sync.WaitGroup");
+        m.line(format!("wg.Add({})", runs.len()));
+        for (k, (_, run)) in runs.iter().enumerate() {
+            m.open("go func() {");
+            m.line("defer wg.Done()");
+            m.line(format!("res[{k}] = {run}()"));
+            m.close("}()");
+        }
+        m.line("wg.Wait()");
+        for (k, (id, _)) in runs.iter().enumerate() {
+            m.line(format!("r{k} := res[{k}]"));
+            m.line(format!("fmt.Printf(\"{id} %016x\\n\", r{k})"));
+        }
+    } else {
+        for (k, (id, run)) in runs.iter().enumerate() {
+            m.line(format!("r{k} := {run}()"));
+            m.line(format!("fmt.Printf(\"{id} %016x\\n\", r{k})"));
+        }
+    }
+    m.line("var h uint64 = 14695981039346656037");
+    for k in 0..runs.len() {
+        m.line(format!("h = mix(h, r{k})"));
+    }
+    if !starts.is_empty() {
+        m.line("close(stop)");
+        m.line("bg.Wait()");
+    }
+    m.line("fmt.Printf(\"checksum: %016x\\n\", h)");
+    m.close("}");
+    unit.decl(m);
+    unit.assemble()
+}
