@@ -159,8 +159,10 @@ struct RunArgs {
     /// Number of generated programs
     #[arg(long, default_value_t = 20, conflicts_with = "corpus")]
     count: u64,
-    /// Trials per cell (toolchain × arch) and program
-    #[arg(long, default_value_t = 3)]
+    /// Most trials per cell (toolchain × arch) and program. Every cell gets 2;
+    /// cells that disagree get more (cheapest first) until the divergence is
+    /// significant or this many are spent. Corpus runs: trials per cell.
+    #[arg(long, default_value_t = 20)]
     trials: u32,
     /// Native per-run timeout in seconds (scaled for emulators; adapted down
     /// once a program has run clean)

@@ -55,18 +55,21 @@ impl Cell {
     }
 }
 
-/// How trials are spent; called after each round with the runs so far of one
-/// cell, returns how many more trials that cell should get (0 = done).
+/// How trials are spent. Called before each round for every runnable cell
+/// with the runs so far of all cells (`all[cell]` is this cell's) and each
+/// cell's mean run time in seconds (0 before its first run); returns how many
+/// trials that cell gets this round. The trials of a program end when no cell
+/// gets any.
 pub trait TrialPolicy: Sync {
-    fn more(&self, cell: usize, runs: &[Outcome], all: &[Vec<Outcome>]) -> u32;
+    fn more(&self, cell: usize, all: &[Vec<Outcome>], cost: &[f64]) -> u32;
 }
 
 /// A fixed number of trials per cell.
 pub struct FixedTrials(pub u32);
 
 impl TrialPolicy for FixedTrials {
-    fn more(&self, _cell: usize, runs: &[Outcome], _all: &[Vec<Outcome>]) -> u32 {
-        self.0.saturating_sub(runs.len() as u32)
+    fn more(&self, cell: usize, all: &[Vec<Outcome>], _cost: &[f64]) -> u32 {
+        self.0.saturating_sub(all[cell].len() as u32)
     }
 }
 
@@ -214,6 +217,7 @@ pub fn test_program(
     // Trials, in rounds.
     let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); cells.len()];
     let mut ok_durations: Vec<Duration> = vec![Duration::ZERO; cells.len()];
+    let mut spent: Vec<Duration> = vec![Duration::ZERO; cells.len()];
     let mut next_trial = vec![0u32; cells.len()];
     let mut active: Vec<bool> = cells
         .iter()
@@ -249,15 +253,22 @@ pub fn test_program(
         if exec::interrupted() {
             break;
         }
+        let cost: Vec<f64> = (0..cells.len())
+            .map(|i| {
+                if runs[i].is_empty() {
+                    0.0
+                } else {
+                    spent[i].as_secs_f64() / runs[i].len() as f64
+                }
+            })
+            .collect();
         let mut want: Vec<(usize, u32)> = Vec::new();
         for i in 0..cells.len() {
             if !active[i] {
                 continue;
             }
-            let n = policy.more(i, &runs[i], &runs);
-            if n == 0 {
-                active[i] = false;
-            } else {
+            let n = policy.more(i, &runs, &cost);
+            if n > 0 {
                 want.push((i, n));
             }
         }
@@ -279,7 +290,8 @@ pub fn test_program(
                 next_trial[i] += 1;
             }
         }
-        let round: Mutex<Vec<(usize, Outcome, Option<Duration>)>> = Mutex::new(Vec::new());
+        let round: Mutex<Vec<(usize, Outcome, Option<Duration>, Duration)>> =
+            Mutex::new(Vec::new());
         run_parallel(cfg.jobs, tasks, |t| {
             let Task::Run {
                 cell: i,
@@ -293,8 +305,9 @@ pub fn test_program(
             if let Some(rec) = done.get(&key(Stage::Run, cell, trial)) {
                 let mut o = Outcome::new(rec.outcome, rec.signature.clone());
                 o.checksum = rec.checksum.clone();
-                let d = (rec.outcome == Class::Ok).then(|| Duration::from_millis(rec.duration_ms));
-                round.lock().unwrap().push((i, o, d));
+                let took = Duration::from_millis(rec.duration_ms);
+                let d = (rec.outcome == Class::Ok).then_some(took);
+                round.lock().unwrap().push((i, o, d, took));
                 return emit(rec.clone(), false);
             }
             if exec::interrupted() {
@@ -305,13 +318,15 @@ pub fn test_program(
             if exec::interrupted() && rec.outcome == Class::Infra {
                 return Ok(());
             }
-            round.lock().unwrap().push((i, outcome, dur));
+            let took = Duration::from_millis(rec.duration_ms);
+            round.lock().unwrap().push((i, outcome, dur, took));
             emit(rec, true)
         })?;
-        for (i, o, d) in round.into_inner().unwrap() {
+        for (i, o, d, took) in round.into_inner().unwrap() {
             if let Some(d) = d {
                 ok_durations[i] = ok_durations[i].max(d);
             }
+            spent[i] += took;
             runs[i].push(o);
         }
     }

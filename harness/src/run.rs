@@ -409,7 +409,8 @@ struct CorpusTrials<'a> {
 }
 
 impl TrialPolicy for CorpusTrials<'_> {
-    fn more(&self, cell: usize, runs: &[crate::model::Outcome], _all: &[Vec<crate::model::Outcome>]) -> u32 {
+    fn more(&self, cell: usize, all: &[Vec<crate::model::Outcome>], _cost: &[f64]) -> u32 {
+        let runs = &all[cell];
         let c = &self.cells[cell];
         if let Some(x) = self.entry.expectation(&c.toolchain.name, c.arch) {
             if x.when == corpus::When::Any {
@@ -424,9 +425,12 @@ impl TrialPolicy for CorpusTrials<'_> {
     }
 }
 
-/// Generated programs: a first round of `initial` trials per cell; stop where
-/// every cell agrees; where two cells disagree but not yet significantly, keep
-/// going one trial per round, up to `max`.
+/// Trials of generated programs. Every cell gets `initial` trials. Then, while
+/// no divergence is significant yet, cells that disagree with another cell get
+/// more, up to `max` each, cheapest first: a native run costs a fraction of an
+/// emulated one, and a pair's p-value falls as either side grows, so cheap
+/// cells are grown before expensive ones. Trials stop once some divergence is
+/// significant at `alpha`, or when every cell agrees.
 pub struct AdaptiveTrials {
     pub initial: u32,
     pub max: u32,
@@ -444,19 +448,28 @@ impl AdaptiveTrials {
 }
 
 impl TrialPolicy for AdaptiveTrials {
-    fn more(&self, cell: usize, runs: &[crate::model::Outcome], all: &[Vec<crate::model::Outcome>]) -> u32 {
-        let n = runs.len() as u32;
+    fn more(&self, cell: usize, all: &[Vec<crate::model::Outcome>], cost: &[f64]) -> u32 {
+        let n = all[cell].len() as u32;
         if n < self.initial {
             return self.initial - n;
         }
-        if n >= self.max {
+        if n >= self.max || crate::verdict::significant(all, self.alpha) {
             return 0;
         }
-        if crate::verdict::undecided(runs, all, self.alpha) {
-            1
-        } else {
-            0
+        // Cells that could still help decide an open question, and the
+        // cheapest of them: only cells about as cheap as that one grow now.
+        let candidate = |j: usize| {
+            (all[j].len() as u32) < self.max
+                && !crate::verdict::undecided_partners(j, all, self.alpha).is_empty()
+        };
+        if !candidate(cell) {
+            return 0;
         }
+        let cheapest = (0..all.len())
+            .filter(|&j| candidate(j))
+            .map(|j| cost[j])
+            .fold(f64::INFINITY, f64::min);
+        u32::from(cost[cell] <= 2.0 * cheapest + 0.05)
     }
 }
 

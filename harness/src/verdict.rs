@@ -69,28 +69,41 @@ fn rates(runs: &[Outcome]) -> [(u32, u32); 2] {
     [(crash, n), (hang, n)]
 }
 
-/// Whether the cell with `runs` disagrees with another cell in `all` without
-/// the difference being significant at `alpha` yet (more trials would help).
-pub fn undecided(runs: &[Outcome], all: &[Vec<Outcome>], alpha: f64) -> bool {
-    let mine = rates(runs);
-    for other in all {
-        let theirs = rates(other);
-        for k in 0..2 {
-            let (bi, ni) = mine[k];
-            let (bj, nj) = theirs[k];
-            if ni == 0 || nj == 0 {
-                continue;
-            }
-            // Compare rates without division: bi/ni vs bj/nj.
-            if bi * nj == bj * ni {
-                continue;
-            }
-            if fisher_two_sided(bi, ni - bi, bj, nj - bj) >= alpha {
-                return true;
-            }
+/// p-values of the crash and hang rates of two cells (1.0 where they agree
+/// or one has no program outcomes).
+fn pair_p(a: &[Outcome], b: &[Outcome]) -> [f64; 2] {
+    let (ra, rb) = (rates(a), rates(b));
+    let mut out = [1.0; 2];
+    for k in 0..2 {
+        let (bi, ni) = ra[k];
+        let (bj, nj) = rb[k];
+        // Equal rates (compared without division) are no divergence.
+        if ni == 0 || nj == 0 || bi * nj == bj * ni {
+            continue;
         }
+        out[k] = fisher_two_sided(bi, ni - bi, bj, nj - bj);
     }
-    false
+    out
+}
+
+/// Cells whose crash or hang rate differs from `cell`'s without the
+/// difference being significant at `alpha` yet (more trials would help).
+pub fn undecided_partners(cell: usize, all: &[Vec<Outcome>], alpha: f64) -> Vec<usize> {
+    (0..all.len())
+        .filter(|&j| j != cell)
+        .filter(|&j| {
+            pair_p(&all[cell], &all[j])
+                .iter()
+                .any(|p| *p < 1.0 && *p >= alpha)
+        })
+        .collect()
+}
+
+/// Whether some pair of cells already differs significantly at `alpha`.
+pub fn significant(all: &[Vec<Outcome>], alpha: f64) -> bool {
+    (0..all.len()).any(|i| {
+        (i + 1..all.len()).any(|j| pair_p(&all[i], &all[j]).iter().any(|p| *p < alpha))
+    })
 }
 
 #[cfg(test)]
@@ -118,15 +131,20 @@ mod tests {
         let bad = || Outcome::new(Class::Fatal, "fatal error: x");
         let a: Vec<Outcome> = vec![bad(), bad()];
         let b: Vec<Outcome> = vec![ok(), ok()];
-        assert!(undecided(&a, &[a.clone(), b.clone()], DEFAULT_ALPHA));
+        assert_eq!(undecided_partners(0, &[a.clone(), b.clone()], DEFAULT_ALPHA), vec![1]);
+        assert!(!significant(&[a.clone(), b.clone()], DEFAULT_ALPHA));
         let a5: Vec<Outcome> = (0..5).map(|_| bad()).collect();
         let b5: Vec<Outcome> = (0..5).map(|_| ok()).collect();
-        assert!(!undecided(&a5, &[a5.clone(), b5.clone()], DEFAULT_ALPHA));
+        assert!(undecided_partners(0, &[a5.clone(), b5.clone()], DEFAULT_ALPHA).is_empty());
+        assert!(significant(&[a5.clone(), b5.clone()], DEFAULT_ALPHA));
+        // 2 of 2 against 0 of 13 is significant too: cheap cells can decide it.
+        let b13: Vec<Outcome> = (0..13).map(|_| ok()).collect();
+        assert!(significant(&[a.clone(), b13], DEFAULT_ALPHA));
         // Agreement: nothing to decide.
-        assert!(!undecided(&b, &[b.clone(), b.clone()], DEFAULT_ALPHA));
+        assert!(undecided_partners(0, &[b.clone(), b.clone()], DEFAULT_ALPHA).is_empty());
         // Infra runs do not count.
         let inf = vec![Outcome::infra("qemu missing")];
-        assert!(!undecided(&inf, &[inf.clone(), b.clone()], DEFAULT_ALPHA));
+        assert!(undecided_partners(0, &[inf.clone(), b.clone()], DEFAULT_ALPHA).is_empty());
     }
 
     #[test]
