@@ -517,3 +517,132 @@ pub fn write_summary(
 pub fn is_results_dir(path: &Path) -> bool {
     path.join("run.json").is_file()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ExitStatus;
+
+    fn prog() -> Program {
+        Program {
+            name: "seed-1".into(),
+            main_go: "package main\n".into(),
+            go_mod: "module x\n".into(),
+            spec_json: None,
+            template: Some("bigstack".into()),
+            seed: Some(1),
+            timeout: None,
+            timeout_emulated: None,
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn runs(tc: &str, arch: Arch, class: Class, n: u32, start: u32) -> Vec<Record> {
+        (0..n)
+            .map(|t| Record {
+                stage: Stage::Run,
+                program: "seed-1".into(),
+                toolchain: tc.into(),
+                arch,
+                executor: format!("{arch} (test)"),
+                trial: start + t,
+                env: BTreeMap::new(),
+                outcome: class,
+                signature: if class == Class::Ok {
+                    String::new()
+                } else {
+                    "fatal error: traceback did not unwind completely".into()
+                },
+                checksum: (class == Class::Ok).then(|| "00000000000000aa".to_string()),
+                duration_ms: 10,
+                exit: Some(ExitStatus::Code(if class == Class::Ok { 0 } else { 2 })),
+                timeout_ms: Some(1000),
+                peak_rss: None,
+                log: None,
+            })
+            .collect()
+    }
+
+    fn cell(tc: &str, arch: Arch, crashes: u32, of: u32) -> Vec<Record> {
+        let mut v = runs(tc, arch, Class::Fatal, crashes, 0);
+        v.extend(runs(tc, arch, Class::Ok, of - crashes, crashes));
+        v
+    }
+
+    #[test]
+    fn one_in_twenty_is_noise_twelve_in_twenty_is_a_finding() {
+        let mut recs = cell("go1.23.11", Arch::Arm64, 1, 20);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 20));
+        assert!(findings_for_program(&prog(), &recs).is_empty());
+
+        let mut recs = cell("go1.23.11", Arch::Arm64, 12, 20);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 20));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, Kind::Crash);
+        assert!(f[0].p_value.unwrap() < verdict::DEFAULT_ALPHA);
+        let div: Vec<_> = f[0].cells.iter().filter(|c| c.divergent).collect();
+        assert_eq!(div.len(), 1);
+        assert_eq!((div[0].toolchain.as_str(), div[0].arch), ("go1.23.11", Arch::Arm64));
+        assert_eq!(div[0].outcomes[&Class::Fatal], 12);
+        assert_eq!(f[0].signature, "fatal error: traceback did not unwind completely");
+    }
+
+    #[test]
+    fn scopes_and_kinds() {
+        // Every arm64 cell crashes, no amd64 cell does: cross-arch.
+        let mut recs = cell("go1.23.11", Arch::Arm64, 8, 8);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 8, 8));
+        recs.extend(cell("go1.23.11", Arch::Amd64, 0, 8));
+        recs.extend(cell("go1.23.12", Arch::Amd64, 0, 8));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].scope, "cross-arch");
+        // Every cell crashes: still news.
+        let mut recs = cell("go1.23.11", Arch::Amd64, 2, 2);
+        recs.extend(cell("go1.25.0", Arch::Amd64, 2, 2));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!((f.len(), f[0].scope.as_str(), f[0].kind), (1, "all", Kind::Crash));
+        assert_eq!(f[0].p_value, None);
+        // Both exit 0 with different checksums: wrong output.
+        let mut recs = runs("go1.23.11", Arch::Amd64, Class::Ok, 2, 0);
+        let mut other = runs("go1.25.0", Arch::Amd64, Class::Ok, 2, 0);
+        for r in &mut other {
+            r.checksum = Some("00000000000000bb".into());
+        }
+        recs.append(&mut other);
+        recs.extend(runs("go1.23.12", Arch::Amd64, Class::Ok, 2, 0));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, Kind::WrongOutput);
+        let div: Vec<_> = f[0].cells.iter().filter(|c| c.divergent).map(|c| c.toolchain.as_str()).collect();
+        assert_eq!(div, vec!["go1.25.0"]);
+    }
+
+    #[test]
+    fn infra_is_never_a_finding() {
+        let mut recs = runs("go1.23.11", Arch::Arm64, Class::Infra, 1, 0);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 3));
+        assert!(findings_for_program(&prog(), &recs).is_empty());
+    }
+
+    #[test]
+    fn dedup_counts_and_keeps_the_smallest_program() {
+        let mut recs = cell("go1.23.11", Arch::Arm64, 12, 20);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 20));
+        let mut small = prog();
+        small.name = "seed-9".into();
+        let mut big = prog();
+        big.main_go = "package main\n// a longer program\n".into();
+        let mut a = findings_for_program(&big, &recs);
+        let mut b = findings_for_program(&small, &recs);
+        b[0].program = "seed-9".into();
+        b[0].programs = vec!["seed-9".into()];
+        a.append(&mut b);
+        let d = dedup(a);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].count, 2);
+        assert_eq!(d[0].program, "seed-9");
+        assert_eq!(d[0].programs.len(), 2);
+    }
+}

@@ -1,0 +1,3 @@
+module divergo.bench/published73259
+
+go 1.14

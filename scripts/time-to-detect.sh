@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmark: time for divergo to find golang/go#73259 from generated programs.
+#
+# For each seed, from a cold start of divergo (toolchains already installed), runs
+#   divergo run --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
+#               --templates bigstack --seed S --stop-on-first --json
+# and prints the time to the first finding (go1.23.11/arm64 crashes, go1.23.12/arm64 does not),
+# then the median. For comparison it runs the published reproducer shape (64 KiB buffer
+# filled by loops, scripts/bench/published-73259) built with go1.23.11 for arm64 under the
+# same qemu mode with a bounded budget, and prints its time to crash (or "none in N s").
+#
+# Usage: scripts/time-to-detect.sh [SEED...]   (default seeds: 1 2 3 4 5)
+# Env:   DIVERGO (binary, default target/release/divergo), BUDGET (published shape, s, default 120)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIVERGO=${DIVERGO:-target/release/divergo}
+BUDGET=${BUDGET:-120}
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
+[ -x "$DIVERGO" ] || cargo build --release --quiet -p divergo
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+times=()
+for s in "${seeds[@]}"; do
+  start=$(date +%s.%N)
+  "$DIVERGO" run --quiet --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
+    --templates bigstack --seed "$s" --stop-on-first --json --out "$tmp/run-$s" \
+    >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
+  end=$(date +%s.%N)
+  t=$(echo "$end - $start" | bc)
+  verdict=$(python3 - "$tmp/out-$s.json" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("no JSON output"); sys.exit()
+for f in v["findings"]:
+    cells = {(c["toolchain"], c["arch"]): c for c in f["cells"]}
+    bad = lambda c: sum(n for k, n in c["outcomes"].items() if k in ("fatal", "signal", "panic"))
+    a, b = cells.get(("go1.23.11", "arm64")), cells.get(("go1.23.12", "arm64"))
+    if a and b and a["divergent"] and bad(a) > 0 and bad(b) == 0:
+        print(f'found in {f["program"]} ({v["programs"]} program(s)): go1.23.11/arm64 {a["outcomes"]} vs go1.23.12/arm64 {b["outcomes"]}, p={f["p_value"]:.1e}')
+        sys.exit()
+print(f'no #73259 finding in {v["programs"]} program(s)')
+PY
+)
+  printf 'seed %-4s %6.1f s  %s\n' "$s" "$t" "$verdict"
+  case "$verdict" in found*) times+=("$t") ;; *) times+=("inf") ;; esac
+done
+median=$(printf '%s\n' "${times[@]}" | python3 -c '
+import sys
+v = sorted(float(x) for x in sys.stdin.read().split())
+m = v[len(v)//2] if len(v) % 2 else (v[len(v)//2-1] + v[len(v)//2]) / 2
+print(f"{m:.1f} s")')
+echo "median time to first finding over ${#seeds[@]} seeds: $median"
+
+# The published reproducer shape, same emulator mode, bounded budget.
+goroot=$("$DIVERGO" toolchains list --json | python3 -c '
+import json, sys
+print(next(t["goroot"] for t in json.load(sys.stdin) if t["name"] == "go1.23.11"))')
+(cd scripts/bench/published-73259 && env -i PATH=/usr/bin:/bin HOME="$tmp" GOROOT="$goroot" \
+  GOCACHE="$tmp/gocache" GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off CGO_ENABLED=0 \
+  GOARCH=arm64 "$goroot/bin/go" build -o "$tmp/published" .)
+start=$(date +%s.%N)
+set +e
+env -i PATH=/usr/bin:/bin QEMU_SINGLESTEP=1 QEMU_ONE_INSN_PER_TB=1 GOTRACEBACK=system \
+  timeout -s KILL "$BUDGET" qemu-aarch64-static "$tmp/published" >"$tmp/pub.out" 2>&1
+st=$?
+set -e
+end=$(date +%s.%N)
+t=$(echo "$end - $start" | bc)
+if [ "$st" -eq 137 ]; then
+  echo "published reproducer shape (go1.23.11/arm64, one insn per TB): none in $BUDGET s"
+else
+  printf 'published reproducer shape (go1.23.11/arm64, one insn per TB): crashed after %.1f s: %s\n' \
+    "$t" "$(grep -m1 -E 'fatal error|SIGSEGV' "$tmp/pub.out")"
+fi
