@@ -14,7 +14,7 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
         .args(["run", "--quiet", "--toolchains", "go1.23.11,go1.23.12", "--arch", "amd64,arm64"])
-        .args(["--templates", "bigstack", "--seed", "1", "--stop-on-first", "--json"])
+        .args(["--templates", "bigstack", "--seed", "2", "--stop-on-first", "--json"])
         .arg("--out")
         .arg(out.path())
         .output()
@@ -81,7 +81,7 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     let r = Command::new("/usr/bin/env")
         .args(["-i", "PATH=/usr/bin:/bin", "/bin/sh"])
         .arg(dir.join("repro.sh"))
-        .arg("4")
+        .arg("3")
         .current_dir("/")
         .output()
         .unwrap();
