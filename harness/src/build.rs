@@ -89,7 +89,10 @@ pub fn build(req: &BuildRequest) -> BuildResult {
     } else if r.timed_out {
         Outcome::new(
             Class::Ice,
-            format!("build: compiler did not finish in {}s", req.timeout.as_secs()),
+            format!(
+                "build: compiler did not finish in {}s",
+                req.timeout.as_secs()
+            ),
         )
     } else if r.exit == Some(crate::model::ExitStatus::Code(0)) {
         if req.out.is_file() {

@@ -46,7 +46,8 @@ enum Cmd {
     #[command(subcommand)]
     Toolchains(ToolchainsCmd),
     /// Generate programs (or take corpus entries), build, run, classify and diff them.
-    #[command(long_about = "Generate programs (or take corpus entries), build each with every toolchain \
+    #[command(
+        long_about = "Generate programs (or take corpus entries), build each with every toolchain \
 for every arch, run them under GC and preemption pressure, classify every run and report \
 divergences between cells (toolchain × arch) as findings.\n\n\
 Each program gets an initial round of trials per cell; cells that disagree get more, up to \
@@ -56,30 +57,37 @@ written as each ends), summary.md, logs/ and findings/<id>/ (main.go, go.mod, sp
 finding.json, repro.sh). An interrupted run continues with --resume DIR.\n\n\
 Examples:\n  divergo run\n  divergo run --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
 --templates bigstack --seed 1 --stop-on-first --json\n  divergo run --corpus go-corpus --filter timer\n  \
-divergo run --resume divergo-runs/20261122-101500")]
+divergo run --resume divergo-runs/20261122-101500"
+    )]
     Run(RunArgs),
     /// Run the known-reproducer corpus and check every expectation.
-    #[command(long_about = "Run the known-reproducer corpus (go-corpus/: one directory per entry \
+    #[command(
+        long_about = "Run the known-reproducer corpus (go-corpus/: one directory per entry \
 with main.go, go.mod and expect.toml) and check every expectation per toolchain and arch. \
 Prints a table of expected vs observed and exits 0 only when every expectation holds \
 (1 otherwise). Cells whose toolchain is not installed are not part of the default set; \
 infra outcomes (missing qemu, broken toolchain) count as failed expectations.\n\n\
 Examples:\n  divergo corpus --arch amd64\n  divergo corpus --filter arm64-split --arch amd64,arm64 \
---toolchains go1.23.11,go1.23.12")]
+--toolchains go1.23.11,go1.23.12"
+    )]
     Corpus(CorpusArgs),
     /// Print or write the Go program for a seed.
-    #[command(long_about = "Print (or write with -o) the Go program divergo generates for a seed. \
+    #[command(
+        long_about = "Print (or write with -o) the Go program divergo generates for a seed. \
 The same seed, templates and divergo version always give the same program. Programs are \
 valid Go 1.14 (go.mod says go 1.14), do a bounded amount of work, and print \
 `checksum: <hex>` last, computed only from values that do not depend on scheduling.\n\n\
-Examples:\n  divergo gen --seed 7 --template timers\n  divergo gen --seed 1 --template bigstack -o /tmp/prog")]
+Examples:\n  divergo gen --seed 7 --template timers\n  divergo gen --seed 1 --template bigstack -o /tmp/prog"
+    )]
     Gen(GenArgs),
     /// Re-run a finding (findings/<id>) and say whether it still reproduces.
-    #[command(long_about = "Re-run a finding directory (findings/<id> inside a results dir) on the \
+    #[command(
+        long_about = "Re-run a finding directory (findings/<id> inside a results dir) on the \
 same toolchains, archs, executors and environment, with the same adaptive trials, and say \
 whether the finding still reproduces: the same kind of divergence on the same cells. Exit \
 status 0 when it reproduces, 1 when it does not. The toolchains must be installed.\n\n\
-Example:\n  divergo replay divergo-runs/20261122-101500/findings/3f2a9c01de")]
+Example:\n  divergo replay divergo-runs/20261122-101500/findings/3f2a9c01de"
+    )]
     Replay(ReplayArgs),
 }
 
@@ -96,10 +104,12 @@ enum ToolchainsCmd {
         specs: Vec<String>,
     },
     /// Show registered toolchains and whether each works now.
-    #[command(long_about = "Show every registered toolchain under $DIVERGO_HOME: name, the version its \
+    #[command(
+        long_about = "Show every registered toolchain under $DIVERGO_HOME: name, the version its \
 own `bin/go version` reports now, GOROOT, source (proxy: fetched and verified by divergo; \
 user: a registered GOROOT) and whether it is usable. A toolchain whose go binary is missing \
-or fails is listed as unusable with the reason; runs then mark its cells infra.")]
+or fails is listed as unusable with the reason; runs then mark its cells infra."
+    )]
     List {
         /// One JSON array of {name, version, goroot, source, usable, ...}.
         #[arg(long)]
@@ -302,7 +312,10 @@ fn jobs(j: Option<usize>) -> usize {
 fn install(specs: Vec<String>) -> Result<i32> {
     let home = toolchain::home();
     let specs: Vec<String> = if specs.is_empty() {
-        toolchain::DEFAULT_INSTALL.iter().map(|s| s.to_string()).collect()
+        toolchain::DEFAULT_INSTALL
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         specs
     };
@@ -356,7 +369,10 @@ fn install(specs: Vec<String>) -> Result<i32> {
 
 fn list(json: bool) -> Result<i32> {
     let home = toolchain::home();
-    let tcs: Vec<_> = toolchain::all(&home).into_iter().map(toolchain::check).collect();
+    let tcs: Vec<_> = toolchain::all(&home)
+        .into_iter()
+        .map(toolchain::check)
+        .collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&tcs)?);
         return Ok(EXIT_OK);
@@ -369,7 +385,11 @@ fn list(json: bool) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<12} {:<12} {:<6} {:<7} GOROOT", "NAME", "VERSION", "SOURCE", "USABLE")?;
+    writeln!(
+        out,
+        "{:<12} {:<12} {:<6} {:<7} GOROOT",
+        "NAME", "VERSION", "SOURCE", "USABLE"
+    )?;
     for t in tcs {
         writeln!(
             out,
@@ -391,7 +411,9 @@ fn default_archs(archs: &[Arch]) -> Result<Vec<Arch>> {
         v.dedup();
         return Ok(v);
     }
-    Ok(vec![Arch::host().ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?])
+    Ok(vec![Arch::host().ok_or_else(|| {
+        anyhow!("unsupported host arch {}", std::env::consts::ARCH)
+    })?])
 }
 
 fn toolchain_names(given: &[String]) -> Vec<String> {
@@ -516,7 +538,11 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
     if a.m.json {
         println!("{}", serde_json::to_string(&run::json_summary(&out))?);
     }
-    Ok(if failures == 0 { EXIT_OK } else { EXIT_FINDINGS })
+    Ok(if failures == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
@@ -564,7 +590,10 @@ fn gen_cmd(a: GenArgs) -> Result<i32> {
                 .map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
             std::fs::write(dir.join("main.go"), &p.main_go)?;
             std::fs::write(dir.join("go.mod"), &p.go_mod)?;
-            std::fs::write(dir.join("spec.json"), serde_json::to_string_pretty(&p.spec)?)?;
+            std::fs::write(
+                dir.join("spec.json"),
+                serde_json::to_string_pretty(&p.spec)?,
+            )?;
             eprintln!("wrote {}/main.go, go.mod, spec.json", dir.display());
         }
     }

@@ -222,11 +222,15 @@ pub fn load_entry(dir: &Path) -> Result<Entry> {
     }
     let timeout_s = raw.timeout_s.unwrap_or(10.0);
     if !(timeout_s > 0.0 && timeout_s <= 3600.0) {
-        return Err(bad(format!("timeout_s = {timeout_s}: expected 0 < t <= 3600")));
+        return Err(bad(format!(
+            "timeout_s = {timeout_s}: expected 0 < t <= 3600"
+        )));
     }
     if let Some(t) = raw.timeout_emulated_s {
         if !(t > 0.0 && t <= 36000.0) {
-            return Err(bad(format!("timeout_emulated_s = {t}: expected 0 < t <= 36000")));
+            return Err(bad(format!(
+                "timeout_emulated_s = {t}: expected 0 < t <= 36000"
+            )));
         }
     }
     let read = |f: &str| {
@@ -250,7 +254,8 @@ pub fn load_entry(dir: &Path) -> Result<Entry> {
 
 /// Load every entry under `dir` whose name contains `filter` (sorted by name).
 pub fn load(dir: &Path, filter: Option<&str>) -> Result<Vec<Entry>> {
-    let rd = fs::read_dir(dir).with_context(|| format!("cannot read corpus dir {}", dir.display()))?;
+    let rd =
+        fs::read_dir(dir).with_context(|| format!("cannot read corpus dir {}", dir.display()))?;
     let mut dirs: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
@@ -269,7 +274,9 @@ pub fn load(dir: &Path, filter: Option<&str>) -> Result<Vec<Entry>> {
         bail!(
             "no corpus entries in {}{}",
             dir.display(),
-            filter.map(|f| format!(" matching {f:?}")).unwrap_or_default()
+            filter
+                .map(|f| format!(" matching {f:?}"))
+                .unwrap_or_default()
         );
     }
     Ok(entries)
@@ -291,11 +298,19 @@ mod tests {
     #[test]
     fn malformed_entries_name_the_problem() {
         let t = tempfile::tempdir().unwrap();
-        let e = entry(t.path(), "description = \"x\"\n[[expect]]\noutcome = [\"crashy\"]\n")
+        let e = entry(
+            t.path(),
+            "description = \"x\"\n[[expect]]\noutcome = [\"crashy\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("expect.toml: expect block 1: unknown outcome \"crashy\""),
+            "{e}"
+        );
+        let e = entry(t.path(), "description = \"x\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("expect.toml: expect block 1: unknown outcome \"crashy\""), "{e}");
-        let e = entry(t.path(), "description = \"x\"\n").unwrap_err().to_string();
         assert!(e.contains("no [[expect]] blocks"), "{e}");
         let e = entry(t.path(), "descr = 1\n").unwrap_err().to_string();
         assert!(e.contains("expect.toml"), "{e}");

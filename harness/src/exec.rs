@@ -225,7 +225,13 @@ pub fn run(spec: &ExecSpec) -> ExecResult {
                 return Err(std::io::Error::last_os_error());
             }
             // Die with the harness thread that started us (kill -9 included).
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             // Restore default dispositions the harness may have changed.
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::signal(libc::SIGTERM, libc::SIG_DFL);

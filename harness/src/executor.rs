@@ -105,11 +105,7 @@ impl Executor {
                         env.push(("QEMU_SINGLESTEP".to_string(), "1".to_string()));
                     }
                 }
-                (
-                    path.clone(),
-                    vec![binary.display().to_string()],
-                    env,
-                )
+                (path.clone(), vec![binary.display().to_string()], env)
             }
         }
     }
@@ -228,7 +224,10 @@ mod tests {
             parse_qemu_version("qemu-aarch64 version 8.2.2 (Debian)"),
             Some((8, 2, 2))
         );
-        assert_eq!(parse_qemu_version("qemu-aarch64 version 9.0"), Some((9, 0, 0)));
+        assert_eq!(
+            parse_qemu_version("qemu-aarch64 version 9.0"),
+            Some((9, 0, 0))
+        );
         assert_eq!(parse_qemu_version("garbage"), None);
     }
 

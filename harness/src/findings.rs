@@ -21,7 +21,10 @@ use std::path::Path;
 
 /// Single-quote a string for sh.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
+    {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -166,7 +169,13 @@ exit 1
 }
 
 /// Write findings/<id>/ for one finding.
-pub fn write(out_dir: &Path, f: &Finding, plan: &Plan, cells: &[Cell], recs: &[Record]) -> Result<()> {
+pub fn write(
+    out_dir: &Path,
+    f: &Finding,
+    plan: &Plan,
+    cells: &[Cell],
+    recs: &[Record],
+) -> Result<()> {
     let dir = out_dir.join("findings").join(&f.id);
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     if let Some(p) = &f.source {
@@ -178,8 +187,17 @@ pub fn write(out_dir: &Path, f: &Finding, plan: &Plan, cells: &[Cell], recs: &[R
     }
     let mut json = serde_json::to_value(f)?;
     json["run_env"] = serde_json::to_value(&plan.env)?;
-    write_atomic(&dir.join("finding.json"), &serde_json::to_vec_pretty(&json)?)?;
-    let trials = f.cells.iter().map(|c| c.runs).max().unwrap_or(plan.trials).max(1);
+    write_atomic(
+        &dir.join("finding.json"),
+        &serde_json::to_vec_pretty(&json)?,
+    )?;
+    let trials = f
+        .cells
+        .iter()
+        .map(|c| c.runs)
+        .max()
+        .unwrap_or(plan.trials)
+        .max(1);
     let script = repro_script(f, cells, recs, trials);
     let rp = dir.join("repro.sh");
     write_atomic(&rp, script.as_bytes())?;

@@ -140,7 +140,10 @@ impl FromStr for Class {
             .find(|c| c.name() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<_> = Class::ALL.iter().map(|c| c.name()).collect();
-                format!("unknown outcome {s:?} (expected one of {})", names.join(", "))
+                format!(
+                    "unknown outcome {s:?} (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }

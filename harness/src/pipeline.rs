@@ -95,7 +95,11 @@ pub struct Config {
 /// A unit of work in a round.
 enum Task {
     Build(usize),
-    Run { cell: usize, trial: u32, timeout: Duration },
+    Run {
+        cell: usize,
+        trial: u32,
+        timeout: Duration,
+    },
 }
 
 /// Test one program on every cell. `done` holds records of a previous,
@@ -147,7 +151,9 @@ pub fn test_program(
     run_parallel(cfg.jobs, tasks, |t| {
         let Task::Build(i) = t else { unreachable!() };
         let cell = &cells[i];
-        let bin = pdir.join(format!("{}-{}", cell.toolchain.name, cell.arch)).join("prog");
+        let bin = pdir
+            .join(format!("{}-{}", cell.toolchain.name, cell.arch))
+            .join("prog");
         if let Some(rec) = done.get(&key(Stage::Build, cell, 0)) {
             // Builds are cheap to redo; a resumed run needs the binary again.
             if rec.outcome != Class::Ok {
@@ -174,7 +180,10 @@ pub fn test_program(
                 outcome: Outcome::infra(format!(
                     "toolchain {} unusable: {}",
                     cell.toolchain.name,
-                    cell.toolchain.problem.as_deref().unwrap_or("unknown problem")
+                    cell.toolchain
+                        .problem
+                        .as_deref()
+                        .unwrap_or("unknown problem")
                 )),
                 duration: Duration::ZERO,
                 log: String::new(),
@@ -263,10 +272,7 @@ pub fn test_program(
             })
             .collect();
         let mut want: Vec<(usize, u32)> = Vec::new();
-        for i in 0..cells.len() {
-            if !active[i] {
-                continue;
-            }
+        for (i, _) in active.iter().enumerate().filter(|(_, a)| **a) {
             let n = policy.more(i, &runs, &cost);
             if n > 0 {
                 want.push((i, n));
@@ -290,8 +296,9 @@ pub fn test_program(
                 next_trial[i] += 1;
             }
         }
-        let round: Mutex<Vec<(usize, Outcome, Option<Duration>, Duration)>> =
-            Mutex::new(Vec::new());
+        // (cell, outcome, duration if clean, duration)
+        type Done = (usize, Outcome, Option<Duration>, Duration);
+        let round: Mutex<Vec<Done>> = Mutex::new(Vec::new());
         run_parallel(cfg.jobs, tasks, |t| {
             let Task::Run {
                 cell: i,
@@ -382,20 +389,22 @@ fn run_once(
     timeout: Duration,
     pdir: &Path,
 ) -> (Record, Outcome, Option<Duration>) {
-    let executor = cell.executor.as_ref().expect("cells without executor do not run");
-    let scratch = pdir.join(format!(
-        "run-{}-{}-{trial}",
-        cell.toolchain.name, cell.arch
-    ));
+    let executor = cell
+        .executor
+        .as_ref()
+        .expect("cells without executor do not run");
+    let scratch = pdir.join(format!("run-{}-{}-{trial}", cell.toolchain.name, cell.arch));
     let mut env: BTreeMap<String, String> = cfg.env.clone();
     env.extend(prog.env.clone());
-    env.entry("GOTRACEBACK".into()).or_insert_with(|| "system".into());
+    env.entry("GOTRACEBACK".into())
+        .or_insert_with(|| "system".into());
     let (program, args, exec_env) = executor.command(bin);
     let mut spec = ExecSpec::new(program, &scratch);
     spec.args = args;
     spec.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     spec.env.push(("PATH".into(), "/usr/bin:/bin".into()));
-    spec.env.push(("HOME".into(), scratch.display().to_string()));
+    spec.env
+        .push(("HOME".into(), scratch.display().to_string()));
     spec.env.extend(exec_env);
     spec.timeout = timeout;
     spec.grace = cfg.grace.mul_f64(executor.slowdown().sqrt().max(1.0));
@@ -403,7 +412,10 @@ fn run_once(
     spec.output_cap = cfg.output_cap;
     let r = if let Err(e) = fs::create_dir_all(&scratch) {
         exec::ExecResult {
-            spawn_error: Some(format!("cannot create scratch dir {}: {e}", scratch.display())),
+            spawn_error: Some(format!(
+                "cannot create scratch dir {}: {e}",
+                scratch.display()
+            )),
             ..Default::default()
         }
     } else {
@@ -506,7 +518,13 @@ pub fn is_disk_full(reason: &str) -> bool {
 /// A name safe as one path component.
 pub fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

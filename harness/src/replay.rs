@@ -18,8 +18,12 @@ use std::time::Duration;
 
 pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
     let fpath = dir.join("finding.json");
-    let data = std::fs::read(&fpath)
-        .with_context(|| format!("{} is not a finding directory (no finding.json)", dir.display()))?;
+    let data = std::fs::read(&fpath).with_context(|| {
+        format!(
+            "{} is not a finding directory (no finding.json)",
+            dir.display()
+        )
+    })?;
     let json: serde_json::Value = serde_json::from_slice(&data)
         .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
     let finding: Finding = serde_json::from_value(json.clone())
@@ -29,7 +33,8 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
     let read = |f: &str| {
-        std::fs::read_to_string(dir.join(f)).with_context(|| format!("{}: cannot read", dir.join(f).display()))
+        std::fs::read_to_string(dir.join(f))
+            .with_context(|| format!("{}: cannot read", dir.join(f).display()))
     };
     let prog = Program {
         name: finding.program.clone(),
@@ -72,7 +77,15 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
                 .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
         })
         .collect();
-    let max_trials = trials.unwrap_or_else(|| finding.cells.iter().map(|c| c.runs).max().unwrap_or(3).max(1));
+    let max_trials = trials.unwrap_or_else(|| {
+        finding
+            .cells
+            .iter()
+            .map(|c| c.runs)
+            .max()
+            .unwrap_or(3)
+            .max(1)
+    });
     let out = tempfile::Builder::new()
         .prefix("replay-")
         .tempdir_in(dir)
@@ -102,18 +115,34 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         finding.signature,
         cells.len()
     );
-    let recs = pipeline::test_program(&cfg, &prog, &cells, &policy, &HashMap::new(), &writer, &|_| {})?;
+    let recs = pipeline::test_program(
+        &cfg,
+        &prog,
+        &cells,
+        &policy,
+        &HashMap::new(),
+        &writer,
+        &|_| {},
+    )?;
     if exec::interrupted() {
         return Ok(EXIT_INTERRUPTED);
     }
     for c in &cells {
         let mut counts: results::Counts = BTreeMap::new();
-        for r in recs.iter().filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch) {
+        for r in recs
+            .iter()
+            .filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch)
+        {
             if r.stage == results::Stage::Run || r.outcome != crate::model::Class::Ok {
                 *counts.entry(r.outcome).or_default() += 1;
             }
         }
-        eprintln!("  {} {}: {}", c.toolchain.name, c.executor_label(), results::counts_str(&counts));
+        eprintln!(
+            "  {} {}: {}",
+            c.toolchain.name,
+            c.executor_label(),
+            results::counts_str(&counts)
+        );
     }
     let now = report::findings_for_program_at(&prog, &recs, finding.alpha);
     let divergent = |f: &Finding| -> BTreeSet<(String, Arch)> {
@@ -132,7 +161,9 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
             eprintln!(
                 "reproduced: {:?} on the same cells{}{}",
                 f.kind,
-                f.p_value.map(|p| format!(", p = {p:.1e}")).unwrap_or_default(),
+                f.p_value
+                    .map(|p| format!(", p = {p:.1e}"))
+                    .unwrap_or_default(),
                 if f.signature == finding.signature {
                     String::new()
                 } else {

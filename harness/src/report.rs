@@ -163,32 +163,35 @@ fn scope_of(cells: &[CellReport], bad: impl Fn(&CellReport) -> bool) -> String {
 pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
     let mut out = Vec::new();
     let base = cell_reports(recs);
-    let mk = |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
-        Finding {
-            id: finding_id(kind, &signature, &cells),
-            kind,
-            scope,
-            signature,
-            template: prog.template.clone(),
-            seed: prog.seed,
-            program: prog.name.clone(),
-            p_value: p,
-            alpha,
-            cells,
-            count: 1,
-            programs: vec![prog.name.clone()],
-            divergo_version: crate::run::version(),
-            source: Some(prog.clone()),
-        }
-    };
+    let mk =
+        |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
+            Finding {
+                id: finding_id(kind, &signature, &cells),
+                kind,
+                scope,
+                signature,
+                template: prog.template.clone(),
+                seed: prog.seed,
+                program: prog.name.clone(),
+                p_value: p,
+                alpha,
+                cells,
+                count: 1,
+                programs: vec![prog.name.clone()],
+                divergo_version: crate::run::version(),
+                source: Some(prog.clone()),
+            }
+        };
 
     // Build: an ICE anywhere, or some toolchains build what others reject.
     let build_bad = |c: &CellReport| {
         c.outcomes.contains_key(&Class::BuildError) || c.outcomes.contains_key(&Class::Ice)
     };
-    let built_ok = |c: &CellReport| !build_bad(c) && !c.outcomes.contains_key(&Class::Infra) || c.runs > 0;
+    let built_ok =
+        |c: &CellReport| !build_bad(c) && !c.outcomes.contains_key(&Class::Infra) || c.runs > 0;
     let any_ice = base.iter().any(|c| c.outcomes.contains_key(&Class::Ice));
-    if any_ice || (base.iter().any(build_bad) && base.iter().any(|c| !build_bad(c) && built_ok(c))) {
+    if any_ice || (base.iter().any(build_bad) && base.iter().any(|c| !build_bad(c) && built_ok(c)))
+    {
         let mut cells = base.clone();
         for c in &mut cells {
             c.divergent = build_bad(c);
@@ -253,9 +256,14 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
 
     // Wrong output: clean runs whose checksums differ between cells.
     let mut sums: BTreeMap<(String, Arch), BTreeSet<String>> = BTreeMap::new();
-    for r in recs.iter().filter(|r| r.stage == Stage::Run && r.outcome == Class::Ok) {
+    for r in recs
+        .iter()
+        .filter(|r| r.stage == Stage::Run && r.outcome == Class::Ok)
+    {
         if let Some(c) = &r.checksum {
-            sums.entry((r.toolchain.clone(), r.arch)).or_default().insert(c.clone());
+            sums.entry((r.toolchain.clone(), r.arch))
+                .or_default()
+                .insert(c.clone());
         }
     }
     let distinct: BTreeSet<&String> = sums.values().flatten().collect();
@@ -265,7 +273,10 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
         for s in sums.values().flatten() {
             *by_sum.entry(s).or_default() += 1;
         }
-        let reference = by_sum.iter().max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s))).map(|(s, _)| (*s).clone());
+        let reference = by_sum
+            .iter()
+            .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+            .map(|(s, _)| (*s).clone());
         let mut cells = base.clone();
         for c in &mut cells {
             if let Some(set) = sums.get(&(c.toolchain.clone(), c.arch)) {
@@ -273,7 +284,13 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
             }
         }
         let scope = scope_of(&cells, |c| c.divergent);
-        out.push(mk(Kind::WrongOutput, cells, "checksum mismatch".into(), None, scope));
+        out.push(mk(
+            Kind::WrongOutput,
+            cells,
+            "checksum mismatch".into(),
+            None,
+            scope,
+        ));
     }
     out
 }
@@ -413,7 +430,11 @@ fn matrix(cells: &[Cell], recs: &[Record]) -> String {
     }
     s.push('\n');
     if rows.len() < programs.len() {
-        let _ = writeln!(s, "\n({} programs with only ok runs not listed)", programs.len() - rows.len());
+        let _ = writeln!(
+            s,
+            "\n({} programs with only ok runs not listed)",
+            programs.len() - rows.len()
+        );
     }
     s
 }
@@ -433,7 +454,11 @@ pub fn write_summary(
         out.programs,
         out.records.len(),
         out.elapsed.as_secs_f64(),
-        if out.interrupted { ", **INTERRUPTED: partial results**" } else { "" }
+        if out.interrupted {
+            ", **INTERRUPTED: partial results**"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "Executors:");
     let mut seen = BTreeSet::new();
@@ -454,12 +479,22 @@ pub fn write_summary(
             "- {} ({}){}",
             tc.name,
             tc.goroot.display(),
-            tc.problem.as_ref().map(|p| format!(" **unusable: {p}**")).unwrap_or_default()
+            tc.problem
+                .as_ref()
+                .map(|p| format!(" **unusable: {p}**"))
+                .unwrap_or_default()
         );
     }
-    let infra = out.records.iter().filter(|r| r.outcome == Class::Infra).count();
+    let infra = out
+        .records
+        .iter()
+        .filter(|r| r.outcome == Class::Infra)
+        .count();
     if infra > 0 {
-        let _ = writeln!(s, "\n{infra} infrastructure failures (not counted as program outcomes).");
+        let _ = writeln!(
+            s,
+            "\n{infra} infrastructure failures (not counted as program outcomes)."
+        );
     }
     let _ = writeln!(s, "\n## Findings ({})\n", out.findings.len());
     if out.findings.is_empty() {
@@ -492,7 +527,7 @@ pub fn write_summary(
                 c.toolchain,
                 c.executor,
                 results::counts_str(&c.outcomes)
-            ) ;
+            );
             if c.divergent {
                 s.truncate(s.trim_end().len());
                 s.push_str("**\n");
@@ -583,9 +618,15 @@ mod tests {
         assert!(f[0].p_value.unwrap() < verdict::DEFAULT_ALPHA);
         let div: Vec<_> = f[0].cells.iter().filter(|c| c.divergent).collect();
         assert_eq!(div.len(), 1);
-        assert_eq!((div[0].toolchain.as_str(), div[0].arch), ("go1.23.11", Arch::Arm64));
+        assert_eq!(
+            (div[0].toolchain.as_str(), div[0].arch),
+            ("go1.23.11", Arch::Arm64)
+        );
         assert_eq!(div[0].outcomes[&Class::Fatal], 12);
-        assert_eq!(f[0].signature, "fatal error: traceback did not unwind completely");
+        assert_eq!(
+            f[0].signature,
+            "fatal error: traceback did not unwind completely"
+        );
     }
 
     #[test]
@@ -602,7 +643,10 @@ mod tests {
         let mut recs = cell("go1.23.11", Arch::Amd64, 2, 2);
         recs.extend(cell("go1.25.0", Arch::Amd64, 2, 2));
         let f = findings_for_program(&prog(), &recs);
-        assert_eq!((f.len(), f[0].scope.as_str(), f[0].kind), (1, "all", Kind::Crash));
+        assert_eq!(
+            (f.len(), f[0].scope.as_str(), f[0].kind),
+            (1, "all", Kind::Crash)
+        );
         assert_eq!(f[0].p_value, None);
         // Both exit 0 with different checksums: wrong output.
         let mut recs = runs("go1.23.11", Arch::Amd64, Class::Ok, 2, 0);
@@ -615,7 +659,12 @@ mod tests {
         let f = findings_for_program(&prog(), &recs);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].kind, Kind::WrongOutput);
-        let div: Vec<_> = f[0].cells.iter().filter(|c| c.divergent).map(|c| c.toolchain.as_str()).collect();
+        let div: Vec<_> = f[0]
+            .cells
+            .iter()
+            .filter(|c| c.divergent)
+            .map(|c| c.toolchain.as_str())
+            .collect();
         assert_eq!(div, vec!["go1.25.0"]);
     }
 

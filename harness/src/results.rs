@@ -92,7 +92,10 @@ impl Writer {
         let mut line = serde_json::to_vec(rec)?;
         line.push(b'\n');
         let before = self.file.metadata().map(|m| m.len()).ok();
-        let r = self.file.write_all(&line).and_then(|_| self.file.sync_data());
+        let r = self
+            .file
+            .write_all(&line)
+            .and_then(|_| self.file.sync_data());
         if let Err(e) = r {
             // Never leave a partial line behind: cut back to the last complete one.
             if let Some(len) = before {
@@ -149,7 +152,11 @@ pub fn truncate_partial_tail(dir: &Path) -> Result<()> {
     if data.is_empty() || data.last() == Some(&b'\n') {
         return Ok(());
     }
-    let keep = data.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+    let keep = data
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
     let f = fs::OpenOptions::new().write(true).open(&path)?;
     f.set_len(keep as u64)?;
     f.sync_all()?;

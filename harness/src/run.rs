@@ -2,8 +2,8 @@
 //! the programs it names, the pipeline over them, and the reports.
 
 use crate::corpus;
-use crate::executor::{self, QemuMode};
 use crate::exec;
+use crate::executor::{self, QemuMode};
 use crate::model::Arch;
 use crate::pipeline::{self, Cell, Config, Program, TrialPolicy};
 use crate::report;
@@ -81,7 +81,9 @@ pub fn disk_usage(dir: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             match e.metadata() {
                 Ok(m) if m.is_dir() => stack.push(e.path()),
@@ -233,16 +235,22 @@ pub fn default_out_dir() -> PathBuf {
 /// Read and check run.json of an existing results dir.
 pub fn read_plan(dir: &Path) -> Result<Plan> {
     let path = dir.join("run.json");
-    let data = std::fs::read(&path)
-        .with_context(|| format!("{} is not a divergo results dir (no run.json)", dir.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&data)
-        .map_err(|e| anyhow!("{}: malformed: {e}", path.display()))?;
+    let data = std::fs::read(&path).with_context(|| {
+        format!(
+            "{} is not a divergo results dir (no run.json)",
+            dir.display()
+        )
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&data).map_err(|e| anyhow!("{}: malformed: {e}", path.display()))?;
     let schema = v.get("schema").and_then(|s| s.as_u64()).unwrap_or(0);
     if schema != results::SCHEMA as u64 {
         bail!(
             "{}: results format {schema} from divergo {}, this divergo reads format {}",
             path.display(),
-            v.get("divergo_version").and_then(|s| s.as_str()).unwrap_or("?"),
+            v.get("divergo_version")
+                .and_then(|s| s.as_str())
+                .unwrap_or("?"),
             results::SCHEMA
         );
     }
@@ -269,12 +277,19 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     if resume {
         let stored = read_plan(out_dir)?;
         if stored != *plan {
-            bail!("{}: run.json differs from the plan being resumed", out_dir.display());
+            bail!(
+                "{}: run.json differs from the plan being resumed",
+                out_dir.display()
+            );
         }
         results::truncate_partial_tail(out_dir)?;
         let (recs, _) = results::read(out_dir)?;
         if !opts.quiet {
-            eprintln!("resuming {}: {} results kept", out_dir.display(), recs.len());
+            eprintln!(
+                "resuming {}: {} results kept",
+                out_dir.display(),
+                recs.len()
+            );
         }
         for r in recs {
             done.insert(r.key(), r);
@@ -329,7 +344,10 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             .as_ref()
             .and_then(|es| es.iter().find(|e| e.name == prog.name));
         let policy: Box<dyn TrialPolicy> = match entry {
-            Some(e) if plan.corpus_trials => Box::new(CorpusTrials { entry: e, cells: &cells }),
+            Some(e) if plan.corpus_trials => Box::new(CorpusTrials {
+                entry: e,
+                cells: &cells,
+            }),
             Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
             None => Box::new(AdaptiveTrials::new(plan.trials)),
         };
@@ -414,8 +432,10 @@ impl TrialPolicy for CorpusTrials<'_> {
         let c = &self.cells[cell];
         if let Some(x) = self.entry.expectation(&c.toolchain.name, c.arch) {
             if x.when == corpus::When::Any {
-                let judged: Vec<(crate::model::Class, String)> =
-                    runs.iter().map(|o| (o.class, o.signature.clone())).collect();
+                let judged: Vec<(crate::model::Class, String)> = runs
+                    .iter()
+                    .map(|o| (o.class, o.signature.clone()))
+                    .collect();
                 if x.judge(&judged) == corpus::Verdict::Pass {
                     return 0;
                 }

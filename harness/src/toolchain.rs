@@ -118,7 +118,10 @@ pub fn go_version(goroot: &Path) -> Result<String> {
         .env("GOROOT", goroot)
         .env("GOTOOLCHAIN", "local")
         .env("GOENV", "off")
-        .env("HOME", std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+        .env(
+            "HOME",
+            std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()),
+        )
         .env("PATH", "/usr/bin:/bin");
     let out = run_with_timeout(cmd, Duration::from_secs(60))
         .with_context(|| format!("cannot run {} version", go.display()))?;
@@ -136,7 +139,13 @@ pub fn go_version(goroot: &Path) -> Result<String> {
         .nth(2)
         .filter(|v| v.starts_with("go"))
         .map(|v| v.to_string())
-        .ok_or_else(|| anyhow!("unexpected output from {} version: {:?}", go.display(), text.trim()))
+        .ok_or_else(|| {
+            anyhow!(
+                "unexpected output from {} version: {:?}",
+                go.display(),
+                text.trim()
+            )
+        })
 }
 
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
@@ -441,7 +450,10 @@ mod tests {
         assert!(format!("{err:#}").contains("reports go1.22.0"), "{err:#}");
         let tc = register_user(home.path(), "go1.22.0", root.path()).unwrap();
         assert!(tc.usable);
-        assert_eq!(installed(home.path(), "go1.22.0").unwrap().version, "go1.22.0");
+        assert_eq!(
+            installed(home.path(), "go1.22.0").unwrap().version,
+            "go1.22.0"
+        );
     }
 
     #[test]
@@ -449,6 +461,9 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let root = tempfile::tempdir().unwrap();
         let err = register_user(home.path(), "go1.14.1", root.path()).unwrap_err();
-        assert!(format!("{err:#}").contains("bin/go does not exist"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("bin/go does not exist"),
+            "{err:#}"
+        );
     }
 }

@@ -59,7 +59,10 @@ pub const DEFAULT_ALPHA: f64 = 0.01;
 /// Bad/total counts of one cell for crashes (panic, fatal, signal, oom) and
 /// for hangs; infra outcomes are not program outcomes and are left out.
 fn rates(runs: &[Outcome]) -> [(u32, u32); 2] {
-    let judged: Vec<&Outcome> = runs.iter().filter(|o| o.class.is_program_outcome()).collect();
+    let judged: Vec<&Outcome> = runs
+        .iter()
+        .filter(|o| o.class.is_program_outcome())
+        .collect();
     let n = judged.len() as u32;
     let crash = judged
         .iter()
@@ -101,9 +104,8 @@ pub fn undecided_partners(cell: usize, all: &[Vec<Outcome>], alpha: f64) -> Vec<
 
 /// Whether some pair of cells already differs significantly at `alpha`.
 pub fn significant(all: &[Vec<Outcome>], alpha: f64) -> bool {
-    (0..all.len()).any(|i| {
-        (i + 1..all.len()).any(|j| pair_p(&all[i], &all[j]).iter().any(|p| *p < alpha))
-    })
+    (0..all.len())
+        .any(|i| (i + 1..all.len()).any(|j| pair_p(&all[i], &all[j]).iter().any(|p| *p < alpha)))
 }
 
 #[cfg(test)]
@@ -119,7 +121,10 @@ mod tests {
         // Reference values computed exactly with rational arithmetic.
         assert!(close(fisher_two_sided(1, 19, 0, 20), 1.0));
         assert!(close(fisher_two_sided(3, 1, 1, 3), 0.4857142857142857));
-        assert!(close(fisher_two_sided(12, 8, 0, 20), 4.5095150768120733e-05));
+        assert!(close(
+            fisher_two_sided(12, 8, 0, 20),
+            4.5095150768120733e-05
+        ));
         assert!(close(fisher_two_sided(5, 0, 0, 5), 2.0 / 252.0));
         assert!(close(fisher_two_sided(4, 0, 0, 4), 0.02857142857142857));
         assert!(close(fisher_two_sided(0, 0, 0, 0), 1.0));
@@ -131,7 +136,10 @@ mod tests {
         let bad = || Outcome::new(Class::Fatal, "fatal error: x");
         let a: Vec<Outcome> = vec![bad(), bad()];
         let b: Vec<Outcome> = vec![ok(), ok()];
-        assert_eq!(undecided_partners(0, &[a.clone(), b.clone()], DEFAULT_ALPHA), vec![1]);
+        assert_eq!(
+            undecided_partners(0, &[a.clone(), b.clone()], DEFAULT_ALPHA),
+            vec![1]
+        );
         assert!(!significant(&[a.clone(), b.clone()], DEFAULT_ALPHA));
         let a5: Vec<Outcome> = (0..5).map(|_| bad()).collect();
         let b5: Vec<Outcome> = (0..5).map(|_| ok()).collect();

@@ -13,35 +13,54 @@ fn qemu_version_text() -> String {
     let o = std::process::Command::new("qemu-aarch64-static")
         .arg("--version")
         .output()
-        .expect("qemu-aarch64-static must be installed (scripts/setup.sh installs qemu-user-static)");
+        .expect(
+            "qemu-aarch64-static must be installed (scripts/setup.sh installs qemu-user-static)",
+        );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]
 fn executor_detection_uses_the_real_qemu() {
-    assert_eq!(Arch::host(), Some(Arch::Amd64), "these tests expect an x86-64 host");
+    assert_eq!(
+        Arch::host(),
+        Some(Arch::Amd64),
+        "these tests expect an x86-64 host"
+    );
     let native = executor::detect(Arch::Amd64, QemuMode::OneInsnPerTb).unwrap();
     assert_eq!(native.kind, ExecutorKind::Native);
     assert_eq!(native.label(), "amd64 (native)");
 
     let version = executor::parse_qemu_version(&qemu_version_text()).unwrap();
     let e = executor::detect(Arch::Arm64, QemuMode::OneInsnPerTb).unwrap();
-    let ExecutorKind::QemuUser { version: v, mode, .. } = &e.kind else {
+    let ExecutorKind::QemuUser {
+        version: v, mode, ..
+    } = &e.kind
+    else {
         panic!("{e:?}")
     };
     assert_eq!(*v, version);
     assert_eq!(*mode, QemuMode::OneInsnPerTb);
     assert_eq!(
         e.label(),
-        format!("arm64 (qemu-user {}.{}, one insn per TB)", version.0, version.1)
+        format!(
+            "arm64 (qemu-user {}.{}, one insn per TB)",
+            version.0, version.1
+        )
     );
     let (_, _, env) = e.command(std::path::Path::new("/bin/true"));
-    let want = if version >= (8, 1, 0) { "QEMU_ONE_INSN_PER_TB" } else { "QEMU_SINGLESTEP" };
+    let want = if version >= (8, 1, 0) {
+        "QEMU_ONE_INSN_PER_TB"
+    } else {
+        "QEMU_SINGLESTEP"
+    };
     assert_eq!(env, vec![(want.to_string(), "1".to_string())]);
 
     let plain = executor::detect(Arch::Arm64, QemuMode::Plain).unwrap();
     assert!(plain.label().ends_with(", plain)"), "{}", plain.label());
-    assert!(plain.command(std::path::Path::new("/bin/true")).2.is_empty());
+    assert!(plain
+        .command(std::path::Path::new("/bin/true"))
+        .2
+        .is_empty());
 }
 
 #[test]
@@ -91,7 +110,12 @@ func main() {
             spec.env = env;
             spec.timeout = Duration::from_secs(120);
             let r = divergo::exec::run(&spec);
-            assert_eq!(r.exit, Some(ExitStatus::Code(0)), "{arch} {mode:?}: {}", r.stderr);
+            assert_eq!(
+                r.exit,
+                Some(ExitStatus::Code(0)),
+                "{arch} {mode:?}: {}",
+                r.stderr
+            );
             assert!(r.stdout.starts_with(&format!("{arch}\n")), "{}", r.stdout);
             let o = divergo::classify::classify_run(&divergo::classify::RunEvidence {
                 exit: r.exit,
@@ -118,7 +142,12 @@ fn split_sp_corpus_entry_on_both_archs() {
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
         .args(["corpus", "--quiet", "--filter", "arm64-split-sp-73259"])
-        .args(["--arch", "amd64,arm64", "--toolchains", "go1.23.11,go1.23.12"])
+        .args([
+            "--arch",
+            "amd64,arm64",
+            "--toolchains",
+            "go1.23.11,go1.23.12",
+        ])
         .arg("--dir")
         .arg(corpus_dir())
         .arg("--out")
@@ -134,7 +163,9 @@ fn split_sp_corpus_entry_on_both_archs() {
             .collect()
     };
     let crashed = runs("go1.23.11", Arch::Arm64);
-    assert!(crashed.iter().any(|r| matches!(r.outcome, Class::Fatal | Class::Signal)));
+    assert!(crashed
+        .iter()
+        .any(|r| matches!(r.outcome, Class::Fatal | Class::Signal)));
     assert!(crashed
         .iter()
         .all(|r| r.executor.contains("qemu-user") && r.executor.contains("one insn per TB")));
@@ -145,7 +176,10 @@ fn split_sp_corpus_entry_on_both_archs() {
     ] {
         let rs = runs(tc, arch);
         assert_eq!(rs.len(), 3, "{tc} {arch}");
-        assert!(rs.iter().all(|r| r.outcome == Class::Ok), "{tc} {arch}: {rs:?}");
+        assert!(
+            rs.iter().all(|r| r.outcome == Class::Ok),
+            "{tc} {arch}: {rs:?}"
+        );
     }
     assert!(runs("go1.23.11", Arch::Amd64)
         .iter()
@@ -174,7 +208,13 @@ fn missing_qemu_is_infra_with_install_hint() {
         .collect();
     assert_eq!(arm.len(), 1, "{arm:?}");
     assert_eq!(arm[0].outcome, Class::Infra);
-    assert!(arm[0].signature.contains("apt-get install qemu-user-static"), "{}", arm[0].signature);
+    assert!(
+        arm[0]
+            .signature
+            .contains("apt-get install qemu-user-static"),
+        "{}",
+        arm[0].signature
+    );
     let amd: Vec<_> = recs
         .iter()
         .filter(|r| r.arch == Arch::Amd64 && r.stage == Stage::Run)

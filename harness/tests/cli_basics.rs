@@ -26,7 +26,11 @@ fn assert_usage_error(args: &[&str], needle: &str) {
     let o = divergo().args(args).output().unwrap();
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
     assert!(err.contains(needle), "{args:?}: {err}");
 }
 
@@ -35,11 +39,20 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_usage_error(&["run", "--arch", "mips"], "unknown arch");
     assert_usage_error(&["run", "--trials", "x"], "--trials");
     assert_usage_error(&["run", "--bogus"], "--bogus");
-    assert_usage_error(&["run", "--toolchains", "go1.99.1", "--count", "1"], "unknown toolchain go1.99.1");
-    assert_usage_error(&["run", "--toolchains", "gopher", "--count", "1"], "invalid toolchain name");
+    assert_usage_error(
+        &["run", "--toolchains", "go1.99.1", "--count", "1"],
+        "unknown toolchain go1.99.1",
+    );
+    assert_usage_error(
+        &["run", "--toolchains", "gopher", "--count", "1"],
+        "invalid toolchain name",
+    );
     assert_usage_error(&["run", "--templates", "nosuch", "--count", "1"], "nosuch");
     assert_usage_error(&["toolchains", "install", "1.23"], "invalid toolchain name");
-    assert_usage_error(&["corpus", "--dir", "/nonexistent/corpus"], "/nonexistent/corpus");
+    assert_usage_error(
+        &["corpus", "--dir", "/nonexistent/corpus"],
+        "/nonexistent/corpus",
+    );
     assert_usage_error(&["replay", "/nonexistent/finding"], "finding.json");
 }
 
@@ -56,12 +69,18 @@ fn malformed_corpus_entry_is_one_line_and_exit_2() {
     )
     .unwrap();
     let dir = t.path().to_str().unwrap();
-    assert_usage_error(&["corpus", "--dir", dir, "--toolchains", "go1.23.12"], "unknown outcome \"explodes\"");
+    assert_usage_error(
+        &["corpus", "--dir", dir, "--toolchains", "go1.23.12"],
+        "unknown outcome \"explodes\"",
+    );
 }
 
 #[test]
 fn toolchains_list_json_shows_the_default_set_usable() {
-    let o = divergo().args(["toolchains", "list", "--json"]).output().unwrap();
+    let o = divergo()
+        .args(["toolchains", "list", "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON array");
     let arr = v.as_array().expect("array");
@@ -71,10 +90,13 @@ fn toolchains_list_json_shows_the_default_set_usable() {
             .cloned()
     };
     for want in ["go1.23.11", "go1.23.12"] {
-        let t = find(&|n| n == want).unwrap_or_else(|| panic!("{want} missing: run scripts/setup.sh"));
+        let t =
+            find(&|n| n == want).unwrap_or_else(|| panic!("{want} missing: run scripts/setup.sh"));
         assert_eq!(t["version"], want);
         assert_eq!(t["usable"], true);
-        assert!(std::path::Path::new(t["goroot"].as_str().unwrap()).join("bin/go").is_file());
+        assert!(std::path::Path::new(t["goroot"].as_str().unwrap())
+            .join("bin/go")
+            .is_file());
     }
     let t = find(&|n| n.starts_with("go1.25.")).expect("a go1.25.x: run scripts/setup.sh");
     assert_eq!(t["version"], t["name"]);

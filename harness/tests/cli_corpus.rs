@@ -16,7 +16,14 @@ fn corpus_amd64_meets_every_expectation() {
     toolchain("go1.25");
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
-        .args(["corpus", "--arch", "amd64", "--quiet", "--toolchains", "go1.23.11,go1.23.12,go1.25"])
+        .args([
+            "corpus",
+            "--arch",
+            "amd64",
+            "--quiet",
+            "--toolchains",
+            "go1.23.11,go1.23.12,go1.25",
+        ])
         .arg("--dir")
         .arg(corpus_dir())
         .arg("--out")
@@ -46,7 +53,10 @@ fn corpus_amd64_meets_every_expectation() {
     ] {
         let got = class_of(prog);
         assert!(got.len() >= 3, "{prog}: {got:?}");
-        assert!(got.iter().all(|c| *c == want), "{prog}: want {want}, got {got:?}");
+        assert!(
+            got.iter().all(|c| *c == want),
+            "{prog}: want {want}, got {got:?}"
+        );
     }
     // ok runs carry the checksum, identical across toolchains.
     let sums: std::collections::BTreeSet<_> = recs
@@ -68,7 +78,10 @@ fn corpus_amd64_meets_every_expectation() {
     assert!(!sig.contains("0x") && !sig.contains(".go:"), "{sig}");
 
     // The hang was killed within timeout + grace, with a goroutine dump.
-    for r in recs.iter().filter(|r| r.program == "hang-spin" && r.stage == Stage::Run) {
+    for r in recs
+        .iter()
+        .filter(|r| r.program == "hang-spin" && r.stage == Stage::Run)
+    {
         let timeout = r.timeout_ms.unwrap();
         assert_eq!(timeout, 2000);
         assert!(
@@ -78,7 +91,10 @@ fn corpus_amd64_meets_every_expectation() {
         );
         assert!(r.signature.contains("main.spin"), "{}", r.signature);
         let log = std::fs::read_to_string(out.path().join(r.log.as_ref().unwrap())).unwrap();
-        assert!(log.contains("SIGQUIT") && log.contains("main.spin"), "{log}");
+        assert!(
+            log.contains("SIGQUIT") && log.contains("main.spin"),
+            "{log}"
+        );
     }
     // Nothing divergo started is still alive.
     let left = processes_mentioning(out.path().to_str().unwrap());
@@ -136,7 +152,14 @@ fn broken_toolchain_is_infra_and_other_cells_complete() {
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
         .env("DIVERGO_HOME", home.path())
-        .args(["corpus", "--arch", "amd64", "--quiet", "--filter", "ok-checksum"])
+        .args([
+            "corpus",
+            "--arch",
+            "amd64",
+            "--quiet",
+            "--filter",
+            "ok-checksum",
+        ])
         .args(["--toolchains", "go1.22.99,go1.22.98,go1.23.12"])
         .arg("--dir")
         .arg(corpus_dir())
@@ -150,14 +173,19 @@ fn broken_toolchain_is_infra_and_other_cells_complete() {
     for broken in ["go1.22.99", "go1.22.98"] {
         let mine: Vec<_> = recs.iter().filter(|r| r.toolchain == broken).collect();
         assert!(!mine.is_empty(), "{broken} has no records");
-        assert!(mine.iter().all(|r| r.outcome == Class::Infra), "{broken}: {mine:?}");
+        assert!(
+            mine.iter().all(|r| r.outcome == Class::Infra),
+            "{broken}: {mine:?}"
+        );
     }
     let good: Vec<_> = recs
         .iter()
         .filter(|r| r.toolchain == "go1.23.12" && r.stage == Stage::Run)
         .collect();
     assert_eq!(good.len(), 2, "{good:?}");
-    assert!(good.iter().all(|r| r.outcome == Class::Ok && r.arch == Arch::Amd64));
+    assert!(good
+        .iter()
+        .all(|r| r.outcome == Class::Ok && r.arch == Arch::Amd64));
     let summary = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
     assert!(summary.contains("infrastructure failures"), "{summary}");
 }

@@ -13,15 +13,30 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     toolchain("go1.23.12");
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
-        .args(["run", "--quiet", "--toolchains", "go1.23.11,go1.23.12", "--arch", "amd64,arm64"])
-        .args(["--templates", "bigstack", "--seed", "2", "--stop-on-first", "--json"])
+        .args([
+            "run",
+            "--quiet",
+            "--toolchains",
+            "go1.23.11,go1.23.12",
+            "--arch",
+            "amd64,arm64",
+        ])
+        .args([
+            "--templates",
+            "bigstack",
+            "--seed",
+            "2",
+            "--stop-on-first",
+            "--json",
+        ])
         .arg("--out")
         .arg(out.path())
         .output()
         .unwrap();
     let (stdout, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "findings exit 1: {err}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
+    let v: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
     assert!(v["programs"].as_u64().unwrap() >= 1);
     assert!(v["elapsed_s"].as_f64().unwrap() > 0.0);
     let f = &v["findings"][0];
@@ -48,8 +63,15 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     let bad = cell("go1.23.11", "arm64");
     assert_eq!(bad["divergent"], true);
     assert!(crashes(bad) > 0);
-    assert!(bad["executor"].as_str().unwrap().contains("one insn per TB"));
-    for (tc, arch) in [("go1.23.12", "arm64"), ("go1.23.11", "amd64"), ("go1.23.12", "amd64")] {
+    assert!(bad["executor"]
+        .as_str()
+        .unwrap()
+        .contains("one insn per TB"));
+    for (tc, arch) in [
+        ("go1.23.12", "arm64"),
+        ("go1.23.11", "amd64"),
+        ("go1.23.12", "amd64"),
+    ] {
         let c = cell(tc, arch);
         assert_eq!(crashes(c), 0, "{tc}/{arch}: {c}");
         assert!(c["runs"].as_u64().unwrap() > 0);
@@ -58,14 +80,28 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
 
     // The reproducer directory.
     let dir = out.path().join("findings").join(f["id"].as_str().unwrap());
-    for file in ["main.go", "go.mod", "spec.json", "finding.json", "repro.sh", "fail.log", "pass.log"] {
-        assert!(dir.join(file).is_file(), "{file} missing in {}", dir.display());
+    for file in [
+        "main.go",
+        "go.mod",
+        "spec.json",
+        "finding.json",
+        "repro.sh",
+        "fail.log",
+        "pass.log",
+    ] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} missing in {}",
+            dir.display()
+        );
     }
     let fj: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("finding.json")).unwrap()).unwrap();
     assert_eq!(fj["id"], f["id"]);
     assert_eq!(fj["divergo_version"], env!("CARGO_PKG_VERSION"));
-    assert!(std::fs::read_to_string(dir.join("fail.log")).unwrap().contains("unwind"));
+    assert!(std::fs::read_to_string(dir.join("fail.log"))
+        .unwrap()
+        .contains("unwind"));
     // The program renders again from its stored spec.
     let spec: divergo::gen::ProgramSpec =
         serde_json::from_slice(&std::fs::read(dir.join("spec.json")).unwrap()).unwrap();
@@ -86,7 +122,11 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
         .output()
         .unwrap();
     let (rout, rerr) = text(&r);
-    assert_eq!(r.status.code(), Some(0), "repro.sh did not reproduce:\n{rout}\n{rerr}");
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "repro.sh did not reproduce:\n{rout}\n{rerr}"
+    );
     assert!(rout.contains("reproduced"), "{rout}");
 
     // divergo replay agrees.

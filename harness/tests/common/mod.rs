@@ -32,7 +32,10 @@ pub fn toolchain(name: &str) -> divergo::toolchain::Toolchain {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn corpus_dir() -> PathBuf {
