@@ -349,6 +349,8 @@ pub fn install_from_proxy(
             .with_context(|| format!("cannot remove stale {}", goroot.display()))?;
     }
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // We hold the lock: nobody else is fetching into this dir.
+    remove_stale_fetch_temps(&dir);
     let (goos, goarch) = host_goos_goarch()?;
     let req = fetch::FetchRequest {
         go_version: name.to_string(),
@@ -384,6 +386,25 @@ pub fn install_from_proxy(
     };
     write_meta(home, &tc)?;
     Ok((tc, true))
+}
+
+/// Remove the temp files a killed fetch left beside `goroot` in `dir`.
+fn remove_stale_fetch_temps(dir: &Path) {
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(".goroot.divergo-")
+            {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    fs::remove_dir_all(&p)
+                } else {
+                    fs::remove_file(&p)
+                };
+            }
+        }
+    }
 }
 
 /// Find an installed toolchain by name. `go1.25` picks the newest installed
@@ -454,6 +475,21 @@ mod tests {
             installed(home.path(), "go1.22.0").unwrap().version,
             "go1.22.0"
         );
+    }
+
+    #[test]
+    fn stale_fetch_temps_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join(".goroot.divergo-tmp-abc/bin")).unwrap();
+        fs::write(d.path().join(".goroot.divergo-zip-def"), "partial").unwrap();
+        fs::write(d.path().join("toolchain.json"), "{}").unwrap();
+        remove_stale_fetch_temps(d.path());
+        let left: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec!["toolchain.json"]);
     }
 
     #[test]
