@@ -423,6 +423,19 @@ mod tests {
     }
 
     #[test]
+    fn a_child_that_exits_leaves_nothing_behind_in_its_group() {
+        // The shell exits at once; its background sleeper (same group, holding
+        // the output pipe) must be killed, or it would outlive the run.
+        let t = Instant::now();
+        let r = sh("sleep 30 & echo $!", 10_000);
+        assert_eq!(r.exit, Some(ExitStatus::Code(0)));
+        assert!(!r.timed_out);
+        let pid: u32 = r.stdout.trim().parse().unwrap();
+        assert!(!process_alive(pid), "background child {pid} survived");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    #[test]
     fn spawn_error_is_reported() {
         let spec = ExecSpec::new("/nonexistent/divergo-test", std::env::temp_dir());
         let r = run(&spec);

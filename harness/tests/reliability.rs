@@ -252,6 +252,21 @@ fn kill_9_then_resume_loses_and_duplicates_nothing() {
     let out = tempfile::tempdir().unwrap();
     let mut child = spawn_corpus_run(out.path(), None, "2");
     wait_for_lines(&mut child, out.path(), 12, Duration::from_secs(300));
+    // Kill while a program that never ends by itself (hang-spin) is running:
+    // only divergo's safeguards can stop it now.
+    let t = Instant::now();
+    while !processes_mentioning(out.path().to_str().unwrap())
+        .iter()
+        // The program itself (argv[0] is the binary), not `go build -o …/prog .`.
+        .any(|(_, cmd)| cmd.contains("/hang-spin/") && cmd.trim_end().ends_with("/prog"))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "hang-spin never ran"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "divergo ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     unsafe {
         libc::kill(child.id() as i32, libc::SIGKILL);
     }
@@ -532,4 +547,51 @@ fn two_processes_sharing_divergo_home_do_not_corrupt_it() {
             .filter(|r| r.stage == Stage::Run)
             .all(|r| r.outcome == Class::Ok));
     }
+}
+
+/// The results writer on a filesystem that fills up mid-line: what is left is
+/// whole lines only, and the error says what happened.
+#[test]
+fn results_writer_never_leaves_a_partial_line_on_a_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("mount (the tests run as root, like CI)");
+    assert!(st.success(), "cannot mount a tmpfs: the test needs root");
+    let _m = Mount(dir.path().to_path_buf());
+    let mut w = divergo::results::Writer::open(dir.path()).unwrap();
+    let rec = Record {
+        stage: Stage::Run,
+        program: "seed-1".into(),
+        toolchain: "go1.25.14".into(),
+        arch: divergo::model::Arch::Amd64,
+        executor: "amd64 (native)".into(),
+        trial: 0,
+        env: Default::default(),
+        outcome: Class::Fatal,
+        // Long lines, so that the last one straddles the end of the space.
+        signature: "fatal error: x ".repeat(97),
+        checksum: None,
+        duration_ms: 1,
+        exit: None,
+        timeout_ms: None,
+        peak_rss: None,
+        log: None,
+    };
+    let mut written = 0;
+    let err = loop {
+        match w.append(&rec) {
+            Ok(()) => written += 1,
+            Err(e) => break format!("{e:#}"),
+        }
+        assert!(written < 10_000, "the 64k filesystem never filled");
+    };
+    assert!(err.contains("No space left on device"), "{err}");
+    let data = std::fs::read(dir.path().join("results.jsonl")).unwrap();
+    assert!(data.ends_with(b"\n"), "partial line left at the end");
+    let (recs, partial) = divergo::results::read(dir.path()).unwrap();
+    assert!(!partial);
+    assert_eq!(recs.len(), written);
 }
