@@ -4,9 +4,10 @@
 
 use crate::cli::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 use crate::executor::QemuMode;
-use crate::model::Arch;
-use crate::pipeline::{self, Config, Program};
-use crate::report::{self, Finding};
+
+use crate::model::{Arch, Class, Outcome};
+use crate::pipeline::{self, Config, Program, TrialPolicy};
+use crate::report::{self, Finding, Kind};
 use crate::results::Writer;
 use crate::run::{self, AdaptiveTrials};
 use crate::{exec, results, toolchain};
@@ -107,7 +108,20 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         keep: false,
     };
     let writer = Mutex::new(Writer::open(out.path())?);
-    let policy = AdaptiveTrials::new(max_trials);
+    let divergent: Vec<bool> = cells
+        .iter()
+        .map(|c| {
+            finding
+                .cells
+                .iter()
+                .any(|f| f.divergent && f.toolchain == c.toolchain.name && f.arch == c.arch)
+        })
+        .collect();
+    let policy = ReplayTrials {
+        inner: AdaptiveTrials::new(max_trials),
+        divergent,
+        kind: finding.kind,
+    };
     eprintln!(
         "replaying {} ({:?}, {}) on {} cell(s), up to {max_trials} trials each",
         finding.id,
@@ -176,5 +190,32 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
             eprintln!("not reproduced");
             Ok(EXIT_FINDINGS)
         }
+    }
+}
+
+/// Replay trials: the adaptive policy, except that a cell that was divergent
+/// in the finding keeps getting trials (up to the budget) until it shows the
+/// finding's kind of failure again: a bug that fires in some runs must not be
+/// declared gone after a lucky first round.
+struct ReplayTrials {
+    inner: AdaptiveTrials,
+    divergent: Vec<bool>,
+    kind: Kind,
+}
+
+impl TrialPolicy for ReplayTrials {
+    fn more(&self, cell: usize, all: &[Vec<Outcome>], cost: &[f64]) -> u32 {
+        let n = self.inner.more(cell, all, cost);
+        if n > 0 {
+            return n;
+        }
+        let runs = &all[cell];
+        let shown = runs.iter().any(|o| match self.kind {
+            Kind::Crash => o.class.is_crash() || o.class == Class::Oom,
+            Kind::Hang => o.class == Class::Hang,
+            // Build and wrong-output findings show on the first run or not at all.
+            Kind::Build | Kind::WrongOutput => true,
+        });
+        u32::from(self.divergent[cell] && !shown && (runs.len() as u32) < self.inner.max)
     }
 }
