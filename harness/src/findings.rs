@@ -42,7 +42,8 @@ pub fn repro_script(f: &Finding, cells: &[Cell], recs: &[Record], trials: u32) -
     let _ = writeln!(
         s,
         "# Rebuilds main.go with each toolchain and runs it the way divergo did.\n\
-         # Usage: sh repro.sh [TRIALS]   (default {trials}). Override a toolchain with\n\
+         # Usage: sh repro.sh [TRIALS]   (default {trials}; a divergent cell stops at its\n\
+         # first failure). Override a toolchain with\n\
          # GOROOT_go1_23_11=/path/to/goroot (dots as underscores). Exit status 0 means\n\
          # the divergence reproduced (a divergent cell failed and a clean cell did not)."
     );
@@ -75,7 +76,8 @@ cell() {
   fi
   fails=0
   i=0
-  while [ "$i" -lt "$trials" ]; do
+  # A divergent cell stops at its first failure; clean cells run every trial.
+  while [ "$i" -lt "$trials" ] && { [ "$divergent" = 0 ] || [ "$fails" -eq 0 ]; }; do
     i=$((i + 1))
     mkdir -p "$tmp/run" && cd "$tmp/run"
     env -i PATH=/usr/bin:/bin HOME="$tmp/run" "$@" $runner_env \
@@ -89,7 +91,7 @@ cell() {
       echo "$name/$goarch trial $i: exit $st: $what"
     fi
   done
-  echo "$name/$goarch: $fails of $trials runs failed (divergent in the finding: $divergent)"
+  echo "$name/$goarch: $fails of $i runs failed (divergent in the finding: $divergent)"
   if [ "$divergent" = 1 ]; then
     [ "$fails" -gt 0 ] && divergent_failed=$((divergent_failed + 1))
   else

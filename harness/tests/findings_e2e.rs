@@ -117,7 +117,7 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     let r = Command::new("/usr/bin/env")
         .args(["-i", "PATH=/usr/bin:/bin", "/bin/sh"])
         .arg(dir.join("repro.sh"))
-        .arg("3")
+        .arg("10")
         .current_dir("/")
         .output()
         .unwrap();
