@@ -232,6 +232,12 @@ pub fn run(spec: &ExecSpec) -> ExecResult {
                 0,
                 0,
             );
+            // No core files (GOTRACEBACK=crash aborts with SIGABRT).
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
             // Restore default dispositions the harness may have changed.
             libc::signal(libc::SIGINT, libc::SIG_DFL);
             libc::signal(libc::SIGTERM, libc::SIG_DFL);

@@ -396,8 +396,11 @@ fn run_once(
     let scratch = pdir.join(format!("run-{}-{}-{trial}", cell.toolchain.name, cell.arch));
     let mut env: BTreeMap<String, String> = cfg.env.clone();
     env.extend(prog.env.clone());
+    // crash: the SIGQUIT dump then has every thread's stack, runtime frames
+    // included (with `system` a goroutine running on another thread is
+    // "stack unavailable", which made hang signatures flip between runs).
     env.entry("GOTRACEBACK".into())
-        .or_insert_with(|| "system".into());
+        .or_insert_with(|| "crash".into());
     let (program, args, exec_env) = executor.command(bin);
     let mut spec = ExecSpec::new(program, &scratch);
     spec.args = args;

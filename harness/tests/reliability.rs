@@ -295,7 +295,13 @@ fn kill_9_then_resume_loses_and_duplicates_nothing() {
     assert_eq!(run_keys.len(), run_unique.len(), "duplicated run results");
     assert_eq!(keys.len(), unique.len(), "duplicated results");
     let reference_recs = records(reference.path());
-    assert_eq!(comparable(&resumed), comparable(&reference_recs));
+    let (a, b) = (comparable(&resumed), comparable(&reference_recs));
+    let only_resumed: Vec<_> = a.difference(&b).collect();
+    let only_reference: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_resumed.is_empty() && only_reference.is_empty(),
+        "resumed run differs from the reference:\n only resumed: {only_resumed:#?}\n only reference: {only_reference:#?}"
+    );
     assert_eq!(findings_ids(out.path()), findings_ids(reference.path()));
     let summary = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
     assert!(!summary.contains("INTERRUPTED"));
