@@ -172,11 +172,7 @@ pub const HEAP_ARRAY: u32 = 128 * 1024;
 fn arb_array_bytes(u: &mut Unstructured) -> Result<u32> {
     let class = pick(u, &[(75, 0u8), (5, 1), (10, 2), (10, 3)])?;
     Ok(match class {
-        0 => {
-            let pages = u.int_in_range(16u32..=31)?;
-            let rem = u.int_in_range(8u32..=240)? * 16;
-            pages * 4096 + rem
-        }
+        0 => split_array_bytes(u)?,
         1 => {
             let pages = u.int_in_range(33u32..=255)?;
             let rem = u.int_in_range(8u32..=240)? * 16;
@@ -192,10 +188,26 @@ fn arb_array_bytes(u: &mut Unstructured) -> Result<u32> {
     })
 }
 
+/// A size in the split-epilogue range: 64-128 KiB, remainder away from a
+/// page boundary.
+fn split_array_bytes(u: &mut Unstructured) -> Result<u32> {
+    let pages = u.int_in_range(16u32..=31)?;
+    let rem = u.int_in_range(8u32..=240)? * 16;
+    Ok(pages * 4096 + rem)
+}
+
 impl BigFunc {
-    fn arb(u: &mut Unstructured, index: usize, nfuncs: usize) -> Result<BigFunc> {
+    /// `rich`: a function built to spend a large share of the executed
+    /// instructions next to a split epilogue: a frame in the 64-128 KiB
+    /// split range, a short common path, a cheap and rare array path, and
+    /// (non-leaf) recursion. Other functions vary everything.
+    fn arb(u: &mut Unstructured, index: usize, nfuncs: usize, rich: bool) -> Result<BigFunc> {
         let leaf = u.ratio(1, 5)?;
-        let array_bytes = arb_array_bytes(u)?;
+        let array_bytes = if rich {
+            split_array_bytes(u)?
+        } else {
+            arb_array_bytes(u)?
+        };
         let elem = pick(
             u,
             &[
@@ -209,41 +221,72 @@ impl BigFunc {
             u,
             &[(6, Shape::Func), (3, Shape::Method), (2, Shape::ClosureVar)],
         )?;
-        let hot = match pick(u, &[(4, 0u8), (2, 1), (1, 2), (2, 3)])? {
-            0 => Hot::Return,
-            1 => Hot::Arith(u.int_in_range(1..=6)?),
-            2 => Hot::Spin(u.int_in_range(1..=12)?),
-            _ => Hot::SmallArray,
+        let hot = if rich {
+            match pick(u, &[(5, 0u8), (2, 1), (2, 3)])? {
+                0 => Hot::Return,
+                1 => Hot::Arith(u.int_in_range(1..=3)?),
+                _ => Hot::SmallArray,
+            }
+        } else {
+            match pick(u, &[(4, 0u8), (2, 1), (1, 2), (2, 3)])? {
+                0 => Hot::Return,
+                1 => Hot::Arith(u.int_in_range(1..=6)?),
+                2 => Hot::Spin(u.int_in_range(1..=8)?),
+                _ => Hot::SmallArray,
+            }
         };
-        let rare_log2 = match pick(u, &[(85, 0u8), (10, 1), (5, 2)])? {
-            0 => u.int_in_range(6..=12)?,
-            1 => u.int_in_range(1..=5)?,
-            _ => 0,
+        // Mostly a short common path, so that a large share of the executed
+        // instructions sits next to an epilogue; sometimes the array is
+        // touched often or on every call (the shape of the published
+        // reproducer, which rarely loses the race).
+        let rare_log2 = if rich {
+            u.int_in_range(7..=12)?
+        } else {
+            match pick(u, &[(90, 0u8), (7, 1), (3, 2)])? {
+                0 => u.int_in_range(6..=12)?,
+                1 => u.int_in_range(1..=5)?,
+                _ => 0,
+            }
         };
         let rare_log2 = if array_bytes > HEAP_ARRAY {
             rare_log2.max(8)
         } else {
             rare_log2
         };
-        let rare = if leaf {
+        let rare = if rich {
             match pick(u, &[(5, 0u8), (2, 1), (2, 2)])? {
                 0 => Rare::TouchOne,
-                1 => Rare::Fill,
-                _ => Rare::FillPart(u.int_in_range(1..=4096)?),
+                1 => Rare::FillPart(u.int_in_range(1..=256)?),
+                _ if leaf => Rare::TouchOne,
+                _ => Rare::Helper,
             }
-        } else {
-            match pick(u, &[(4, 0u8), (2, 1), (2, 2), (1, 3), (2, 4)])? {
+        } else if leaf {
+            match pick(u, &[(5, 0u8), (1, 1), (2, 2)])? {
                 0 => Rare::TouchOne,
                 1 => Rare::Fill,
-                2 => Rare::FillPart(u.int_in_range(1..=4096)?),
+                _ => Rare::FillPart(u.int_in_range(1..=1024)?),
+            }
+        } else {
+            match pick(u, &[(5, 0u8), (1, 1), (2, 2), (1, 3), (2, 4)])? {
+                0 => Rare::TouchOne,
+                1 => Rare::Fill,
+                2 => Rare::FillPart(u.int_in_range(1..=1024)?),
                 3 => Rare::CopyGlobal,
                 _ => Rare::Helper,
             }
         };
-        let (recursion, vary_depth) = if leaf || u.ratio(3, 10)? {
+        // Recursion runs several epilogues back to back with no function
+        // prologue (a synchronous preemption point) between them.
+        let (recursion, vary_depth) = if leaf {
             (0, false)
+        } else if rich {
+            (u.int_in_range(3..=MAX_RECURSION)?, u.ratio(1, 2)?)
+        } else if u.ratio(3, 20)? {
+            (0, false)
+        } else if u.ratio(1, 4)? {
+            (u.int_in_range(1..=3)?, u.ratio(1, 2)?)
         } else {
-            (u.int_in_range(1..=MAX_RECURSION)?, u.ratio(1, 2)?)
+            (u.int_in_range(4..=MAX_RECURSION)?, u.ratio(1, 2)?)
         };
         let next = if !leaf && index + 1 < nfuncs && u.ratio(1, 3)? {
             Some(u.int_in_range(index + 1..=nfuncs - 1)? as u8)
@@ -285,9 +328,11 @@ impl BigFunc {
 impl BigstackCase {
     pub(crate) fn arb(u: &mut Unstructured) -> Result<BigstackCase> {
         let nf = pick(u, &[(5, 1usize), (3, 2), (2, 3)])?;
+        // Most cases lead with a function built for the epilogue race.
+        let rich = u.ratio(17, 20)?;
         let mut funcs = Vec::with_capacity(nf);
         for j in 0..nf {
-            funcs.push(BigFunc::arb(u, j, nf)?);
+            funcs.push(BigFunc::arb(u, j, nf, rich && j == 0)?);
         }
         let nd = pick(u, &[(4, 1usize), (4, 2), (2, 3), (1, 4)])?.max(nf);
         let mut drivers = Vec::with_capacity(nd);
@@ -303,11 +348,14 @@ impl BigstackCase {
                     (4, CallMode::Direct),
                     (2, CallMode::FuncValue),
                     (2, CallMode::Interface),
-                    (2, CallMode::Deferred),
+                    (1, CallMode::Deferred),
                 ],
             )?;
-            let workers = pick(u, &[(3, 0u8), (3, 1), (3, 2), (1, 3), (1, 4)])?;
-            let iters = u.int_in_range(20u32..=120)? * 5_000;
+            let workers = pick(u, &[(2, 0u8), (3, 1), (3, 2), (1, 3), (1, 4)])?;
+            // Relative share for now; scaled to the target cost below. The
+            // first driver calls the first function and gets more.
+            let lo = if k == 0 { 5 } else { 1 };
+            let iters = u.int_in_range(lo..=10u32)? * 10_000;
             drivers.push(Driver {
                 func,
                 mode,
@@ -316,6 +364,14 @@ impl BigstackCase {
             });
         }
         let mut c = BigstackCase { funcs, drivers };
+        c.normalize();
+        // Aim the case at a native cost of 35-90 ms: about 8-25 s under
+        // single-step qemu-user, long enough for the preemption race.
+        let target = u.int_in_range(35u64..=90)? * 1000;
+        let cost = c.cost_us().max(1);
+        for d in &mut c.drivers {
+            d.iters = ((d.iters as u64 * target / cost) as u32).clamp(1, MAX_ITERS);
+        }
         c.normalize();
         Ok(c)
     }

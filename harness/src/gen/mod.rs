@@ -48,6 +48,9 @@ pub const GO_MOD: &str = "module divergo.test/prog\n\ngo 1.14\n";
 /// (single-threaded equivalent; wall time is usually lower).
 pub const BUDGET_US: u64 = 150_000;
 
+/// Budget of all bigstack cases of a program together, in microseconds.
+pub const BIGSTACK_BUDGET_US: u64 = 90_000;
+
 /// Most cases of one family in a program.
 pub const MAX_CASES_PER_FAMILY: usize = 2;
 
@@ -257,6 +260,16 @@ impl ProgramSpec {
         if self.case_count() < 2 {
             self.concurrent = false;
         }
+        // Bigstack cases together stay inside their own budget (their run
+        // time under single-step qemu is about 200x the native cost).
+        for _ in 0..8 {
+            let cost: u64 = self.bigstack.iter().map(|c| c.cost_us()).sum();
+            if cost <= BIGSTACK_BUDGET_US {
+                break;
+            }
+            let (num, den) = (BIGSTACK_BUDGET_US, cost + cost / 16 + 1);
+            self.bigstack.iter_mut().for_each(|c| c.scale(num, den));
+        }
         // Scale every case down by the same factor until the estimate fits.
         for _ in 0..8 {
             let cost = self.cost_us();
@@ -362,7 +375,7 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
         }
     }
     let need_gc = !spec.bigstack.is_empty() || !spec.timers.is_empty();
-    spec.pressure = pressure::Pressure::arb(u, need_gc)?;
+    spec.pressure = pressure::Pressure::arb(u, need_gc, !spec.timers.is_empty())?;
     spec.gomaxprocs = if !spec.timers.is_empty() {
         // The timer family varies GOMAXPROCS between 1 and the core count.
         Some(pick(u, &[(2, 1u8), (5, 2), (2, 3), (1, 4)])?)

@@ -1,5 +1,6 @@
-//! Pressure scaffolding any program can include: GC hammers, allocation
-//! churn, spinning goroutines, and a GC percent setting. None of it feeds the
+//! Pressure scaffolding any program can include: GC hammers, a
+//! stop-the-world hammer, allocation churn, spinning goroutines, and a GC
+//! percent setting. None of it feeds the
 //! checksum; every goroutine stops when `stop` is closed.
 
 use super::pick;
@@ -34,6 +35,10 @@ pub struct Pressure {
     /// Spinners call runtime.Gosched every few thousand iterations.
     #[serde(default)]
     pub spinner_gosched: bool,
+    /// A goroutine calling runtime.ReadMemStats in a loop: each call stops
+    /// the world, asynchronously preempting every running goroutine.
+    #[serde(default)]
+    pub stw_hammer: bool,
 }
 
 pub const MAX_HAMMERS: u8 = 3;
@@ -41,7 +46,8 @@ pub const MAX_SPINNERS: u8 = 3;
 
 impl Pressure {
     /// `need_gc`: the program's target needs a GC running (bigstack, timers).
-    pub(crate) fn arb(u: &mut Unstructured, need_gc: bool) -> Result<Pressure> {
+    /// `stw`: the target cares about stop-the-world pauses (timers).
+    pub(crate) fn arb(u: &mut Unstructured, need_gc: bool, stw: bool) -> Result<Pressure> {
         let gc_hammers = if need_gc {
             pick(u, &[(6, 1u8), (3, 2), (1, 3)])?
         } else {
@@ -63,12 +69,14 @@ impl Pressure {
         };
         let spinners = pick(u, &[(6, 0u8), (3, 1), (1, 2)])?;
         let spinner_gosched = u.ratio(1, 2)?;
+        let stw_hammer = if stw { u.ratio(1, 3)? } else { u.ratio(1, 6)? };
         let mut p = Pressure {
             gc_hammers,
             gc_percent,
             churn,
             spinners,
             spinner_gosched,
+            stw_hammer,
         };
         p.normalize();
         Ok(p)
@@ -95,6 +103,7 @@ impl Pressure {
             + self.spinner_gosched as u64
             + self.gc_percent.is_some() as u64 * 2
             + self.churn.as_ref().map_or(0, |c| 3 + c.pointers as u64)
+            + self.stw_hammer as u64 * 3
     }
 
     pub(crate) fn shrink(&self) -> Vec<Pressure> {
@@ -113,6 +122,11 @@ impl Pressure {
         if self.spinner_gosched {
             let mut p = self.clone();
             p.spinner_gosched = false;
+            out.push(p);
+        }
+        if self.stw_hammer {
+            let mut p = self.clone();
+            p.stw_hammer = false;
             out.push(p);
         }
         if self.gc_percent.is_some() {
@@ -155,6 +169,24 @@ impl Pressure {
             for _ in 0..self.gc_hammers {
                 starts.push("go gcHammer(stop, &bg)".to_string());
             }
+        }
+        if self.stw_hammer {
+            unit.import("runtime");
+            let mut s = Src::new();
+            s.open("func stwHammer(stop chan struct{}, bg *sync.WaitGroup) {");
+            s.line("defer bg.Done()");
+            s.line("var ms runtime.MemStats");
+            s.open("for {");
+            s.open("select {");
+            s.mid("case <-stop:");
+            s.line("return");
+            s.mid("default:");
+            s.close("}");
+            s.line("runtime.ReadMemStats(&ms)");
+            s.close("}");
+            s.close("}");
+            unit.decl(s);
+            starts.push("go stwHammer(stop, &bg)".to_string());
         }
         if let Some(c) = &self.churn {
             let mut s = Src::new();

@@ -1,0 +1,321 @@
+//! Generated programs are valid for the oldest and the newest toolchain:
+//! gofmt-clean, `go vet`-clean (the newest vet also flags standard-library
+//! API newer than the module's `go 1.14`), they build with go1.14.15 and the
+//! newest go1.25.x, exit 0 on amd64 with a checksum last line, and both
+//! builds print the same output.
+//!
+//! Seeds: DIVERGO_GEN_SEEDS (default 40) starting at DIVERGO_GEN_SEED_FROM
+//! (default 0). Toolchains come from the divergo registry
+//! (`divergo::toolchain::find`), or from DIVERGO_TEST_GOROOT_<name with
+//! dots as underscores> (e.g. DIVERGO_TEST_GOROOT_go1_14_15); a missing one
+//! fails the test with a note on how to install it.
+
+use divergo::gen::{self, generate, Family, Program};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use wait_timeout::ChildExt;
+
+const OLDEST: &str = "go1.14.15";
+const NEWEST: &str = "go1.25";
+
+struct Go {
+    name: String,
+    goroot: PathBuf,
+    cache: PathBuf,
+}
+
+fn toolchain(name: &str) -> Go {
+    let var = format!("DIVERGO_TEST_GOROOT_{}", name.replace('.', "_"));
+    let home = divergo::toolchain::home();
+    let (label, goroot) = if let Some(r) = std::env::var_os(&var).filter(|v| !v.is_empty()) {
+        (name.to_string(), PathBuf::from(r))
+    } else if let Some(tc) = divergo::toolchain::find(&home, name) {
+        (tc.name, tc.goroot)
+    } else if let Some(r) = dev_goroot(name) {
+        (name.to_string(), r)
+    } else {
+        panic!(
+            "toolchain {name} is not installed under {}: run scripts/setup.sh \
+             (DIVERGO_EXTRA_TOOLCHAINS=\"go1.14.15\" scripts/setup.sh for the oldest one), \
+             `divergo toolchains install {name}`, or set {var} to its GOROOT",
+            home.display()
+        );
+    };
+    assert!(
+        goroot.join("bin/go").is_file(),
+        "{name}: {} has no bin/go",
+        goroot.display()
+    );
+    Go {
+        cache: home.join("gocache").join(&label),
+        name: label,
+        goroot,
+    }
+}
+
+/// Development machines keep toolchains from the module proxy unpacked as
+/// /root/devtc/golang.org/toolchain@v0.0.1-<version>.linux-amd64.
+fn dev_goroot(name: &str) -> Option<PathBuf> {
+    let dir = Path::new("/root/devtc/golang.org");
+    let mut best: Option<(Vec<u32>, PathBuf)> = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        let Some(v) = f
+            .strip_prefix("toolchain@v0.0.1-")
+            .and_then(|s| s.strip_suffix(".linux-amd64"))
+        else {
+            continue;
+        };
+        if v != name && !v.starts_with(&format!("{name}.")) {
+            continue;
+        }
+        let key: Vec<u32> = v
+            .trim_start_matches("go")
+            .split('.')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if best.as_ref().is_none_or(|(k, _)| key > *k) {
+            best = Some((key, e.path()));
+        }
+    }
+    best.map(|b| b.1)
+}
+
+impl Go {
+    fn cmd(&self, dir: &Path) -> Command {
+        let mut c = Command::new(self.goroot.join("bin/go"));
+        c.current_dir(dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir)
+            .env("GOROOT", &self.goroot)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GO111MODULE", "on")
+            .env("GOPROXY", "off")
+            .env("GOSUMDB", "off")
+            .env("CGO_ENABLED", "0")
+            .env("GOOS", "linux")
+            .env("GOARCH", "amd64")
+            .env("GOCACHE", &self.cache)
+            .env("GOPATH", dir.join("gopath"));
+        c
+    }
+
+    fn run_ok(&self, dir: &Path, args: &[&str], what: &str) {
+        let out = self.cmd(dir).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{what} with {}: {}\n{}{}",
+            self.name,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn write_program(dir: &Path, p: &Program) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("main.go"), &p.main_go).unwrap();
+    std::fs::write(dir.join("go.mod"), &p.go_mod).unwrap();
+}
+
+/// Run a built program with a time limit; (exit code, stdout, stderr, time).
+fn run(bin: &Path, dir: &Path, limit: Duration) -> (Option<i32>, String, String, Duration) {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .current_dir(dir)
+        .env_remove("GOMAXPROCS")
+        .env_remove("GODEBUG")
+        .env_remove("GOGC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let ho = std::thread::spawn(move || {
+        let mut s = String::new();
+        so.read_to_string(&mut s).ok();
+        s
+    });
+    let he = std::thread::spawn(move || {
+        let mut s = String::new();
+        se.read_to_string(&mut s).ok();
+        s
+    });
+    let status = match child.wait_timeout(limit).unwrap() {
+        Some(st) => st.code(),
+        None => {
+            child.kill().ok();
+            child.wait().ok();
+            None
+        }
+    };
+    (status, ho.join().unwrap(), he.join().unwrap(), t.elapsed())
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn gofmt_clean(newest: &Go, dir: &Path) {
+    let out = Command::new(newest.goroot.join("bin/gofmt"))
+        .arg("-l")
+        .arg(dir.join("main.go"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gofmt failed");
+    let diff = Command::new(newest.goroot.join("bin/gofmt"))
+        .arg("-d")
+        .arg(dir.join("main.go"))
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "{} is not gofmt-clean:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&diff.stdout)
+    );
+}
+
+#[test]
+fn programs_build_run_and_agree_on_oldest_and_newest() {
+    let oldest = toolchain(OLDEST);
+    let newest = toolchain(NEWEST);
+    let n = env_u64("DIVERGO_GEN_SEEDS", 40);
+    let from = env_u64("DIVERGO_GEN_SEED_FROM", 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut slowest = (Duration::ZERO, 0u64);
+    for seed in from..from + n {
+        let p = generate(seed, &[]);
+        gen::check_invariants(&p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let dir = tmp.path().join(seed.to_string());
+        write_program(&dir, &p);
+        gofmt_clean(&newest, &dir);
+        let mut outs = Vec::new();
+        for go in [&oldest, &newest] {
+            go.run_ok(&dir, &["vet", "."], &format!("seed {seed}: go vet"));
+            let bin = dir.join(format!("prog-{}", go.name));
+            go.run_ok(
+                &dir,
+                &["build", "-o", bin.to_str().unwrap(), "."],
+                &format!("seed {seed}: go build"),
+            );
+            let (code, stdout, stderr, took) = run(&bin, &dir, Duration::from_secs(60));
+            assert_eq!(
+                code,
+                Some(0),
+                "seed {seed} built with {} exited {code:?} after {took:?}\nstdout:\n{stdout}\nstderr:\n{}",
+                go.name,
+                &stderr[..stderr.len().min(8000)]
+            );
+            let last = stdout.lines().last().unwrap_or("");
+            let ok = last.len() == "checksum: ".len() + 16
+                && last.starts_with("checksum: ")
+                && last[10..].chars().all(|c| c.is_ascii_hexdigit());
+            assert!(ok, "seed {seed} with {}: last line {last:?}", go.name);
+            if took > slowest.0 {
+                slowest = (took, seed);
+            }
+            outs.push(stdout);
+        }
+        assert_eq!(
+            outs[0], outs[1],
+            "seed {seed}: {} and {} print different output",
+            oldest.name, newest.name
+        );
+    }
+    eprintln!(
+        "{n} seeds ok with {} and {}; slowest run {:?} (seed {})",
+        oldest.name, newest.name, slowest.0, slowest.1
+    );
+}
+
+#[test]
+fn hostile_programs_build_and_vet_on_oldest_and_newest() {
+    let oldest = toolchain(OLDEST);
+    let newest = toolchain(NEWEST);
+    let tmp = tempfile::tempdir().unwrap();
+    for &k in &gen::hostile::HostileKind::ALL {
+        let spec = gen::ProgramSpec {
+            hostile: Some(k),
+            ..serde_json::from_str("{}").unwrap()
+        };
+        let p = gen::render(&spec);
+        let dir = tmp.path().join(k.name());
+        write_program(&dir, &p);
+        gofmt_clean(&newest, &dir);
+        for go in [&oldest, &newest] {
+            go.run_ok(&dir, &["vet", "."], &format!("{k:?}: go vet"));
+            go.run_ok(
+                &dir,
+                &["build", "-o", "prog", "."],
+                &format!("{k:?}: go build"),
+            );
+        }
+    }
+}
+
+/// Family-restricted programs, a few seeds each (the default mix makes
+/// some families rarer in the first seeds).
+#[test]
+fn each_family_builds_and_runs_on_newest() {
+    let newest = toolchain(NEWEST);
+    let tmp = tempfile::tempdir().unwrap();
+    for &f in Family::DEFAULT {
+        for seed in 1000..1003u64 {
+            let p = generate(seed, &[f]);
+            let dir = tmp.path().join(format!("{f}-{seed}"));
+            write_program(&dir, &p);
+            newest.run_ok(&dir, &["build", "-o", "prog", "."], &format!("{f} {seed}"));
+            let (code, stdout, stderr, took) =
+                run(&dir.join("prog"), &dir, Duration::from_secs(60));
+            assert_eq!(
+                code,
+                Some(0),
+                "{f} seed {seed}: exit {code:?} after {took:?}\n{stdout}\n{stderr}"
+            );
+            assert!(stdout
+                .lines()
+                .last()
+                .unwrap_or("")
+                .starts_with("checksum: "));
+        }
+    }
+}
+
+/// Helper for scripts/gen-sweep.sh: write the programs for a seed range.
+/// DIVERGO_GEN_DUMP_DIR (required), DIVERGO_GEN_DUMP_FROM (0),
+/// DIVERGO_GEN_DUMP_COUNT (100), DIVERGO_GEN_DUMP_FAMILIES (comma list,
+/// default set if empty). Each program goes to <dir>/<seed>/ with its
+/// spec.json.
+#[test]
+#[ignore = "helper for scripts/gen-sweep.sh"]
+fn dump_programs() {
+    let dir = PathBuf::from(std::env::var("DIVERGO_GEN_DUMP_DIR").expect("DIVERGO_GEN_DUMP_DIR"));
+    let from = env_u64("DIVERGO_GEN_DUMP_FROM", 0);
+    let count = env_u64("DIVERGO_GEN_DUMP_COUNT", 100);
+    let fams: Vec<Family> = std::env::var("DIVERGO_GEN_DUMP_FAMILIES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    for seed in from..from + count {
+        let p = generate(seed, &fams);
+        let d = dir.join(seed.to_string());
+        write_program(&d, &p);
+        std::fs::write(
+            d.join("spec.json"),
+            serde_json::to_string_pretty(&p.spec).unwrap(),
+        )
+        .unwrap();
+    }
+}
