@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Generator sweep: generate many seeds, build each program with the oldest
+# and the newest toolchain, run both natively (amd64) and report build
+# failures, non-ok outcomes (non-zero exit, timeout, no checksum line) and
+# output/checksum mismatches between the two builds.
+#
+# usage: scripts/gen-sweep.sh [SEEDS [FROM]]        (default: 2000 seeds from 0)
+#
+# Environment:
+#   OLD_GOROOT, NEW_GOROOT  GOROOTs to use (default: the registered go1.14.15
+#                           and the newest registered go1.25.x under
+#                           $DIVERGO_HOME, default ~/.cache/divergo)
+#   JOBS      programs in flight (default: number of CPUs)
+#   TIMEOUT   seconds per run (default 60)
+#   FAMILIES  comma list of template families (default: the default set)
+#   VET       1: also `go vet` every program with both toolchains (slower)
+#   OUT       results directory (default: a new dir under ${TMPDIR:-/tmp})
+#   DIVERGO   the divergo binary (default: target/release/divergo, built if missing)
+#
+# Output: OUT/results.tsv (one line per seed), OUT/failed/<seed>/ (program,
+# build logs, outputs) for every seed that was not clean, and a summary on
+# stdout. Exit status 0 only when every seed was clean.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SEEDS=${1:-2000}
+FROM=${2:-0}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+TIMEOUT=${TIMEOUT:-60}
+FAMILIES=${FAMILIES:-}
+VET=${VET:-0}
+OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/divergo-gen-sweep.XXXXXX")}
+HOME_DIR=${DIVERGO_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/divergo}
+
+die() { echo "gen-sweep: $*" >&2; exit 2; }
+
+# A registered toolchain's GOROOT: exact name, or newest NAME.x for go1.N.
+registered_goroot() {
+  local name=$1 dir best=""
+  for dir in "$HOME_DIR"/toolchains/*/; do
+    local n
+    n=$(basename "$dir")
+    if [ "$n" = "$name" ] || [[ "$n" == "$name".* ]]; then
+      if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$best" "$n" | sort -V | tail -1)" = "$n" ]; then
+        best=$n
+      fi
+    fi
+  done
+  [ -n "$best" ] || return 1
+  sed -n 's/^ *"goroot": *"\(.*\)",*$/\1/p' "$HOME_DIR/toolchains/$best/toolchain.json"
+}
+
+OLD_GOROOT=${OLD_GOROOT:-$(registered_goroot go1.14.15 || true)}
+NEW_GOROOT=${NEW_GOROOT:-$(registered_goroot go1.25 || true)}
+[ -x "$OLD_GOROOT/bin/go" ] || die "no oldest toolchain: set OLD_GOROOT or run DIVERGO_EXTRA_TOOLCHAINS=go1.14.15 scripts/setup.sh"
+[ -x "$NEW_GOROOT/bin/go" ] || die "no newest toolchain: set NEW_GOROOT or run scripts/setup.sh (installs go1.25)"
+OLD_V=$(head -1 "$OLD_GOROOT/VERSION")
+NEW_V=$(head -1 "$NEW_GOROOT/VERSION")
+
+DIVERGO=${DIVERGO:-$ROOT/target/release/divergo}
+if [ ! -x "$DIVERGO" ]; then
+  cargo build --release --quiet -p divergo
+fi
+"$DIVERGO" gen --help >/dev/null 2>&1 || die "$DIVERGO has no gen subcommand"
+
+mkdir -p "$OUT/work" "$OUT/failed" "$OUT/cache-old" "$OUT/cache-new"
+echo "gen-sweep: $SEEDS seeds from $FROM, $OLD_V vs $NEW_V, $JOBS jobs, timeout ${TIMEOUT}s -> $OUT" >&2
+
+export OLD_GOROOT NEW_GOROOT TIMEOUT VET OUT DIVERGO FAMILIES
+
+# One seed: generate, [vet,] build with both, run both, compare. Prints one
+# TSV line: seed status families old_rc new_rc old_ms new_ms detail
+one_seed() {
+  local seed=$1 d="$OUT/work/$1"
+  local tflags=()
+  if [ -n "$FAMILIES" ]; then
+    local f
+    for f in ${FAMILIES//,/ }; do tflags+=(--template "$f"); done
+  fi
+  rm -rf "$d"; mkdir -p "$d"
+  if ! "$DIVERGO" gen --seed "$seed" "${tflags[@]}" -o "$d" 2>"$d/gen.log"; then
+    printf '%s\tgen_error\t-\t-\t-\t-\t-\t%s\n' "$seed" "$(head -c 200 "$d/gen.log" | tr '\n\t' '  ')"
+    mkdir -p "$OUT/failed/$seed" && cp -r "$d"/. "$OUT/failed/$seed/"
+    rm -rf "$d"; return
+  fi
+  local fams
+  fams=$(sed -n 's/^  "\(bigstack\|closures\|timers\|deferpanic\|hostile\)".*/\1/p' "$d/spec.json" | paste -sd, -)
+  local status=ok detail="" rc_old=- rc_new=- ms_old=- ms_new=-
+  local which root cache
+  for which in old new; do
+    if [ $which = old ]; then root=$OLD_GOROOT; cache=$OUT/cache-old; else root=$NEW_GOROOT; cache=$OUT/cache-new; fi
+    local envs=(env -i PATH=/usr/bin:/bin HOME="$d" GOROOT="$root" GOTOOLCHAIN=local GOFLAGS=-mod=mod
+      GO111MODULE=on GOPROXY=off GOSUMDB=off CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOCACHE="$cache"
+      GOPATH="$d/gopath")
+    if [ "$VET" = 1 ] && ! (cd "$d" && "${envs[@]}" "$root/bin/go" vet . >"vet-$which.log" 2>&1); then
+      status=vet_error; detail="$which: $(head -c 300 "$d/vet-$which.log" | tr '\n\t' '  ')"
+      break
+    fi
+    if ! (cd "$d" && "${envs[@]}" "$root/bin/go" build -o "prog-$which" . >"build-$which.log" 2>&1); then
+      status=build_error; detail="$which: $(head -c 300 "$d/build-$which.log" | tr '\n\t' '  ')"
+      break
+    fi
+    local t0 t1 rc
+    t0=$(date +%s%N)
+    set +e
+    (cd "$d" && env -u GOMAXPROCS -u GOGC -u GODEBUG timeout -s KILL "$TIMEOUT" "./prog-$which" >"out-$which.txt" 2>"err-$which.txt")
+    rc=$?
+    set -e
+    t1=$(date +%s%N)
+    local ms=$(( (t1 - t0) / 1000000 ))
+    if [ $which = old ]; then rc_old=$rc; ms_old=$ms; else rc_new=$rc; ms_new=$ms; fi
+    rm -f "$d/prog-$which"
+    if [ $rc = 137 ]; then
+      status=timeout; detail="$which: no exit after ${TIMEOUT}s"
+    elif [ $rc != 0 ]; then
+      status=exit_$rc; detail="$which: $(grep -m1 -E '^(fatal error|panic|SIG|unexpected|runtime)' "$d/err-$which.txt" | head -c 200)"
+    elif ! tail -1 "$d/out-$which.txt" | grep -Eq '^checksum: [0-9a-f]{16}$'; then
+      status=no_checksum; detail="$which: last line $(tail -1 "$d/out-$which.txt" | head -c 80)"
+    fi
+    [ $status = ok ] || break
+  done
+  if [ $status = ok ] && ! cmp -s "$d/out-old.txt" "$d/out-new.txt"; then
+    status=mismatch
+    detail="$(tail -1 "$d/out-old.txt") vs $(tail -1 "$d/out-new.txt")"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seed" "$status" "${fams:--}" "$rc_old" "$rc_new" "$ms_old" "$ms_new" "$detail"
+  if [ $status != ok ]; then
+    mkdir -p "$OUT/failed/$seed" && cp -r "$d"/. "$OUT/failed/$seed/"
+  fi
+  rm -rf "$d"
+}
+export -f one_seed
+
+seq "$FROM" $((FROM + SEEDS - 1)) | xargs -P "$JOBS" -I{} bash -c 'one_seed {}' > "$OUT/results.tsv"
+
+# Summary.
+R=$OUT/results.tsv
+total=$(wc -l < "$R")
+echo
+echo "gen-sweep: $total seeds, $OLD_V vs $NEW_V (results: $R)"
+echo "outcomes:"
+cut -f2 "$R" | sort | uniq -c | sort -rn | sed 's/^/  /'
+echo "programs per family (a program may have several):"
+cut -f3 "$R" | tr ',' '\n' | sort | uniq -c | sort -rn | sed 's/^/  /'
+stats() { # column -> median / p95 / max of run times in ms
+  awk -F'\t' -v c="$1" '$2=="ok"{print $c}' "$R" | sort -n | awk '{a[NR]=$1} END{if(NR){p=int(NR*0.95); if(p<1)p=1; printf "median %d ms, p95 %d ms, max %d ms", a[int((NR+1)/2)], a[p], a[NR]}}'
+}
+echo "run time (ok seeds): $OLD_V: $(stats 6); $NEW_V: $(stats 7)"
+bad=$(awk -F'\t' '$2!="ok"' "$R" | sort -n)
+if [ -n "$bad" ]; then
+  echo "not clean (programs kept in $OUT/failed/):"
+  echo "$bad" | awk -F'\t' '{printf "  seed %s: %s [%s] %s\n", $1, $2, $3, $8}'
+  rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new"
+  exit 1
+fi
+rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new"
+echo "all $total seeds clean"
