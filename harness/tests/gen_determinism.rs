@@ -328,7 +328,7 @@ fn golden_programs_match_generator_version() {
 
 const GOLDEN: &[(u32, &str)] = &[(
     1,
-    "53a6d4eb461e37b175e0f7e99f9a5ac3a84300fe8c1781040d9b6cdac3c547f2",
+    "658ca66df392709083fc6570e5484da3273a4754c2162f9935c31474a9cdf88d",
 )];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

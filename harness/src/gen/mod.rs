@@ -262,25 +262,46 @@ impl ProgramSpec {
         }
         // Bigstack cases together stay inside their own budget (their run
         // time under single-step qemu is about 200x the native cost).
-        for _ in 0..8 {
+        for _ in 0..64 {
             let cost: u64 = self.bigstack.iter().map(|c| c.cost_us()).sum();
             if cost <= BIGSTACK_BUDGET_US {
                 break;
             }
             let (num, den) = (BIGSTACK_BUDGET_US, cost + cost / 16 + 1);
+            let before = self.bigstack.clone();
             self.bigstack.iter_mut().for_each(|c| c.scale(num, den));
+            if self.bigstack == before {
+                break;
+            }
         }
-        // Scale every case down by the same factor until the estimate fits.
-        for _ in 0..8 {
+        // Scale every case down by the same factor until the estimate fits;
+        // when nothing scales any further, drop cases from the end. The
+        // result is within budget, so normalising again changes nothing.
+        for _ in 0..64 {
             let cost = self.cost_us();
             if cost <= BUDGET_US {
                 break;
             }
             let (num, den) = (BUDGET_US, cost + cost / 16 + 1);
+            let before = self.clone();
             self.bigstack.iter_mut().for_each(|c| c.scale(num, den));
             self.closures.iter_mut().for_each(|c| c.scale(num, den));
             self.timers.iter_mut().for_each(|c| c.scale(num, den));
             self.deferpanic.iter_mut().for_each(|c| c.scale(num, den));
+            if *self == before {
+                if self.case_count() <= 1 {
+                    break;
+                }
+                if self.deferpanic.pop().is_none()
+                    && self.timers.pop().is_none()
+                    && self.closures.pop().is_none()
+                {
+                    self.bigstack.pop();
+                }
+                if self.case_count() < 2 {
+                    self.concurrent = false;
+                }
+            }
         }
     }
 }

@@ -168,20 +168,22 @@ impl TimerCase {
                 _ => {}
             }
         }
-        // Every case resets its goroutine's timer at least once.
+        // Keep wall time bounded: drop ops from the end until one
+        // iteration fits (the iterations are capped below).
+        while self.ops.len() > 1
+            && self.ops.iter().map(|o| o.wall_us()).sum::<u64>() > WALL_BUDGET_US
+        {
+            self.ops.pop();
+        }
+        // Every case resets its goroutine's timer at least once. (Replacing
+        // the first op never adds wall time, so this stays idempotent.)
         let resets = self
             .ops
             .iter()
             .any(|o| matches!(o, TimerOp::ResetWait { .. } | TimerOp::ResetSpin { .. }));
         if !resets {
-            let op = TimerOp::ResetSpin { us: 1, n: 1 };
-            if self.ops.len() < MAX_OPS {
-                self.ops.insert(0, op);
-            } else {
-                self.ops[0] = op;
-            }
+            self.ops[0] = TimerOp::ResetSpin { us: 1, n: 1 };
         }
-        // Keep wall time bounded.
         let per_iter: u64 = self.ops.iter().map(|o| o.wall_us()).sum::<u64>().max(1);
         let max_iters = (WALL_BUDGET_US / per_iter).clamp(1, MAX_ITERS as u64) as u16;
         self.iters = self.iters.min(max_iters);
