@@ -92,6 +92,34 @@ fn corpus_inputs_keep_invariants_for_every_family_set() {
     }
 }
 
+/// Short and degenerate inputs (where the bytes run out and every choice
+/// takes its default) are where normalisation is pushed hardest.
+#[test]
+fn random_short_inputs_keep_invariants() {
+    use rand::{Rng, RngCore, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
+    let n = seeds() * 10;
+    for k in 0..n {
+        let len = rng.gen_range(0..400usize);
+        let mut data = vec![0u8; len];
+        rng.fill_bytes(&mut data);
+        if k % 3 == 0 {
+            // Mostly high bytes: long lists, big counts.
+            data.iter_mut().for_each(|b| *b |= 0xc0);
+        }
+        let sel: u8 = rng.gen();
+        let fams: Vec<Family> = Family::ALL
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| sel & (1 << i) != 0)
+            .map(|(_, f)| *f)
+            .collect();
+        let spec = spec_from_bytes(&data, &fams).unwrap();
+        let p = render(&spec);
+        check_invariants(&p).unwrap_or_else(|e| panic!("input {k} ({len} bytes, {fams:?}): {e}"));
+    }
+}
+
 #[test]
 fn family_restriction_gives_that_family() {
     for &f in Family::ALL {

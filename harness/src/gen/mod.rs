@@ -262,7 +262,8 @@ impl ProgramSpec {
         }
         // Bigstack cases together stay inside their own budget (their run
         // time under single-step qemu is about 200x the native cost).
-        for _ in 0..64 {
+        // (Scaling never raises a count, so these loops end.)
+        loop {
             let cost: u64 = self.bigstack.iter().map(|c| c.cost_us()).sum();
             if cost <= BIGSTACK_BUDGET_US {
                 break;
@@ -277,7 +278,7 @@ impl ProgramSpec {
         // Scale every case down by the same factor until the estimate fits;
         // when nothing scales any further, drop cases from the end. The
         // result is within budget, so normalising again changes nothing.
-        for _ in 0..64 {
+        loop {
             let cost = self.cost_us();
             if cost <= BUDGET_US {
                 break;
