@@ -54,7 +54,7 @@ import json, sys, collections
 c = collections.Counter(json.loads(l)["outcome"] for l in open(sys.argv[1]) if "\"run\"" in l)
 print(", ".join(f"{k} {v}" for k, v in c.most_common()))' "$out/results/results.jsonl")
 left=$(find "$out/results" -maxdepth 1 -name '.work-*' | wc -l)
-left_bytes=$(du -sb "$out/results"/.work-* 2>/dev/null | awk '{s+=$1} END {print s+0}')
+left_bytes=$(find "$out/results" -maxdepth 1 -name '.work-*' -exec du -sb {} + | awk '{s+=$1} END {print s+0}')
 echo "soak: ${SECS}s, divergo exit status $st (130 = stopped by SIGTERM as planned)"
 echo "runs completed: $runs ($classes); builds: $builds"
 echo "orphans found: $orphans"

@@ -153,7 +153,36 @@ pub fn cells(toolchains: &[Toolchain], archs: &[Arch], mode: QemuMode) -> Vec<Ce
     cells
 }
 
-fn load_programs(plan: &Plan) -> Result<(Vec<Program>, Option<Vec<corpus::Entry>>)> {
+/// The programs of a run: corpus entries, or generated programs rendered one
+/// at a time when needed (a run may name millions of seeds).
+enum ProgramList {
+    Corpus(Vec<Program>),
+    Generated {
+        seed: u64,
+        count: u64,
+        fams: Vec<crate::gen::Family>,
+    },
+}
+
+impl ProgramList {
+    fn len(&self) -> u64 {
+        match self {
+            ProgramList::Corpus(v) => v.len() as u64,
+            ProgramList::Generated { count, .. } => *count,
+        }
+    }
+
+    fn get(&self, i: u64) -> Program {
+        match self {
+            ProgramList::Corpus(v) => v[i as usize].clone(),
+            ProgramList::Generated { seed, fams, .. } => {
+                generated_program(seed.wrapping_add(i), fams)
+            }
+        }
+    }
+}
+
+fn load_programs(plan: &Plan) -> Result<(ProgramList, Option<Vec<corpus::Entry>>)> {
     match &plan.programs {
         Programs::Corpus { dir, filter } => {
             let entries = corpus::load(dir, filter.as_deref())?;
@@ -171,19 +200,20 @@ fn load_programs(plan: &Plan) -> Result<(Vec<Program>, Option<Vec<corpus::Entry>
                     env: e.env.clone(),
                 })
                 .collect();
-            Ok((progs, Some(entries)))
+            Ok((ProgramList::Corpus(progs), Some(entries)))
         }
         Programs::Generated {
             templates,
             seed,
             count,
-        } => {
-            let fams = parse_families(templates)?;
-            let progs = (0..*count)
-                .map(|i| generated_program(seed.wrapping_add(i), &fams))
-                .collect();
-            Ok((progs, None))
-        }
+        } => Ok((
+            ProgramList::Generated {
+                seed: *seed,
+                count: *count,
+                fams: parse_families(templates)?,
+            },
+            None,
+        )),
     }
 }
 
@@ -323,14 +353,15 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         output_cap: 1 << 20,
         keep: opts.keep,
     };
-    let bar = progress_bar(programs.len() as u64, opts.quiet);
+    let bar = progress_bar(programs.len(), opts.quiet);
     let mut all: Vec<Record> = Vec::new();
     let mut tested = 0usize;
     let mut findings: Vec<report::Finding> = Vec::new();
-    for prog in &programs {
+    for idx in 0..programs.len() {
         if exec::interrupted() {
             break;
         }
+        let prog = &programs.get(idx);
         bar.set_message(prog.name.clone());
         let on_record = |r: &Record| {
             if r.stage == Stage::Run && r.outcome != crate::model::Class::Ok {
