@@ -33,8 +33,6 @@ fn toolchain(name: &str) -> Go {
         (name.to_string(), PathBuf::from(r))
     } else if let Some(tc) = divergo::toolchain::find(&home, name) {
         (tc.name, tc.goroot)
-    } else if let Some(r) = dev_goroot(name) {
-        (name.to_string(), r)
     } else {
         panic!(
             "toolchain {name} is not installed under {}: run scripts/setup.sh \
@@ -53,34 +51,6 @@ fn toolchain(name: &str) -> Go {
         name: label,
         goroot,
     }
-}
-
-/// Development machines keep toolchains from the module proxy unpacked as
-/// /root/devtc/golang.org/toolchain@v0.0.1-<version>.linux-amd64.
-fn dev_goroot(name: &str) -> Option<PathBuf> {
-    let dir = Path::new("/root/devtc/golang.org");
-    let mut best: Option<(Vec<u32>, PathBuf)> = None;
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let f = e.file_name().to_string_lossy().into_owned();
-        let Some(v) = f
-            .strip_prefix("toolchain@v0.0.1-")
-            .and_then(|s| s.strip_suffix(".linux-amd64"))
-        else {
-            continue;
-        };
-        if v != name && !v.starts_with(&format!("{name}.")) {
-            continue;
-        }
-        let key: Vec<u32> = v
-            .trim_start_matches("go")
-            .split('.')
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        if best.as_ref().is_none_or(|(k, _)| key > *k) {
-            best = Some((key, e.path()));
-        }
-    }
-    best.map(|b| b.1)
 }
 
 impl Go {
