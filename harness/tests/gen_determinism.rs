@@ -354,10 +354,16 @@ fn golden_programs_match_generator_version() {
     }
 }
 
-const GOLDEN: &[(u32, &str)] = &[(
-    1,
-    "658ca66df392709083fc6570e5484da3273a4754c2162f9935c31474a9cdf88d",
-)];
+const GOLDEN: &[(u32, &str)] = &[
+    (
+        1,
+        "658ca66df392709083fc6570e5484da3273a4754c2162f9935c31474a9cdf88d",
+    ),
+    (
+        2,
+        "8355c837820f9394a3e7d4dc4e260f38f8a40492fc88b704fa758786909a1f18",
+    ),
+];
 
 /// Helper run in a child process by `cross_process_identical`: writes the
 /// programs for the seeds in DIVERGO_GEN_PRINT_SEEDS to DIVERGO_GEN_PRINT_OUT.

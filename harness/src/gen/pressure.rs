@@ -35,8 +35,9 @@ pub struct Pressure {
     /// Spinners call runtime.Gosched every few thousand iterations.
     #[serde(default)]
     pub spinner_gosched: bool,
-    /// A goroutine calling runtime.ReadMemStats in a loop: each call stops
-    /// the world, asynchronously preempting every running goroutine.
+    /// A goroutine calling runtime.ReadMemStats in a loop (yielding between
+    /// calls): each call stops the world, asynchronously preempting every
+    /// running goroutine.
     #[serde(default)]
     pub stw_hammer: bool,
 }
@@ -183,6 +184,11 @@ impl Pressure {
             s.mid("default:");
             s.close("}");
             s.line("runtime.ReadMemStats(&ms)");
+            // Without a yield, back-to-back ReadMemStats calls can keep the
+            // GC from finishing a cycle for seconds on go1.14 (its mark
+            // termination waits for the same stop-the-world lock): a healthy
+            // toolchain would then look hung.
+            s.line("runtime.Gosched()");
             s.close("}");
             s.close("}");
             unit.decl(s);
