@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Exit status of a run that found nothing / whose expectations all held.
 pub const EXIT_OK: i32 = 0;
@@ -31,7 +31,7 @@ with several Go toolchains for amd64 and arm64, runs them under GC and preemptio
 (natively, or under qemu-user for a foreign arch), classifies every run, and reports where \
 toolchains or architectures diverge, with a standalone reproducer per finding.\n\n\
 Toolchains live under $DIVERGO_HOME (default ~/.cache/divergo).\n\n\
-Exit status: 0 nothing found / all expectations held; 1 findings, failed expectations, or a \
+Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, or a \
 replay that did not reproduce; 2 bad input; 3 infrastructure failure; 130 interrupted.",
     after_help = "Start with: divergo toolchains install && divergo run"
 )]
@@ -55,6 +55,9 @@ Each program gets an initial round of trials per cell; cells that disagree get m
 is spent. Results go to --out: run.json (the plan), results.jsonl (one line per build/run, \
 written as each ends), summary.md, logs/ and findings/<id>/ (main.go, go.mod, spec.json, \
 finding.json, repro.sh). An interrupted run continues with --resume DIR.\n\n\
+Findings that match an entry of the known-issues file (--known, default \
+go-corpus/known.toml when present) are listed under \"Known issues\": they are still \
+written, but do not make the run exit 1 or stop --stop-on-first.\n\n\
 Examples:\n  divergo run\n  divergo run --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
 --templates bigstack --seed 1 --stop-on-first --json\n  divergo run --corpus go-corpus --filter timer\n  \
 divergo run --resume divergo-runs/20261122-101500"
@@ -190,6 +193,14 @@ struct RunArgs {
     /// Stop after the first program with a finding
     #[arg(long)]
     stop_on_first: bool,
+    /// Known-issues file: findings matching an entry are listed as known and
+    /// do not count (exit status, --stop-on-first) [default: go-corpus/known.toml
+    /// when it exists]
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    known: Option<PathBuf>,
+    /// Ignore every known-issues file: report all findings as new
+    #[arg(long, conflicts_with_all = ["known", "resume"])]
+    no_known: bool,
     /// Continue an interrupted run in DIR (its run.json decides what runs)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "templates", "seed"])]
     resume: Option<PathBuf>,
@@ -486,6 +497,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         memory_limit_mib: a.m.memory_limit_mib,
         stop_on_first: a.stop_on_first,
         corpus_trials: false,
+        known: known_issues(a.known.as_deref(), a.no_known)?,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(run::default_out_dir);
     let out = run::execute(&plan, &out_dir, &opts, false)?;
@@ -514,6 +526,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         memory_limit_mib: a.m.memory_limit_mib,
         stop_on_first: false,
         corpus_trials: true,
+        known: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are
     // simply left out of the default set; named ones must exist.
@@ -545,12 +558,36 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
     })
 }
 
+/// The known issues of a run: `--known FILE`, else go-corpus/known.toml when
+/// it exists, none with `--no-known`.
+fn known_issues(path: Option<&Path>, none: bool) -> Result<Vec<crate::known::KnownIssue>> {
+    if none {
+        return Ok(Vec::new());
+    }
+    match path {
+        Some(p) => crate::known::load(p).map_err(|e| anyhow!("{e:#}")),
+        None => {
+            let p = Path::new(DEFAULT_KNOWN);
+            if p.is_file() {
+                crate::known::load(p).map_err(|e| anyhow!("{e:#}"))
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+const DEFAULT_KNOWN: &str = "go-corpus/known.toml";
+
 fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
+    let new = out.findings.iter().filter(|f| f.is_new()).count();
+    let known = out.findings.len() - new;
     eprintln!(
-        "{} programs in {:.1} s: {} finding(s){}; results in {} ({:.1} MiB on disk; divergo peak RSS {:.0} MiB)",
+        "{} programs in {:.1} s: {} finding(s){}{}; results in {} ({:.1} MiB on disk; divergo peak RSS {:.0} MiB)",
         out.programs,
         out.elapsed.as_secs_f64(),
-        out.findings.len(),
+        new,
+        if known > 0 { format!(" and {known} known issue(s)") } else { String::new() },
         if out.interrupted { " (interrupted)" } else { "" },
         out.out_dir.display(),
         out.disk_bytes as f64 / (1 << 20) as f64,
@@ -558,12 +595,16 @@ fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
     );
     for f in &out.findings {
         eprintln!(
-            "  {} {:?} ({}) {}{}",
+            "  {} {:?} ({}) {}{}{}",
             f.id,
             f.kind,
             f.scope,
             f.signature,
-            f.p_value.map(|p| format!(" p={p:.1e}")).unwrap_or_default()
+            f.p_value.map(|p| format!(" p={p:.1e}")).unwrap_or_default(),
+            f.known
+                .as_ref()
+                .map(|k| format!(" [known: {k}]"))
+                .unwrap_or_default()
         );
     }
     if json {
@@ -571,7 +612,7 @@ fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
     }
     Ok(if out.interrupted {
         EXIT_INTERRUPTED
-    } else if out.findings.is_empty() {
+    } else if new == 0 {
         EXIT_OK
     } else {
         EXIT_FINDINGS

@@ -15,6 +15,7 @@ pub mod executor;
 pub mod fetch;
 pub mod findings;
 pub mod gen;
+pub mod known;
 pub mod model;
 pub mod pipeline;
 pub mod replay;

@@ -68,8 +68,18 @@ pub struct Finding {
     pub count: u32,
     pub programs: Vec<String>,
     pub divergo_version: String,
+    /// The known issue (see `known`) this finding matches, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
     #[serde(skip)]
     pub source: Option<Program>,
+}
+
+impl Finding {
+    /// A finding that matches no known issue.
+    pub fn is_new(&self) -> bool {
+        self.known.is_none()
+    }
 }
 
 fn cell_reports(recs: &[Record]) -> Vec<CellReport> {
@@ -179,6 +189,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 count: 1,
                 programs: vec![prog.name.clone()],
                 divergo_version: crate::run::version(),
+                known: None,
                 source: Some(prog.clone()),
             }
         };
@@ -496,11 +507,36 @@ pub fn write_summary(
             "\n{infra} infrastructure failures (not counted as program outcomes)."
         );
     }
-    let _ = writeln!(s, "\n## Findings ({})\n", out.findings.len());
-    if out.findings.is_empty() {
+    let new: Vec<&Finding> = out.findings.iter().filter(|f| f.is_new()).collect();
+    let known: Vec<&Finding> = out.findings.iter().filter(|f| !f.is_new()).collect();
+    let _ = writeln!(s, "\n## Findings ({})\n", new.len());
+    if new.is_empty() {
         let _ = writeln!(s, "None at p < {}.", verdict::DEFAULT_ALPHA);
     }
+    write_findings(&mut s, &new);
+    if !known.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Known issues ({})\n\nFindings that match the known-issues file; they do not count as findings.\n",
+            known.len()
+        );
+        write_findings(&mut s, &known);
+    }
+    if let Some(es) = entries {
+        let (table, failures) = corpus_table(es, cells, &out.records);
+        let _ = writeln!(s, "## Corpus expectations ({failures} failed)\n\n{table}");
+    }
+    let _ = writeln!(s, "## Outcome matrix\n\n{}", matrix(cells, &out.records));
+    let _ = plan;
+    results::write_atomic(&out.out_dir.join("summary.md"), s.as_bytes())?;
     for f in &out.findings {
+        crate::findings::write(&out.out_dir, f, plan, cells, &out.records)?;
+    }
+    Ok(())
+}
+
+fn write_findings(s: &mut String, findings: &[&Finding]) {
+    for f in findings {
         let _ = writeln!(
             s,
             "### {} {} ({}) `{}`\n",
@@ -509,6 +545,9 @@ pub fn write_summary(
             f.scope,
             f.signature
         );
+        if let Some(k) = &f.known {
+            let _ = writeln!(s, "known issue: {k}\n");
+        }
         let _ = writeln!(
             s,
             "program {} (template {}, seed {}), seen in {} program(s){}; reproducer: findings/{}/\n",
@@ -535,17 +574,6 @@ pub fn write_summary(
         }
         s.push('\n');
     }
-    if let Some(es) = entries {
-        let (table, failures) = corpus_table(es, cells, &out.records);
-        let _ = writeln!(s, "## Corpus expectations ({failures} failed)\n\n{table}");
-    }
-    let _ = writeln!(s, "## Outcome matrix\n\n{}", matrix(cells, &out.records));
-    let _ = plan;
-    results::write_atomic(&out.out_dir.join("summary.md"), s.as_bytes())?;
-    for f in &out.findings {
-        crate::findings::write(&out.out_dir, f, plan, cells, &out.records)?;
-    }
-    Ok(())
 }
 
 /// Whether `path` looks like a results dir.

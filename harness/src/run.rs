@@ -50,6 +50,9 @@ pub struct Plan {
     /// `any` expectation holds.
     #[serde(default)]
     pub corpus_trials: bool,
+    /// Known issues: matching findings are labelled and do not count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<crate::known::KnownIssue>,
 }
 
 /// Knobs that do not change results (and so may differ on resume).
@@ -396,9 +399,10 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             break;
         }
         tested += 1;
-        let new = report::findings_for_program(prog, &recs);
+        let mut new = report::findings_for_program(prog, &recs);
+        crate::known::label(&plan.known, &mut new);
         all.extend(recs);
-        let stop = plan.stop_on_first && !new.is_empty();
+        let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
         findings.extend(new);
         bar.inc(1);
         if stop {
@@ -524,7 +528,8 @@ impl TrialPolicy for AdaptiveTrials {
     }
 }
 
-/// The `--json` object printed at the end of a run.
+/// The `--json` object printed at the end of a run: `findings` are the new
+/// ones, `known_findings` those that match a known issue.
 pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
     serde_json::json!({
         "programs": out.programs,
@@ -533,6 +538,7 @@ pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
         "disk_bytes": out.disk_bytes,
         "peak_rss_bytes": out.self_peak_rss,
         "out_dir": out.out_dir,
-        "findings": out.findings,
+        "findings": out.findings.iter().filter(|f| f.is_new()).collect::<Vec<_>>(),
+        "known_findings": out.findings.iter().filter(|f| !f.is_new()).collect::<Vec<_>>(),
     })
 }

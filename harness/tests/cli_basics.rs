@@ -54,6 +54,21 @@ fn bad_input_is_one_line_and_exit_2() {
         "/nonexistent/corpus",
     );
     assert_usage_error(&["replay", "/nonexistent/finding"], "finding.json");
+    assert_usage_error(
+        &["run", "--known", "/nonexistent/known.toml", "--count", "1"],
+        "cannot read known-issues file /nonexistent/known.toml",
+    );
+}
+
+#[test]
+fn malformed_known_issues_file_is_one_line_and_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("known.toml");
+    std::fs::write(&f, "[[known]]\nissue = \"x\"\nsignature = \"(unclosed\"\n").unwrap();
+    assert_usage_error(
+        &["run", "--known", f.to_str().unwrap(), "--count", "1"],
+        "not a valid regex",
+    );
 }
 
 #[test]
