@@ -15,19 +15,7 @@ fn corpus_amd64_meets_every_expectation() {
     toolchain("go1.23.12");
     toolchain("go1.25");
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
-        .args([
-            "corpus",
-            "--arch",
-            "amd64",
-            "--quiet",
-            "--toolchains",
-            "go1.23.11,go1.23.12,go1.25",
-        ])
-        .arg("--dir")
-        .arg(corpus_dir())
-        .arg("--out")
-        .arg(out.path())
+    let o = corpus_cmd(None, "amd64", "go1.23.11,go1.23.12,go1.25", out.path())
         .output()
         .unwrap();
     let (_, err) = text(&o);
@@ -50,6 +38,7 @@ fn corpus_amd64_meets_every_expectation() {
         ("build-error", Class::BuildError),
         ("timer-reset-38023", Class::Ok),
         ("arm64-split-sp-73259", Class::Ok),
+        ("arm64-split-sp-leaf", Class::Ok),
     ] {
         let got = class_of(prog);
         assert!(got.len() >= 3, "{prog}: {got:?}");
@@ -150,23 +139,15 @@ fn broken_toolchain_is_infra_and_other_cells_complete() {
     std::fs::write(&go2, "#!/bin/sh\nexit 1\n").unwrap();
 
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
-        .env("DIVERGO_HOME", home.path())
-        .args([
-            "corpus",
-            "--arch",
-            "amd64",
-            "--quiet",
-            "--filter",
-            "ok-checksum",
-        ])
-        .args(["--toolchains", "go1.22.99,go1.22.98,go1.23.12"])
-        .arg("--dir")
-        .arg(corpus_dir())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = corpus_cmd(
+        Some("ok-checksum"),
+        "amd64",
+        "go1.22.99,go1.22.98,go1.23.12",
+        out.path(),
+    )
+    .env("DIVERGO_HOME", home.path())
+    .output()
+    .unwrap();
     // Infra cells cannot meet an expectation: the corpus run reports failure (1), not bad input (2).
     assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
     let recs = records(out.path());

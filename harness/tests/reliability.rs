@@ -392,20 +392,8 @@ fn unwritable_gocache_is_infra() {
     std::fs::create_dir_all(home.path().join("gocache")).unwrap();
     std::fs::write(home.path().join("gocache/go1.23.12"), "not a directory").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
+    let o = corpus_cmd(Some("ok-checksum"), "amd64", "go1.23.12", out.path())
         .env("DIVERGO_HOME", home.path())
-        .args([
-            "corpus",
-            "--quiet",
-            "--arch",
-            "amd64",
-            "--toolchains",
-            "go1.23.12",
-        ])
-        .args(["--filter", "ok-checksum", "--dir"])
-        .arg(corpus_dir())
-        .arg("--out")
-        .arg(out.path())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
@@ -445,19 +433,7 @@ fn full_disk_is_a_clear_error_not_a_corrupted_results_file() {
     assert!(st.success(), "cannot mount a tmpfs: the test needs root");
     let _m = Mount(dir.path().to_path_buf());
     let out = dir.path().join("out");
-    let o = divergo()
-        .args([
-            "corpus",
-            "--quiet",
-            "--arch",
-            "amd64",
-            "--toolchains",
-            "go1.23.12",
-        ])
-        .args(["--filter", "ok-checksum", "--dir"])
-        .arg(corpus_dir())
-        .arg("--out")
-        .arg(&out)
+    let o = corpus_cmd(Some("ok-checksum"), "amd64", "go1.23.12", &out)
         .output()
         .unwrap();
     let (_, err) = text(&o);
@@ -522,20 +498,8 @@ fn two_processes_sharing_divergo_home_do_not_corrupt_it() {
     let kids: Vec<_> = outs
         .iter()
         .map(|o| {
-            divergo()
+            corpus_cmd(Some("ok-checksum"), "amd64", "go1.23.12", o.path())
                 .env("DIVERGO_HOME", home.path())
-                .args([
-                    "corpus",
-                    "--quiet",
-                    "--arch",
-                    "amd64",
-                    "--toolchains",
-                    "go1.23.12",
-                ])
-                .args(["--filter", "ok-checksum", "--dir"])
-                .arg(corpus_dir())
-                .arg("--out")
-                .arg(o.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()

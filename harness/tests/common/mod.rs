@@ -76,3 +76,35 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
     }
     out
 }
+
+/// `divergo corpus --quiet [--filter F] --arch ARCHS --toolchains TCS
+/// --dir go-corpus --out OUT`; callers add env and further flags.
+pub fn corpus_cmd(filter: Option<&str>, archs: &str, toolchains: &str, out: &Path) -> Command {
+    let mut c = divergo();
+    c.args([
+        "corpus",
+        "--quiet",
+        "--arch",
+        archs,
+        "--toolchains",
+        toolchains,
+    ]);
+    if let Some(f) = filter {
+        c.args(["--filter", f]);
+    }
+    c.arg("--dir").arg(corpus_dir()).arg("--out").arg(out);
+    c
+}
+
+/// The run records (not builds) of one cell.
+pub fn cell_runs<'a>(
+    recs: &'a [divergo::results::Record],
+    toolchain: &str,
+    arch: divergo::model::Arch,
+) -> Vec<&'a divergo::results::Record> {
+    recs.iter()
+        .filter(|r| {
+            r.stage == divergo::results::Stage::Run && r.toolchain == toolchain && r.arch == arch
+        })
+        .collect()
+}

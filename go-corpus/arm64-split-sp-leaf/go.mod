@@ -1,0 +1,3 @@
+module divergo.corpus/arm64-split-sp-leaf
+
+go 1.14
