@@ -561,20 +561,14 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
 /// The known issues of a run: `--known FILE`, else go-corpus/known.toml when
 /// it exists, none with `--no-known`.
 fn known_issues(path: Option<&Path>, none: bool) -> Result<Vec<crate::known::KnownIssue>> {
-    if none {
-        return Ok(Vec::new());
-    }
-    match path {
-        Some(p) => crate::known::load(p).map_err(|e| anyhow!("{e:#}")),
-        None => {
-            let p = Path::new(DEFAULT_KNOWN);
-            if p.is_file() {
-                crate::known::load(p).map_err(|e| anyhow!("{e:#}"))
-            } else {
-                Ok(Vec::new())
-            }
-        }
-    }
+    let default = Path::new(DEFAULT_KNOWN);
+    let path = match path {
+        _ if none => return Ok(Vec::new()),
+        Some(p) => p,
+        None if default.is_file() => default,
+        None => return Ok(Vec::new()),
+    };
+    crate::known::load(path).map_err(|e| anyhow!("{e:#}"))
 }
 
 const DEFAULT_KNOWN: &str = "go-corpus/known.toml";

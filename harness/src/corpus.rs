@@ -83,7 +83,7 @@ impl Expect {
             || self
                 .toolchains
                 .iter()
-                .any(|t| t == toolchain || toolchain.starts_with(&format!("{t}.")));
+                .any(|t| crate::toolchain::name_matches(t, toolchain));
         let arch_ok = self.archs.is_empty() || self.archs.contains(&arch);
         tc_ok && arch_ok
     }

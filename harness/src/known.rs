@@ -21,13 +21,10 @@
 //! never hide one list only `cross-arch` and `all` in `scopes`.
 
 use crate::model::Arch;
-use crate::report::{Finding, Kind};
+use crate::report::{Finding, Kind, SCOPES};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// Scopes a finding can have (see `report::Finding::scope`).
-pub const SCOPES: &[&str] = &["toolchain", "cross-arch", "all"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,10 +48,6 @@ pub struct KnownIssue {
 struct KnownFile {
     #[serde(default)]
     known: Vec<KnownIssue>,
-}
-
-fn toolchain_matches(pattern: &str, toolchain: &str) -> bool {
-    pattern == toolchain || toolchain.starts_with(&format!("{pattern}."))
 }
 
 impl KnownIssue {
@@ -103,7 +96,7 @@ impl KnownIssue {
                     || self
                         .toolchains
                         .iter()
-                        .any(|t| toolchain_matches(t, &c.toolchain)))
+                        .any(|t| crate::toolchain::name_matches(t, &c.toolchain)))
         })
     }
 }

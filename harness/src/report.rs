@@ -47,6 +47,9 @@ pub struct CellReport {
     pub divergent: bool,
 }
 
+/// The scopes `Finding::scope` takes.
+pub const SCOPES: &[&str] = &["toolchain", "cross-arch", "all"];
+
 /// A divergence (or an everywhere-crash) with its evidence.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {

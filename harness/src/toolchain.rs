@@ -409,6 +409,16 @@ fn remove_stale_fetch_temps(dir: &Path) {
 
 /// Find an installed toolchain by name. `go1.25` picks the newest installed
 /// `go1.25.N`.
+/// Whether toolchain `name` is `pattern` or, for a pattern like `go1.25`,
+/// one of its releases (`go1.25.N`). Used by corpus expectations and known
+/// issues.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    pattern == name
+        || name
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
 pub fn find(home: &Path, name: &str) -> Option<Toolchain> {
     if let Some(tc) = installed(home, name) {
         return Some(tc);
