@@ -514,7 +514,7 @@ pub fn write_summary(
     let known: Vec<&Finding> = out.findings.iter().filter(|f| !f.is_new()).collect();
     let _ = writeln!(s, "\n## Findings ({})\n", new.len());
     if new.is_empty() {
-        let _ = writeln!(s, "None at p < {}.", verdict::DEFAULT_ALPHA);
+        let _ = writeln!(s, "None at p < {}.\n", verdict::DEFAULT_ALPHA);
     }
     write_findings(&mut s, &new);
     if !known.is_empty() {
