@@ -160,6 +160,9 @@ mod tests {
             count: 1,
             programs: vec![],
             divergo_version: String::new(),
+            threshold: None,
+            settled: true,
+            comparisons: vec![],
             known: None,
             source: None,
         }

@@ -118,7 +118,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         })
         .collect();
     let policy = ReplayTrials {
-        inner: AdaptiveTrials::new(max_trials),
+        inner: AdaptiveTrials::new(max_trials, &cells),
         divergent,
         kind: finding.kind,
     };

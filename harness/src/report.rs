@@ -7,7 +7,7 @@ use crate::model::{Arch, Class};
 use crate::pipeline::{Cell, Program};
 use crate::results::{self, Counts, Record, Stage};
 use crate::run::{Plan, RunOutcome};
-use crate::verdict;
+use crate::verdict::{self, BadKind, Scope};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -47,8 +47,8 @@ pub struct CellReport {
     pub divergent: bool,
 }
 
-/// The scopes `Finding::scope` takes.
-pub const SCOPES: &[&str] = &["toolchain", "cross-arch", "all"];
+/// The scopes `Finding::scope` takes (see [`verdict::Scope`]).
+pub const SCOPES: &[&str] = verdict::Scope::NAMES;
 
 /// A divergence (or an everywhere-crash) with its evidence.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,11 +71,66 @@ pub struct Finding {
     pub count: u32,
     pub programs: Vec<String>,
     pub divergo_version: String,
+    /// The corrected significance threshold the p-values were held to
+    /// (`alpha / K`, Tarone), for rate findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Whether more trials could still change the scope (false: the run's
+    /// trial budget ran out first).
+    #[serde(default = "yes")]
+    pub settled: bool,
+    /// The questions asked of the cells whose rates differ, with answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<ComparisonReport>,
     /// The known issue (see `known`) this finding matches, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
     #[serde(skip)]
     pub source: Option<Program>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One comparison of a finding, by cell name.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ComparisonReport {
+    pub family: verdict::Family,
+    /// `toolchain/arch` of the worse cell and its bad/judged runs.
+    pub worse: String,
+    pub worse_bad: u32,
+    pub worse_runs: u32,
+    pub better: String,
+    pub better_bad: u32,
+    pub better_runs: u32,
+    pub p: f64,
+    pub significant: bool,
+}
+
+impl ComparisonReport {
+    fn of(c: &verdict::Comparison, cells: &[CellReport]) -> Self {
+        let name = |i: usize| format!("{}/{}", cells[i].toolchain, cells[i].arch);
+        ComparisonReport {
+            family: c.family,
+            worse: name(c.a),
+            worse_bad: c.bad_a,
+            worse_runs: c.runs_a,
+            better: name(c.b),
+            better_bad: c.bad_b,
+            better_runs: c.runs_b,
+            p: c.p,
+            significant: c.significant,
+        }
+    }
+}
+
+fn tally(c: &CellReport) -> verdict::Tally {
+    let mut t = verdict::Tally::default();
+    for (cl, n) in &c.outcomes {
+        t.add(*cl, *n);
+    }
+    t
 }
 
 impl Finding {
@@ -121,18 +176,6 @@ fn program_runs(c: &CellReport) -> u32 {
         .sum()
 }
 
-fn bad_runs(c: &CellReport, kind: Kind) -> u32 {
-    c.outcomes
-        .iter()
-        .filter(|(cl, _)| match kind {
-            Kind::Crash => cl.is_crash() || **cl == Class::Oom,
-            Kind::Hang => **cl == Class::Hang,
-            _ => false,
-        })
-        .map(|(_, n)| *n)
-        .sum()
-}
-
 fn finding_id(kind: Kind, signature: &str, cells: &[CellReport]) -> String {
     let mut h = Sha256::new();
     h.update(format!("{kind:?}\0{signature}\0"));
@@ -154,22 +197,26 @@ fn most_common_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
         .unwrap_or_default()
 }
 
+/// The scope of a deterministic divergence (build, wrong output): `all`
+/// when every judged cell is bad, `cross-arch` when exactly the cells of one
+/// arch are, otherwise `toolchain` (some arch has bad and good cells).
 fn scope_of(cells: &[CellReport], bad: impl Fn(&CellReport) -> bool) -> String {
-    let judged: Vec<&CellReport> = cells.iter().filter(|c| program_runs(c) > 0).collect();
+    let judged: Vec<&CellReport> = cells
+        .iter()
+        .filter(|c| program_runs(c) > 0 || bad(c))
+        .collect();
     if !judged.is_empty() && judged.iter().all(|c| bad(c)) {
-        return "all".into();
+        return Scope::All.name().into();
     }
     let archs: BTreeSet<Arch> = judged.iter().map(|c| c.arch).collect();
-    if archs.len() > 1 {
-        for a in &archs {
-            let mine = judged.iter().filter(|c| c.arch == *a);
-            let others = judged.iter().filter(|c| c.arch != *a);
-            if mine.clone().all(|c| c.divergent) && others.clone().all(|c| !bad(c)) {
-                return "cross-arch".into();
-            }
-        }
+    let mixed = |a: Arch| {
+        let on: Vec<_> = judged.iter().filter(|c| c.arch == a).collect();
+        on.iter().any(|c| bad(c)) && on.iter().any(|c| !bad(c))
+    };
+    if archs.len() > 1 && !archs.iter().any(|a| mixed(*a)) {
+        return Scope::CrossArch.name().into();
     }
-    "toolchain".into()
+    Scope::Toolchain.name().into()
 }
 
 /// The findings one program's records show, at significance `alpha`.
@@ -192,6 +239,9 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 count: 1,
                 programs: vec![prog.name.clone()],
                 divergo_version: crate::run::version(),
+                threshold: None,
+                settled: true,
+                comparisons: Vec::new(),
                 known: None,
                 source: Some(prog.clone()),
             }
@@ -217,39 +267,27 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
         out.push(mk(Kind::Build, cells, sig, None, scope));
     }
 
-    // Crash and hang rates.
-    for kind in [Kind::Crash, Kind::Hang] {
+    // Crash and hang rates: toolchain questions on each arch, arch questions
+    // for each toolchain (see `verdict`).
+    let ids: Vec<verdict::CellId> = base
+        .iter()
+        .map(|c| verdict::CellId {
+            toolchain: c.toolchain.clone(),
+            arch: c.arch,
+            executor: c.executor.clone(),
+        })
+        .collect();
+    let tallies: Vec<verdict::Tally> = base.iter().map(tally).collect();
+    let assessment = verdict::assess(&ids, &tallies, alpha, None);
+    for v in &assessment.kinds {
+        let Some(scope) = v.scope else { continue };
+        let kind = match v.kind {
+            BadKind::Crash => Kind::Crash,
+            BadKind::Hang => Kind::Hang,
+        };
         let mut cells = base.clone();
-        let mut best_p: Option<f64> = None;
-        for i in 0..cells.len() {
-            for j in 0..cells.len() {
-                let (ni, nj) = (program_runs(&cells[i]), program_runs(&cells[j]));
-                if i == j || ni == 0 || nj == 0 {
-                    continue;
-                }
-                let (bi, bj) = (bad_runs(&cells[i], kind), bad_runs(&cells[j], kind));
-                if bi as f64 / ni as f64 <= bj as f64 / nj as f64 {
-                    continue;
-                }
-                let p = verdict::fisher_two_sided(bi, ni - bi, bj, nj - bj);
-                if p < alpha {
-                    cells[i].divergent = true;
-                    best_p = Some(best_p.map_or(p, |b: f64| b.min(p)));
-                }
-            }
-        }
-        let everywhere = cells.iter().filter(|c| program_runs(c) > 0).count() > 0
-            && cells
-                .iter()
-                .filter(|c| program_runs(c) > 0)
-                .all(|c| bad_runs(c, kind) == program_runs(c));
-        if best_p.is_none() && !everywhere {
-            continue;
-        }
-        if everywhere {
-            for c in &mut cells {
-                c.divergent = program_runs(c) > 0;
-            }
+        for &i in &v.divergent {
+            cells[i].divergent = true;
         }
         let div: BTreeSet<(String, Arch)> = cells
             .iter()
@@ -259,13 +297,17 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
         let sig = most_common_signature(recs.iter().filter(|r| {
             r.stage == Stage::Run
                 && div.contains(&(r.toolchain.clone(), r.arch))
-                && match kind {
-                    Kind::Crash => r.outcome.is_crash() || r.outcome == Class::Oom,
-                    _ => r.outcome == Class::Hang,
-                }
+                && v.kind.is_bad(r.outcome)
         }));
-        let scope = scope_of(&cells, |c| bad_runs(c, kind) > 0);
-        out.push(mk(kind, cells, sig, best_p, scope));
+        let mut f = mk(kind, cells, sig, v.p, scope.name().to_string());
+        f.threshold = Some(assessment.threshold);
+        f.settled = v.settled;
+        f.comparisons = v
+            .comparisons
+            .iter()
+            .map(|c| ComparisonReport::of(c, &base))
+            .collect();
+        out.push(f);
     }
 
     // Wrong output: clean runs whose checksums differ between cells.
@@ -697,6 +739,83 @@ mod tests {
             .map(|c| c.toolchain.as_str())
             .collect();
         assert_eq!(div, vec!["go1.25.0"]);
+    }
+
+    /// The cell tables of two false "toolchain" findings seen under qemu
+    /// (two adjacent patch releases, both with the unfixed leaf-function
+    /// split-SP window), and the table of a time-to-detect run that stopped
+    /// on one. None of them is a toolchain divergence: the arm64 pairs do
+    /// not differ significantly, and the bug shows on arm64 only.
+    #[test]
+    fn arm64_rate_noise_is_not_a_toolchain_finding() {
+        let table = |a_bad: u32, b_bad: u32| {
+            let mut recs = cell("go1.25.13", Arch::Arm64, a_bad, 5);
+            recs.extend(cell("go1.25.14", Arch::Arm64, b_bad, 5));
+            recs.extend(cell("go1.25.13", Arch::Amd64, 0, 20));
+            recs.extend(cell("go1.25.14", Arch::Amd64, 0, 20));
+            findings_for_program(&prog(), &recs)
+        };
+        // A/arm64 fatal 3 ok 2, B/arm64 fatal 1 ok 4: both arm64 cells show
+        // it, amd64 never does: cross-arch.
+        let f = table(3, 1);
+        assert!(f.iter().all(|f| f.scope != "toolchain"), "{f:#?}");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].scope, "cross-arch");
+        let div: Vec<_> = f[0]
+            .cells
+            .iter()
+            .filter(|c| c.divergent)
+            .map(|c| c.arch)
+            .collect();
+        assert_eq!(div, vec![Arch::Arm64, Arch::Arm64]);
+        // A/arm64 ok 5, B/arm64 fatal 3 ok 2: an arch divergence of B, no
+        // significant toolchain difference (0/5 vs 3/5, p = 0.17).
+        let f = table(0, 3);
+        assert!(f.iter().all(|f| f.scope != "toolchain"), "{f:#?}");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].scope, "arch");
+        // The same with the cells swapped.
+        let f = table(3, 0);
+        assert!(f.iter().all(|f| f.scope != "toolchain"), "{f:#?}");
+        // go1.23.11/arm64 signal 3 ok 2, go1.23.12/arm64 signal 2 ok 3.
+        let f = table(3, 2);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].scope, "cross-arch");
+    }
+
+    #[test]
+    fn a_toolchain_divergence_on_one_arch_is_still_found() {
+        // golang/go#73259: go1.23.11/arm64 crashes, go1.23.12/arm64 does
+        // not, amd64 clean.
+        let mut recs = cell("go1.23.11", Arch::Arm64, 6, 6);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 8));
+        recs.extend(cell("go1.23.11", Arch::Amd64, 0, 20));
+        recs.extend(cell("go1.23.12", Arch::Amd64, 0, 20));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].scope, "toolchain");
+        let div: Vec<_> = f[0]
+            .cells
+            .iter()
+            .filter(|c| c.divergent)
+            .map(|c| (c.toolchain.as_str(), c.arch))
+            .collect();
+        assert_eq!(div, vec![("go1.23.11", Arch::Arm64)]);
+        let t = f[0].threshold.unwrap();
+        assert!(f[0].p_value.unwrap() < t && t <= verdict::DEFAULT_ALPHA);
+        assert!(f[0].settled);
+        // Its comparisons name the cells.
+        assert!(f[0].comparisons.iter().any(|c| c.significant
+            && c.worse == "go1.23.11/arm64"
+            && c.better == "go1.23.12/arm64"));
+        // With 5 vs 5 trials the same rates are not yet significant once the
+        // four questions are corrected for: no finding, not a guess.
+        let mut recs = cell("go1.23.11", Arch::Arm64, 5, 5);
+        recs.extend(cell("go1.23.12", Arch::Arm64, 0, 5));
+        recs.extend(cell("go1.23.11", Arch::Amd64, 0, 20));
+        recs.extend(cell("go1.23.12", Arch::Amd64, 0, 20));
+        let f = findings_for_program(&prog(), &recs);
+        assert!(f.iter().all(|f| f.scope != "toolchain"), "{f:#?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::pipeline::{self, Cell, Config, Program, TrialPolicy};
 use crate::report;
 use crate::results::{self, Record, Stage, Writer};
 use crate::toolchain::{self, Toolchain};
+use crate::verdict;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -383,7 +384,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
                 cells: &cells,
             }),
             Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
-            None => Box::new(AdaptiveTrials::new(plan.trials)),
+            None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
         };
         let recs = pipeline::test_program(
             &cfg,
@@ -480,25 +481,39 @@ impl TrialPolicy for CorpusTrials<'_> {
     }
 }
 
-/// Trials of generated programs. Every cell gets `initial` trials. Then, while
-/// no divergence is significant yet, cells that disagree with another cell get
-/// more, up to `max` each, cheapest first: a native run costs a fraction of an
-/// emulated one, and a pair's p-value falls as either side grows, so cheap
-/// cells are grown before expensive ones. Trials stop once some divergence is
-/// significant at `alpha`, or when every cell agrees.
+/// Trials of generated programs. Every cell gets `initial` trials. Then,
+/// while the scope of some kind of failure is not settled (see
+/// [`verdict::assess`]: a comparison whose rates differ is not significant
+/// yet), the cells of the open comparisons get more, up to `max` each,
+/// cheapest first: a native run costs a fraction of an emulated one, and a
+/// pair's p-value falls as either side grows, so cheap cells are grown before
+/// expensive ones. A significant pair alone does not stop the trials: the
+/// scope it implies might still change (a toolchain difference that turns out
+/// to be an arch difference).
 pub struct AdaptiveTrials {
     pub initial: u32,
     pub max: u32,
     pub alpha: f64,
+    pub ids: Vec<verdict::CellId>,
 }
 
 impl AdaptiveTrials {
-    pub fn new(max: u32) -> Self {
+    pub fn new(max: u32, cells: &[Cell]) -> Self {
         AdaptiveTrials {
             initial: max.min(2),
             max,
-            alpha: crate::verdict::DEFAULT_ALPHA,
+            alpha: verdict::DEFAULT_ALPHA,
+            ids: cells.iter().map(cell_id).collect(),
         }
+    }
+}
+
+/// The identity of a cell as the verdict's questions see it.
+pub fn cell_id(c: &Cell) -> verdict::CellId {
+    verdict::CellId {
+        toolchain: c.toolchain.name.clone(),
+        arch: c.arch,
+        executor: c.executor_label(),
     }
 }
 
@@ -508,22 +523,23 @@ impl TrialPolicy for AdaptiveTrials {
         if n < self.initial {
             return self.initial - n;
         }
-        if n >= self.max || crate::verdict::significant(all, self.alpha) {
+        if n >= self.max {
             return 0;
         }
-        // Cells that could still help decide an open question, and the
+        let tallies: Vec<verdict::Tally> =
+            all.iter().map(|r| verdict::Tally::of_outcomes(r)).collect();
+        let a = verdict::assess(&self.ids, &tallies, self.alpha, Some(self.max));
+        // Cells that could still help settle an open question, and the
         // cheapest of them: only cells about as cheap as that one grow now.
-        let candidate = |j: usize| {
-            (all[j].len() as u32) < self.max
-                && !crate::verdict::undecided_partners(j, all, self.alpha).is_empty()
-        };
-        if !candidate(cell) {
+        let open: Vec<usize> = a
+            .undecided_cells()
+            .into_iter()
+            .filter(|&j| (all[j].len() as u32) < self.max)
+            .collect();
+        if !open.contains(&cell) {
             return 0;
         }
-        let cheapest = (0..all.len())
-            .filter(|&j| candidate(j))
-            .map(|j| cost[j])
-            .fold(f64::INFINITY, f64::min);
+        let cheapest = open.iter().map(|&j| cost[j]).fold(f64::INFINITY, f64::min);
         u32::from(cost[cell] <= 2.0 * cheapest + 0.05)
     }
 }
