@@ -1087,7 +1087,11 @@ fn is_idle_thread_frame(f: &str) -> bool {
 /// sorted and deduplicated. A goroutine shown as "running on other thread;
 /// stack unavailable" (GOTRACEBACK=system) is named by its creator; a
 /// GOTRACEBACK=crash dump shows its stack from the thread running it, and
-/// that is preferred. With nothing running, the blocked goroutines' frames
+/// that is preferred. Only the most telling of those are kept (see
+/// [`HangRole`]): a goroutine or thread stuck in the runtime names the hang
+/// by itself; goroutines that merely run user code count only when nothing
+/// in the runtime explains the hang, and GC helpers only when nothing else
+/// runs. With nothing running, the blocked goroutines' frames
 /// (`hang: blocked in ...`); with no dump at all `hang: no goroutine dump`.
 pub fn hang_signature(lines: &[&str]) -> String {
     let blocks = parse_blocks(lines);
@@ -1096,7 +1100,11 @@ pub fn hang_signature(lines: &[&str]) -> String {
     }
     // Merge repeated dumps of one goroutine, preferring one with frames.
     let mut by_id: BTreeMap<u64, &Block> = BTreeMap::new();
-    let mut tokens: BTreeSet<String> = BTreeSet::new();
+    let mut tokens: BTreeMap<String, HangRole> = BTreeMap::new();
+    let mut add = |t: String, role: HangRole| {
+        let e = tokens.entry(t).or_insert(role);
+        *e = (*e).min(role);
+    };
     for b in &blocks {
         let Some(id) = b.goid else { continue };
         if id == 0 {
@@ -1105,7 +1113,7 @@ pub fn hang_signature(lines: &[&str]) -> String {
             if !b.frames.is_empty() && !b.frames.iter().any(|f| is_idle_thread_frame(f)) {
                 let fr = pick_frames(&b.frames, FrameMode::Runtime, MAX_FRAMES);
                 if !fr.is_empty() {
-                    tokens.insert(fr.join(" < "));
+                    add(fr.join(" < "), hang_role(&b.frames, &fr));
                 }
             }
             continue;
@@ -1131,15 +1139,22 @@ pub fn hang_signature(lines: &[&str]) -> String {
         }
         let fr = pick_frames(&b.frames, FrameMode::Runtime, MAX_FRAMES);
         if !fr.is_empty() {
-            tokens.insert(fr.join(" < "));
+            add(fr.join(" < "), hang_role(&b.frames, &fr));
         } else if *id == 1 {
-            tokens.insert("main.main".to_string());
+            add("main.main".to_string(), HangRole::User);
         } else if let Some(c) = &b.created_by {
-            tokens.insert(format!("goroutine created by {c}"));
+            add(format!("goroutine created by {c}"), HangRole::User);
         }
     }
-    if !tokens.is_empty() {
-        return join_tokens("hang: ", &tokens);
+    // The most telling role present names the hang: a goroutine or thread
+    // stuck in the runtime, else the user code that spins, else GC helpers.
+    if let Some(best) = tokens.values().min().copied() {
+        let picked: BTreeSet<String> = tokens
+            .into_iter()
+            .filter(|(_, r)| *r == best)
+            .map(|(t, _)| t)
+            .collect();
+        return join_tokens("hang: ", &picked);
     }
     let blocked: BTreeSet<String> = by_id
         .values()
@@ -1151,6 +1166,56 @@ pub fn hang_signature(lines: &[&str]) -> String {
         return "hang: no running goroutine".to_string();
     }
     join_tokens("hang: blocked in ", &blocked)
+}
+
+/// What a running goroutine (or busy thread) of a hang dump says about it,
+/// most telling first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum HangRole {
+    /// Stuck inside the runtime on its own account.
+    Runtime,
+    /// Running (or yielding from) the program's own code.
+    User,
+    /// Helping the garbage collector: busy because the GC is, not the cause.
+    GcHelper,
+}
+
+/// Runtime-internal frames: the runtime and its internal packages.
+fn is_runtime_frame(f: &str) -> bool {
+    f.starts_with("runtime.")
+        || f.starts_with("runtime/internal/")
+        || f.starts_with("internal/runtime/")
+}
+
+fn hang_role(all_frames: &[String], picked: &[String]) -> HangRole {
+    const GC_HELPER: &[&str] = &[
+        "runtime.gcBgMarkWorker",
+        "runtime.gcDrain",
+        "runtime.gcDrainN",
+        "runtime.gcDrainMarkWorkerDedicated",
+        "runtime.gcDrainMarkWorkerIdle",
+        "runtime.gcDrainMarkWorkerFractional",
+        "runtime.gcAssistAlloc",
+        "runtime.gcAssistAlloc1",
+        "runtime.bgsweep",
+        "runtime.bgscavenge",
+        "runtime.markroot",
+    ];
+    // Entry points user code calls to yield or to ask for work; the
+    // goroutine is the program's, spinning around the call.
+    const VOLUNTARY: &[&str] = &[
+        "runtime.Gosched",
+        "runtime.goschedguarded",
+        "runtime.goschedIfBusy",
+        "runtime.osyield_no_g",
+    ];
+    if all_frames.iter().any(|f| GC_HELPER.contains(&f.as_str())) {
+        return HangRole::GcHelper;
+    }
+    match picked.first() {
+        Some(f) if is_runtime_frame(f) && !VOLUNTARY.contains(&f.as_str()) => HangRole::Runtime,
+        _ => HangRole::User,
+    }
 }
 
 fn join_tokens(prefix: &str, tokens: &BTreeSet<String>) -> String {
