@@ -1046,6 +1046,33 @@ fn executor_failure(lines: &[&str]) -> Option<String> {
     None
 }
 
+/// The bug a signature names, for grouping the forms one bug takes.
+///
+/// A crash whose first frame is inside the runtime is the runtime failing at
+/// that place, and the message is only how it failed there: the split-SP
+/// window makes the unwinder either throw (`fatal error: traceback did not
+/// unwind completely`) or fault (`SIGSEGV: segmentation violation`) in
+/// `runtime.(*unwinder).next` during a stack scan. Such signatures group as
+/// `runtime fault in F1 < F2` (the first two frames). Everything else (user
+/// panics, user fatal errors, out of memory, hangs, build errors) is its own
+/// bug: the key is the signature.
+pub fn bug_key(signature: &str) -> String {
+    if signature.starts_with("hang:") || signature.contains("out of memory") {
+        return signature.to_string();
+    }
+    let Some((_, frames)) = signature.rsplit_once(" in ") else {
+        return signature.to_string();
+    };
+    let frames: Vec<&str> = frames.split(" < ").collect();
+    if !frames.first().is_some_and(|f| is_runtime_frame(f)) {
+        return signature.to_string();
+    }
+    format!(
+        "runtime fault in {}",
+        frames[..frames.len().min(2)].join(" < ")
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Hangs
 

@@ -9,16 +9,18 @@
 //! [[known]]
 //! issue = "golang/go#73259, leaf-function variant"   # shown with the finding
 //! note = "why it is known, where its reproducer is"   # optional
-//! signature = "unwind"                # regex the finding's signature must match (required)
+//! signature = "unwind"                # regex the finding's signature or its bug key must
+//!                                     # match (required); the bug key groups the forms of one
+//!                                     # runtime fault: `runtime fault in F1 < F2`
 //! kinds = ["crash"]                   # optional: build, crash, hang, wrong_output
-//! scopes = ["cross-arch", "all"]      # optional: toolchain, cross-arch, all
+//! scopes = ["cross-arch", "all"]      # optional: toolchain, cross-arch, arch, all
 //! archs = ["arm64"]                   # optional: every divergent cell is on one of these
 //! toolchains = ["go1.23", "go1.25"]   # optional: every divergent cell is one of these
 //!                                     # ("go1.25" matches every go1.25.N)
 //! ```
 //! Every given condition must hold. A toolchain divergence (scope
 //! `toolchain`) is what an upgrade gate is about, so entries that should
-//! never hide one list only `cross-arch` and `all` in `scopes`.
+//! never hide one list only `cross-arch`, `arch` and `all` in `scopes`.
 
 use crate::model::Arch;
 use crate::report::{Finding, Kind, SCOPES};
@@ -77,7 +79,7 @@ impl KnownIssue {
         let Ok(re) = self.regex() else {
             return false;
         };
-        if !re.is_match(&f.signature) {
+        if !re.is_match(&f.signature) && !re.is_match(&f.bug) {
             return false;
         }
         if !self.kinds.is_empty() && !self.kinds.contains(&f.kind) {
@@ -151,6 +153,7 @@ mod tests {
             kind: Kind::Crash,
             scope: scope.into(),
             signature: signature.into(),
+            bug: crate::classify::bug_key(signature),
             template: None,
             seed: None,
             program: "p".into(),
@@ -254,5 +257,26 @@ archs = ["arm64"]
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../go-corpus/known.toml");
         let k = load(&p).unwrap();
         assert!(!k.is_empty());
+        // The leaf-function split-SP entry matches the bug in both of its
+        // forms, on arm64 only, and never a toolchain divergence.
+        let arm = || {
+            vec![
+                cell("go1.25.13", Arch::Amd64, false),
+                cell("go1.25.13", Arch::Arm64, true),
+                cell("go1.25.14", Arch::Amd64, false),
+                cell("go1.25.14", Arch::Arm64, true),
+            ]
+        };
+        for sig in [
+            "fatal error: traceback did not unwind completely in runtime.(*unwinder).next < runtime.scanstack < runtime.markroot.func",
+            "SIGSEGV: segmentation violation in runtime.(*unwinder).next < runtime.scanstack < runtime.markroot",
+        ] {
+            for scope in ["cross-arch", "arch"] {
+                let mut fs = vec![finding(scope, sig, arm()), finding("toolchain", sig, arm())];
+                label(&k, &mut fs);
+                assert!(fs[0].known.is_some(), "{scope} {sig}");
+                assert_eq!(fs[1].known, None, "{sig}");
+            }
+        }
     }
 }

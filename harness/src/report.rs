@@ -59,6 +59,10 @@ pub struct Finding {
     /// arch and none of the other), or `all` (every cell).
     pub scope: String,
     pub signature: String,
+    /// The bug the signature names ([`crate::classify::bug_key`]): the forms
+    /// of one runtime fault share it. Findings are identified and merged by it.
+    #[serde(default)]
+    pub bug: String,
     pub template: Option<String>,
     pub seed: Option<u64>,
     /// The smallest program that shows it.
@@ -176,9 +180,9 @@ fn program_runs(c: &CellReport) -> u32 {
         .sum()
 }
 
-fn finding_id(kind: Kind, signature: &str, cells: &[CellReport]) -> String {
+fn finding_id(kind: Kind, bug: &str, cells: &[CellReport]) -> String {
     let mut h = Sha256::new();
-    h.update(format!("{kind:?}\0{signature}\0"));
+    h.update(format!("{kind:?}\0{bug}\0"));
     for c in cells.iter().filter(|c| c.divergent) {
         h.update(format!("{}/{}\0", c.toolchain, c.arch));
     }
@@ -225,11 +229,13 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
     let base = cell_reports(recs);
     let mk =
         |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
+            let bug = crate::classify::bug_key(&signature);
             Finding {
-                id: finding_id(kind, &signature, &cells),
+                id: finding_id(kind, &bug, &cells),
                 kind,
                 scope,
                 signature,
+                bug,
                 template: prog.template.clone(),
                 seed: prog.seed,
                 program: prog.name.clone(),
@@ -593,6 +599,9 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
         if let Some(k) = &f.known {
             let _ = writeln!(s, "known issue: {k}\n");
         }
+        if !f.bug.is_empty() && f.bug != f.signature {
+            let _ = writeln!(s, "bug: `{}`\n", f.bug);
+        }
         let _ = writeln!(
             s,
             "program {} (template {}, seed {}), seen in {} program(s){}; reproducer: findings/{}/\n",
@@ -615,6 +624,31 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
             if c.divergent {
                 s.truncate(s.trim_end().len());
                 s.push_str("**\n");
+            }
+        }
+        if let Some(t) = f.threshold {
+            let _ = writeln!(
+                s,
+                "\nComparisons (significant below {t:.1e}, corrected for the questions this program asked){}:",
+                if f.settled { "" } else { "; **scope not settled: the trial budget ran out**" }
+            );
+            for c in &f.comparisons {
+                let _ = writeln!(
+                    s,
+                    "- {} {} {}/{} vs {} {}/{}: p = {:.1e}{}",
+                    serde_json::to_value(c.family)
+                        .unwrap()
+                        .as_str()
+                        .unwrap_or(""),
+                    c.worse,
+                    c.worse_bad,
+                    c.worse_runs,
+                    c.better,
+                    c.better_bad,
+                    c.better_runs,
+                    c.p,
+                    if c.significant { " (significant)" } else { "" }
+                );
             }
         }
         s.push('\n');

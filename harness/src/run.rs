@@ -484,10 +484,10 @@ impl TrialPolicy for CorpusTrials<'_> {
 /// Trials of generated programs. Every cell gets `initial` trials. Then,
 /// while the scope of some kind of failure is not settled (see
 /// [`verdict::assess`]: a comparison whose rates differ is not significant
-/// yet), the cells of the open comparisons get more, up to `max` each,
-/// cheapest first: a native run costs a fraction of an emulated one, and a
-/// pair's p-value falls as either side grows, so cheap cells are grown before
-/// expensive ones. A significant pair alone does not stop the trials: the
+/// yet), the cells of the open comparisons get more, up to `max` each, best
+/// value first: the expected fall of the open p-values per second of run time
+/// (a native run costs a fraction of an emulated one, a crash that comes early
+/// less than a clean run). A significant pair alone does not stop the trials: the
 /// scope it implies might still change (a toolchain difference that turns out
 /// to be an arch difference).
 pub struct AdaptiveTrials {
@@ -499,11 +499,15 @@ pub struct AdaptiveTrials {
 
 impl AdaptiveTrials {
     pub fn new(max: u32, cells: &[Cell]) -> Self {
+        Self::for_cells(max, cells.iter().map(cell_id).collect())
+    }
+
+    pub fn for_cells(max: u32, ids: Vec<verdict::CellId>) -> Self {
         AdaptiveTrials {
             initial: max.min(2),
             max,
             alpha: verdict::DEFAULT_ALPHA,
-            ids: cells.iter().map(cell_id).collect(),
+            ids,
         }
     }
 }
@@ -539,8 +543,21 @@ impl TrialPolicy for AdaptiveTrials {
         if !open.contains(&cell) {
             return 0;
         }
-        let cheapest = open.iter().map(|&j| cost[j]).fold(f64::INFINITY, f64::min);
-        u32::from(cost[cell] <= 2.0 * cheapest + 0.05)
+        // Value for money: how much one more run of a cell is expected to
+        // lower the p-values of its open questions, per second it costs.
+        // Growing the cell that always crashes fast helps little once its
+        // clean partner is the one short of runs.
+        let score = |j: usize| {
+            let gain: f64 = a.open_comparisons().map(|c| c.gain_of_one_more(j)).sum();
+            gain / cost[j].max(0.05)
+        };
+        let best = open.iter().map(|&j| score(j)).fold(0.0, f64::max);
+        if best <= 0.0 {
+            // No single run helps on its own: grow the cheapest cells.
+            let cheapest = open.iter().map(|&j| cost[j]).fold(f64::INFINITY, f64::min);
+            return u32::from(cost[cell] <= 2.0 * cheapest + 0.05);
+        }
+        u32::from(score(cell) >= 0.5 * best)
     }
 }
 
@@ -557,4 +574,64 @@ pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
         "findings": out.findings.iter().filter(|f| f.is_new()).collect::<Vec<_>>(),
         "known_findings": out.findings.iter().filter(|f| !f.is_new()).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Class, Outcome};
+
+    fn ids() -> Vec<verdict::CellId> {
+        let id = |tc: &str, arch: Arch| verdict::CellId {
+            toolchain: tc.into(),
+            arch,
+            executor: format!("{arch} (test)"),
+        };
+        vec![
+            id("A", Arch::Arm64),
+            id("B", Arch::Arm64),
+            id("A", Arch::Amd64),
+            id("B", Arch::Amd64),
+        ]
+    }
+
+    fn runs(bad: usize, ok: usize) -> Vec<Outcome> {
+        let mut v = vec![Outcome::new(Class::Fatal, "fatal error: x"); bad];
+        v.extend(vec![Outcome::new(Class::Ok, ""); ok]);
+        v
+    }
+
+    fn wants(all: &[Vec<Outcome>], cost: &[f64]) -> Vec<u32> {
+        let p = AdaptiveTrials::for_cells(20, ids());
+        (0..all.len()).map(|i| p.more(i, all, cost)).collect()
+    }
+
+    #[test]
+    fn a_settled_cross_arch_bug_stops_the_trials() {
+        // Both arm64 cells crash, amd64 never: settled, nothing more to run.
+        let all = [runs(3, 2), runs(1, 4), runs(0, 20), runs(0, 20)];
+        assert_eq!(wants(&all, &[3.0, 3.0, 0.1, 0.1]), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_significant_pair_does_not_stop_an_unsettled_scope() {
+        // B/arm64 crashes, A/arm64 has not yet: the arch question of B is
+        // significant, the toolchain question is open. It is not stopped:
+        // both arm64 cells may still grow.
+        let all = [runs(0, 5), runs(3, 2), runs(0, 20), runs(0, 20)];
+        let w = wants(&all, &[3.0, 3.0, 0.1, 0.1]);
+        assert_eq!(&w[2..], &[0, 0], "{w:?}");
+        assert!(w[0] + w[1] > 0, "{w:?}");
+    }
+
+    #[test]
+    fn the_clean_partner_grows_when_the_crashing_cell_has_enough() {
+        // 10 of 11 crashed fast on A/arm64; B/arm64 has 2 clean runs that
+        // take longer. One more B run lowers p (0.038) far more than one more
+        // A run does, even at 2.5 times the cost.
+        let all = [runs(10, 1), runs(0, 2), runs(0, 13), runs(0, 2)];
+        let w = wants(&all, &[2.0, 5.0, 0.1, 0.1]);
+        assert_eq!(w[0], 0, "{w:?}");
+        assert_eq!(w[1], 1, "{w:?}");
+    }
 }

@@ -185,6 +185,26 @@ impl Comparison {
     pub fn differs(&self) -> bool {
         self.bad_a * self.runs_b != self.bad_b * self.runs_a
     }
+
+    /// How much one more run of `cell` (one of this comparison's cells) is
+    /// expected to lower the p-value, as `ln(p) - ln(p')`: the run is taken
+    /// to come out the way most of that cell's runs did. 0 when it would not
+    /// help (or `cell` is not part of it).
+    pub fn gain_of_one_more(&self, cell: usize) -> f64 {
+        let (mut ba, mut na, mut bb, mut nb) = (self.bad_a, self.runs_a, self.bad_b, self.runs_b);
+        let likely_bad = |b: u32, n: u32| 2 * b > n;
+        if cell == self.a {
+            ba += u32::from(likely_bad(ba, na));
+            na += 1;
+        } else if cell == self.b {
+            bb += u32::from(likely_bad(bb, nb));
+            nb += 1;
+        } else {
+            return 0.0;
+        }
+        let p = fisher_two_sided(ba, na - ba, bb, nb - bb);
+        (self.p.max(1e-300).ln() - p.max(1e-300).ln()).max(0.0)
+    }
 }
 
 /// The scope of a divergence.
@@ -250,17 +270,19 @@ impl Assessment {
         &self.kinds[k.index()]
     }
 
-    /// Cells that take part in a comparison whose rates differ but which is
-    /// not significant yet, in a kind whose scope is not settled.
-    pub fn undecided_cells(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = self
-            .kinds
+    /// Comparisons whose rates differ but which are not significant yet, in
+    /// kinds whose scope is not settled: the questions more trials may answer.
+    pub fn open_comparisons(&self) -> impl Iterator<Item = &Comparison> {
+        self.kinds
             .iter()
             .filter(|k| !k.settled)
             .flat_map(|k| k.comparisons.iter())
             .filter(|c| !c.significant && c.differs())
-            .flat_map(|c| [c.a, c.b])
-            .collect();
+    }
+
+    /// The cells of the open comparisons.
+    pub fn undecided_cells(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.open_comparisons().flat_map(|c| [c.a, c.b]).collect();
         v.sort_unstable();
         v.dedup();
         v

@@ -2,7 +2,7 @@
 //! do not cover) and on hostile input: it must never panic.
 
 use divergo::classify::{
-    bounded, classify_build, classify_run, hang_signature, normalize_build_message,
+    bounded, bug_key, classify_build, classify_run, hang_signature, normalize_build_message,
     normalize_frame, normalize_message, RunEvidence, MAX_SIGNATURE_LEN, WINDOW,
 };
 use divergo::model::{Class, ExitStatus, Outcome};
@@ -325,6 +325,64 @@ fn hang_timer_spin_go1_14_1_style() {
         ..RunEvidence::default()
     });
     assert_eq!(o, Outcome::new(Class::Hang, sig));
+}
+
+/// One bug, one signature: the go1.14.1 timer deadlock (golang/go#38023)
+/// dumped with a goroutine that spins in user code around Gosched and with
+/// a GC worker in mark termination beside the stuck thread. Only the stuck
+/// runtime frames name it.
+#[test]
+fn hang_signature_drops_user_spinners_and_gc_helpers() {
+    let stuck = "goroutine 6 [running]:\nruntime.osyield()\n\t/r/sys_linux_amd64.s:683 +0x1d\nruntime.wakeNetPoller(0x12e5c3a4f39)\n\t/r/proc.go:2367 +0x2a\nruntime.addInitializedTimer(0xc0000aa000)\n\t/r/time.go:279\nruntime.modtimer(0xc0000aa000, 0x12e5c3a4f39, 0x0, 0x4c6d18, 0x4b3a40, 0xc0000aa000, 0x0)\n\t/r/time.go:424 +0x134\ntime.(*Timer).Reset(0xc0000aa000, 0x3e8)\nmain.tm0worker.func1(0xc00005e000)\n\t/x.go:20 +0x42\ncreated by main.main\n\t/x.go:30 +0x5c\n\n";
+    let spinner = "goroutine 7 [runnable]:\nruntime.Gosched(...)\n\t/r/proc.go:271\nmain.spinner(0xc00005e000)\n\t/x.go:40 +0x42\ncreated by main.main\n\t/x.go:31 +0x5c\n\n";
+    let gc = "goroutine 20 [running]:\nruntime.gcMarkDone()\n\t/r/mgc.go:1490 +0x2a\nruntime.gcBgMarkWorker(0xc00002c000)\n\t/r/mgc.go:1990 +0x1f1\ncreated by runtime.gcBgMarkStartWorkers\n\n";
+    let user = "goroutine 8 [running]:\nmain.tm0worker.func2(0xc00005e000)\n\t/x.go:50 +0x42\ncreated by main.main\n\t/x.go:32 +0x5c\n\n";
+    let head = "SIGQUIT: quit\nPC=0x45f1e1 m=3 sigcode=0\n\n";
+    let tail = "goroutine 1 [chan receive]:\nruntime.gopark(0x4c7838, 0xc00005e058, 0x170d, 0x2)\nmain.main()\n";
+    let sig = |parts: &[&str]| {
+        let dump = format!("{head}{}{tail}", parts.concat());
+        hang_signature(&dump.lines().collect::<Vec<_>>())
+    };
+    let want = "hang: runtime.osyield < runtime.wakeNetPoller < runtime.addInitializedTimer";
+    assert_eq!(sig(&[stuck]), want);
+    assert_eq!(sig(&[spinner, stuck]), want);
+    assert_eq!(sig(&[user, gc, stuck]), want);
+    assert_eq!(sig(&[gc, spinner, user, stuck]), want);
+    // Nothing stuck in the runtime: the user code that spins names it, and
+    // GC helpers only when nothing else runs.
+    assert_eq!(sig(&[gc, user]), "hang: main.tm0worker.func");
+    assert_eq!(
+        sig(&[gc]),
+        "hang: runtime.gcMarkDone < runtime.gcBgMarkWorker"
+    );
+}
+
+/// One bug, one key: the split-SP window makes the unwinder throw or fault
+/// in the same place; user panics keep their own signatures.
+#[test]
+fn bug_key_groups_the_forms_of_one_runtime_fault() {
+    let forms = [
+        "fatal error: traceback did not unwind completely in runtime.(*unwinder).next < runtime.scanstack < runtime.markroot.func",
+        "fatal error: unexpected signal during runtime execution [SIGSEGV] in runtime.(*unwinder).next < runtime.scanstack < runtime.markroot.func",
+        "SIGSEGV: segmentation violation in runtime.(*unwinder).next < runtime.scanstack < runtime.markroot",
+        "fatal error: unknown caller pc in runtime.(*unwinder).next < runtime.scanstack",
+    ];
+    for f in forms {
+        assert_eq!(
+            bug_key(f),
+            "runtime fault in runtime.(*unwinder).next < runtime.scanstack",
+            "{f}"
+        );
+    }
+    for own in [
+        "panic: runtime error: index out of range [N] with length N in main.walk < main.main",
+        "panic: boom in main.f",
+        "fatal error: out of memory in runtime.mallocgc < main.grow",
+        "hang: runtime.osyield < runtime.wakeNetPoller < runtime.addInitializedTimer",
+        "exit status 3",
+    ] {
+        assert_eq!(bug_key(own), own);
+    }
 }
 
 #[test]

@@ -223,56 +223,6 @@ fn split_sp_leaf_variant_crashes_a_fixed_toolchain() {
     assert_eq!(o.status.code(), Some(1), "{err}");
 }
 
-/// From a generated program (bigstack seed 1 has a large-frame leaf
-/// function): the leaf variant shows up as a cross-arch crash on the newest
-/// go1.25.x. With the shipped known-issues file it is listed as known and
-/// the run exits 0; with --no-known it is a finding and the run exits 1.
-#[test]
-fn known_issue_is_labelled_and_does_not_count() {
-    let newest = toolchain("go1.25");
-    let run = |extra: &[&str], out: &std::path::Path| {
-        let o = divergo()
-            .args(["run", "--quiet", "--json", "--count", "1", "--seed", "1"])
-            .args(["--templates", "bigstack", "--arch", "amd64,arm64"])
-            .args(["--toolchains", &newest.name])
-            .args(extra)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        let (stdout, err) = text(&o);
-        let v: serde_json::Value =
-            serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
-        (o.status.code(), v, err)
-    };
-    let known_file = corpus_dir().join("known.toml");
-    let a = tempfile::tempdir().unwrap();
-    let (code, v, err) = run(&["--known", known_file.to_str().unwrap()], a.path());
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
-    let k = &v["known_findings"][0];
-    assert_eq!(k["scope"], "cross-arch", "{v}");
-    assert!(k["known"].as_str().unwrap().contains("73259"), "{k}");
-    assert!(k["signature"].as_str().unwrap().contains("unwind"), "{k}");
-    let summary = std::fs::read_to_string(a.path().join("summary.md")).unwrap();
-    assert!(summary.contains("## Findings (0)"), "{summary}");
-    assert!(summary.contains("## Known issues (1)"), "{summary}");
-    let id = k["id"].as_str().unwrap();
-    let fj: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(a.path().join("findings").join(id).join("finding.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(fj["known"], k["known"]);
-
-    let b = tempfile::tempdir().unwrap();
-    let (code, v, err) = run(&["--no-known"], b.path());
-    assert_eq!(code, Some(1), "{err}");
-    assert_eq!(v["known_findings"].as_array().unwrap().len(), 0, "{v}");
-    let f = &v["findings"][0];
-    assert_eq!(f["scope"], "cross-arch", "{v}");
-    assert!(f.get("known").is_none(), "{f}");
-}
-
 #[test]
 fn missing_qemu_is_infra_with_install_hint() {
     toolchain("go1.23.12");
