@@ -1,45 +1,57 @@
 #!/usr/bin/env bash
-# False-positive check: runs N generated programs (default 1000) on two
+# False-positive check: runs N generated programs (default 300) on two
 # toolchains that should behave the same for them (two adjacent go1.25 patch
-# releases, amd64, native) and prints how many divergences divergo reports.
-# The figure must be 0: every reported finding here is a false positive.
+# releases), on amd64 (native) and arm64 (qemu-user, one instruction per
+# translation block), from the repository root so the shipped known-issues
+# file applies, and prints the findings by scope. New toolchain-scope
+# findings must be 0: each one is a false "regression". Known issues and
+# cross-arch findings (a bug on one arch, both toolchains) are listed apart.
 #
 # Usage: scripts/false-positives.sh [COUNT] [SEED]
-# Env:   DIVERGO (binary), PAIR (default "go1.25.13,go1.25.14")
+# Env:   DIVERGO (binary), PAIR (default "go1.25.13,go1.25.14"),
+#        ARCHS (default "amd64,arm64"), TEMPLATES (default: run's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COUNT=${1:-1000}
+COUNT=${1:-300}
 SEED=${2:-1000}
 PAIR=${PAIR:-go1.25.13,go1.25.14}
+ARCHS=${ARCHS:-amd64,arm64}
 DIVERGO=${DIVERGO:-target/release/divergo}
 [ -x "$DIVERGO" ] || cargo build --release --quiet -p divergo
 # shellcheck disable=SC2046
 "$DIVERGO" toolchains install $(echo "$PAIR" | tr , ' ') 2>/dev/null
 out=$(mktemp -d /tmp/divergo-fp.XXXXXX)
+templates=()
+[ -z "${TEMPLATES:-}" ] || templates=(--templates "$TEMPLATES")
 set +e
-"$DIVERGO" run --quiet --json --toolchains "$PAIR" --arch amd64 --seed "$SEED" --count "$COUNT" \
-  --out "$out/results" >"$out/summary.json" 2>"$out/stderr.txt"
+"$DIVERGO" run --quiet --json --toolchains "$PAIR" --arch "$ARCHS" --seed "$SEED" --count "$COUNT" \
+  "${templates[@]}" --out "$out/results" >"$out/summary.json" 2>"$out/stderr.txt"
 st=$?
 set -e
-python3 - "$out/summary.json" "$out/results/results.jsonl" "$PAIR" "$st" <<'PY'
+python3 - "$out/summary.json" "$out/results/results.jsonl" "$PAIR" "$ARCHS" "$st" <<'PY'
 import collections, json, sys
 summary = json.load(open(sys.argv[1]))
 runs = collections.Counter()
 for line in open(sys.argv[2]):
     r = json.loads(line)
     if r["stage"] == "run" or r["outcome"] != "ok":
-        runs[(r["toolchain"], r["outcome"])] += 1
-print(f'programs: {summary["programs"]} on {sys.argv[3]} (amd64, native), {summary["elapsed_s"]:.0f} s, divergo exit {sys.argv[4]}')
-for (tc, outcome), n in sorted(runs.items()):
-    print(f"  {tc} {outcome}: {n}")
-fs = [f for f in summary["findings"] if f["scope"] != "all"]
-print(f"divergences reported: {len(fs)}")
-for f in fs:
-    print(f'  {f["id"]} {f["kind"]} {f["program"]} {f["signature"]}')
-everywhere = [f for f in summary["findings"] if f["scope"] == "all"]
-if everywhere:
-    print(f"(also {len(everywhere)} finding(s) where every cell behaves the same way, scope all: not divergences)")
-    for f in everywhere:
-        print(f'  {f["id"]} {f["kind"]} {f["program"]} {f["signature"]}')
+        runs[(r["toolchain"], r["arch"], r["outcome"])] += 1
+print(f'programs: {summary["programs"]} on {sys.argv[3]} ({sys.argv[4]}), {summary["elapsed_s"]:.0f} s, divergo exit {sys.argv[5]}')
+for (tc, arch, outcome), n in sorted(runs.items()):
+    print(f"  {tc}/{arch} {outcome}: {n}")
+def cells(f):
+    return ", ".join(f'{c["toolchain"]}/{c["arch"]} {" ".join(f"{k} {n}" for k, n in c["outcomes"].items())}'
+                     + (" *" if c["divergent"] else "") for c in f["cells"])
+new = summary["findings"]
+known = summary["known_findings"]
+by_scope = collections.Counter(f["scope"] for f in new)
+print(f'new toolchain-scope findings (false regressions): {by_scope.get("toolchain", 0)}')
+for scope in ["cross-arch", "arch", "all"]:
+    print(f'new {scope} findings: {by_scope.get(scope, 0)}')
+print(f'known-issue findings: {len(known)}')
+for title, fs in [("new", new), ("known", known)]:
+    for f in fs:
+        print(f'  [{title} {f["scope"]}] {f["id"]} {f["kind"]} {f["program"]} p={f["p_value"]} {f["signature"][:100]}')
+        print(f'      {cells(f)}')
 PY
 echo "results: $out/results"

@@ -165,7 +165,7 @@ fn split_sp_corpus_entry_on_both_archs() {
         ("go1.23.12", Arch::Amd64),
     ] {
         let rs = runs(tc, arch);
-        assert_eq!(rs.len(), 3, "{tc} {arch}");
+        assert_eq!(rs.len(), 8, "{tc} {arch}");
         assert!(
             rs.iter().all(|r| r.outcome == Class::Ok),
             "{tc} {arch}: {rs:?}"
@@ -204,7 +204,7 @@ fn split_sp_leaf_variant_crashes_a_fixed_toolchain() {
     assert!(crash.signature.contains("unwind"), "{crash:?}");
     assert!(crash.executor.contains("one insn per TB"), "{crash:?}");
     let amd = runs(Arch::Amd64);
-    assert_eq!(amd.len(), 3);
+    assert_eq!(amd.len(), 8);
     assert!(amd.iter().all(|r| r.outcome == Class::Ok), "{amd:?}");
 
     // Plain qemu delivers signals only between translation blocks: the same
@@ -217,7 +217,7 @@ fn split_sp_leaf_variant_crashes_a_fixed_toolchain() {
     let (_, err) = text(&o);
     let recs = records(plain.path());
     let runs: Vec<_> = recs.iter().filter(|r| r.stage == Stage::Run).collect();
-    assert_eq!(runs.len(), 3, "{err}");
+    assert_eq!(runs.len(), 8, "{err}");
     assert!(runs.iter().all(|r| r.outcome == Class::Ok), "{runs:?}");
     // ...so the expectation (a crash) is not met, and the run says so.
     assert_eq!(o.status.code(), Some(1), "{err}");

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Turn the failing-run logs of divergo results dirs into classifier fixtures.
+
+Usage: scripts/harvest-fixtures.py NAME CLASS RESULTS_DIR... [--max N]
+
+Every `logs/<program>/<toolchain>-<arch>-trial<N>-<CLASS>.log` of the given
+results dirs becomes harness/tests/fixtures/classify/runs/NAME/<program>-
+<toolchain>-<arch>-tbcrash-r<N>/{stdout,stderr,meta} (divergo runs with
+GOTRACEBACK=crash). These are dumps of one bug from many generated programs:
+the fixtures test that they group into one bug key (`bug=1` in
+programs/NAME/expect, read by harness/tests/classify_fixtures.rs).
+"""
+import os, re, sys, shutil
+
+args = sys.argv[1:]
+limit = None
+if "--max" in args:
+    i = args.index("--max")
+    limit = int(args[i + 1])
+    del args[i : i + 2]
+if len(args) < 3:
+    sys.exit(__doc__)
+name, cls, dirs = args[0], args[1], args[2:]
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness/tests/fixtures/classify")
+out = os.path.join(root, "runs", name)
+shutil.rmtree(out, ignore_errors=True)
+n = 0
+header = re.compile(r"^# (\S+) (\S+) (.*) trial (\d+)$")
+exitre = re.compile(r"^# timeout (\S+), (.*)$")
+for d in dirs:
+    logs = os.path.join(d, "logs")
+    for prog in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        for f in sorted(os.listdir(os.path.join(logs, prog))):
+            m = re.match(r"(.+)-(amd64|arm64)-trial(\d+)-(\w+)\.log$", f)
+            if not m or m.group(4) != cls:
+                continue
+            text = open(os.path.join(logs, prog, f), encoding="utf-8", errors="replace").read()
+            lines = text.split("\n", 3)
+            ex = exitre.match(lines[2]) if len(lines) > 2 else None
+            if not ex or "--- stderr ---\n" not in text:
+                continue
+            status = ex.group(2)
+            if status.startswith("exit "):
+                exit_ = "code:" + status.split()[1]
+            elif status.startswith("signal "):
+                exit_ = "signal:" + status.split()[1]
+            else:
+                exit_ = "none"
+            body = text.split("--- stdout ---\n", 1)[1]
+            stdout, stderr = body.split("\n--- stderr ---\n", 1)
+            tc, arch, trial = m.group(1), m.group(2), m.group(3)
+            case = os.path.join(out, f"{prog}-{tc}-{arch}-tbcrash-r{trial}")
+            os.makedirs(case)
+            open(os.path.join(case, "stdout"), "w").write(stdout)
+            open(os.path.join(case, "stderr"), "w").write(stderr)
+            open(os.path.join(case, "meta"), "w").write(
+                f"program={name}\ntoolchain={tc}\narch={arch}\ntraceback=crash\nexit={exit_}\n"
+                f"timed_out={'true' if cls == 'hang' else 'false'}\nexpect={cls}\n"
+            )
+            n += 1
+            if limit and n >= limit:
+                break
+        if limit and n >= limit:
+            break
+print(f"{n} fixtures in {out}")
