@@ -5,7 +5,12 @@
 #   - the default Go toolchains under $DIVERGO_HOME (default ~/.cache/divergo),
 #     fetched from the Go module proxy and verified against the checksum database
 # Extra toolchains: DIVERGO_EXTRA_TOOLCHAINS="go1.14.15 go1.24.5" scripts/setup.sh
-# A go1.14.1 GOROOT (in no registry): DIVERGO_GO1141_GOROOT=/path/to/go scripts/setup.sh
+# go1.14.1 (in no registry) is built from source (`divergo toolchains build`, cached
+# under $DIVERGO_HOME/src-builds): from DIVERGO_GO1141_SRC (a go1.14.1.src.tar.gz or a Go
+# git checkout, built at DIVERGO_GO1141_REF, default tag go1.14.1), else from
+# ../shared/go-src/go1.14.1.src.tar.gz beside the repository when present; without
+# either it says how to get one and goes on. A go1.14.1 GOROOT you already have:
+# DIVERGO_GO1141_GOROOT=/path/to/go scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,5 +37,21 @@ DIVERGO=target/release/divergo
 "$DIVERGO" toolchains install go1.23.11 go1.23.12 go1.25 ${DIVERGO_EXTRA_TOOLCHAINS:-}
 if [ -n "${DIVERGO_GO1141_GOROOT:-}" ]; then
   "$DIVERGO" toolchains install "go1.14.1=$DIVERGO_GO1141_GOROOT"
+else
+  go1141_src="${DIVERGO_GO1141_SRC:-}"
+  if [ -z "$go1141_src" ] && [ -f ../shared/go-src/go1.14.1.src.tar.gz ]; then
+    go1141_src=../shared/go-src/go1.14.1.src.tar.gz
+  fi
+  if [ -n "$go1141_src" ]; then
+    ref=()
+    [ -d "$go1141_src" ] && ref=(--ref "${DIVERGO_GO1141_REF:-go1.14.1}")
+    log "go1.14.1 from source: $go1141_src ${ref[*]} (make.bash takes minutes the first time; cached after)"
+    "$DIVERGO" toolchains build go1.14.1 --source "$go1141_src" "${ref[@]}"
+  elif [[ "$("$DIVERGO" toolchains list --json)" != *'"name": "go1.14.1"'* ]]; then
+    log "go1.14.1 is not set up (no registry serves it): get the source archive"
+    log "  https://go.dev/dl/go1.14.1.src.tar.gz (or a Go git checkout at tag go1.14.1), then"
+    log "  $DIVERGO toolchains build go1.14.1 --source go1.14.1.src.tar.gz"
+    log "  (or DIVERGO_GO1141_SRC=/path/to/it scripts/setup.sh); going on without it"
+  fi
 fi
 "$DIVERGO" toolchains list

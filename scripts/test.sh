@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh, plus go1.14.15 as the oldest toolchain the
-# generated programs must build with) and runs every check: formatting,
+# generated programs must build with, and go1.14.2, the fix of the go1.14.1
+# timer hang in go-corpus/timer-reset-38023) and runs every check: formatting,
 # clippy, and the unit and integration tests against real toolchains and qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIVERGO_EXTRA_TOOLCHAINS="go1.14.15 ${DIVERGO_EXTRA_TOOLCHAINS:-}" scripts/setup.sh
+DIVERGO_EXTRA_TOOLCHAINS="go1.14.15 go1.14.2 ${DIVERGO_EXTRA_TOOLCHAINS:-}" scripts/setup.sh
 echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "[test] cargo clippy" >&2

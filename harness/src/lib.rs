@@ -2,7 +2,7 @@
 //!
 //! One module per pipeline stage; each takes plain data in and gives plain
 //! data out (see `model`):
-//! `toolchain`/`fetch` (toolchains) → `gen` (programs) → `build` →
+//! `toolchain`/`fetch`/`toolchain_source` (toolchains) → `gen` (programs) → `build` →
 //! `executor`/`exec` (runs) → `classify` → `pipeline`/`run` (the matrix) →
 //! `verdict`/`report`/`findings` (diffs, findings, reproducers) → `replay`.
 
@@ -23,4 +23,5 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod toolchain;
+pub mod toolchain_source;
 pub mod verdict;

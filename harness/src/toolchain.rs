@@ -5,13 +5,17 @@
 //! $DIVERGO_HOME/toolchains/<name>/toolchain.json   metadata (written last)
 //! $DIVERGO_HOME/toolchains/<name>/goroot/          an official toolchain from the proxy
 //! $DIVERGO_HOME/gocache/<name>/                    GOCACHE of that toolchain
+//! $DIVERGO_HOME/src-builds/<key>/go/               a toolchain built from source
 //! $DIVERGO_HOME/locks/                             lock files shared by divergo processes
 //! ```
 //! A toolchain is either fetched from the Go module proxy (`golang.org/toolchain`,
-//! verified against the checksum database, see [`crate::fetch`]) or a GOROOT the
-//! user registers (`go1.14.1=/path/to/goroot`). Every toolchain is checked by
+//! verified against the checksum database, see [`crate::fetch`]), a GOROOT the
+//! user registers (`go1.14.1=/path/to/goroot`), or built from a Go source archive
+//! or git checkout (see [`crate::toolchain_source`]). Every toolchain is checked by
 //! running its own `bin/go version`; a name that does not match what the binary
-//! reports is rejected.
+//! reports is rejected (a `devel` build from a git checkout without a VERSION
+//! file keeps the name the user gave it and must keep reporting the same devel
+//! version).
 
 use crate::fetch;
 use anyhow::{anyhow, bail, Context, Result};
@@ -26,6 +30,34 @@ use std::time::Duration;
 pub enum Source {
     Proxy,
     User,
+    /// Built by divergo from a source archive or git checkout (`toolchains build`).
+    Built,
+}
+
+/// Where a built toolchain came from (`source = "built"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// `archive` (a `goX.src.tar.gz`) or `git` (a checkout).
+    pub kind: String,
+    /// The archive or checkout, as an absolute path.
+    pub from: PathBuf,
+    /// sha256 of the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The commit built, for git checkouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The ref the user named (`--ref`), for git checkouts.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// The cache key: `$DIVERGO_HOME/src-builds/<key>/`.
+    pub key: String,
+    /// The GOROOT_BOOTSTRAP toolchain (`go1.14.15`).
+    pub bootstrap: String,
+    /// make.bash output.
+    pub log: PathBuf,
+    /// Wall time of make.bash.
+    pub build_seconds: f64,
 }
 
 /// One registered toolchain.
@@ -44,6 +76,9 @@ pub struct Toolchain {
     /// How the checksum database check went at install time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sumdb: Option<String>,
+    /// Source and build details for built toolchains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
     /// Filled by [`check`]: whether `bin/go version` works now.
     #[serde(default)]
     pub usable: bool,
@@ -93,10 +128,28 @@ pub fn lock(home: &Path, what: &str) -> Result<Lock> {
     Ok(Lock(f))
 }
 
-/// A toolchain name: `go1.N`, `go1.N.M`, `go1.NrcK`, `go1.NbetaK`.
-pub fn valid_name(name: &str) -> bool {
+/// A release name: `go1.N`, `go1.N.M`, `go1.NrcK`, `go1.NbetaK` (what the
+/// proxy serves and a release's `go version` reports).
+pub fn valid_release_name(name: &str) -> bool {
     let re = regex::Regex::new(r"^go1(\.[0-9]+){1,2}((rc|beta)[0-9]+)?$").unwrap();
     re.is_match(name)
+}
+
+/// A built toolchain's name beyond the release names: a release name with a
+/// `-suffix` (`go1.14.1-2a3b4c5`, `go1.22-devel-9f2e1a0`) or `devel-<suffix>`
+/// (`devel-2a3b4c5d`). Suffixes are letters, digits, `.`, `_`, `-` and `+`,
+/// at most 64 of them, so commit bisection can name one build per commit.
+pub fn valid_built_name(name: &str) -> bool {
+    let re = regex::Regex::new(
+        r"^(go1(\.[0-9]+){1,2}((rc|beta)[0-9]+)?|devel)-[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$",
+    )
+    .unwrap();
+    re.is_match(name)
+}
+
+/// Any toolchain name the registry accepts: a release name or a built name.
+pub fn valid_name(name: &str) -> bool {
+    valid_release_name(name) || valid_built_name(name)
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -106,7 +159,15 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Run `GOROOT/bin/go version` and return the reported version (`go1.23.11`).
+fn check_release_name(name: &str) -> Result<()> {
+    if !valid_release_name(name) {
+        bail!("invalid toolchain name {name:?}: expected a Go release such as go1.23.11");
+    }
+    Ok(())
+}
+
+/// Run `GOROOT/bin/go version` and return the reported version (`go1.23.11`;
+/// for a development build `devel +2a3b4c5` or `devel go1.22-2a3b4c5`).
 pub fn go_version(goroot: &Path) -> Result<String> {
     let go = goroot.join("bin").join("go");
     if !go.is_file() {
@@ -134,18 +195,28 @@ pub fn go_version(goroot: &Path) -> Result<String> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    // "go version go1.23.11 linux/amd64"
-    text.split_whitespace()
-        .nth(2)
-        .filter(|v| v.starts_with("go"))
-        .map(|v| v.to_string())
-        .ok_or_else(|| {
-            anyhow!(
-                "unexpected output from {} version: {:?}",
-                go.display(),
-                text.trim()
-            )
-        })
+    parse_go_version(&text).ok_or_else(|| {
+        anyhow!(
+            "unexpected output from {} version: {:?}",
+            go.display(),
+            text.trim()
+        )
+    })
+}
+
+/// The version in `go version` output: `go version go1.23.11 linux/amd64` →
+/// `go1.23.11`; `go version devel +2a3b4c5 Tue Mar 17 … linux/amd64` →
+/// `devel +2a3b4c5`.
+pub fn parse_go_version(text: &str) -> Option<String> {
+    let mut words = text.split_whitespace();
+    if words.next() != Some("go") || words.next() != Some("version") {
+        return None;
+    }
+    match words.next()? {
+        "devel" => words.next().map(|w| format!("devel {w}")),
+        v if v.starts_with("go") => Some(v.to_string()),
+        _ => None,
+    }
 }
 
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
@@ -221,8 +292,12 @@ pub fn all(home: &Path) -> Vec<Toolchain> {
 
 /// Run the toolchain's `go version` and fill `usable`/`problem`.
 pub fn check(mut tc: Toolchain) -> Toolchain {
+    // A devel build keeps the user's name; it must keep reporting the devel
+    // version it reported when it was built.
+    let devel_ok =
+        |v: &str| tc.source == Source::Built && v.starts_with("devel ") && v == tc.version;
     match go_version(&tc.goroot) {
-        Ok(v) if v == tc.name => {
+        Ok(v) if v == tc.name || devel_ok(&v) => {
             tc.version = v;
             tc.usable = true;
             tc.problem = None;
@@ -263,6 +338,7 @@ pub fn register_user(home: &Path, name: &str, goroot: &Path) -> Result<Toolchain
         module: None,
         h1: None,
         sumdb: None,
+        build: None,
         usable: true,
         problem: None,
     };
@@ -295,7 +371,7 @@ impl ProxyConfig {
 /// Resolve `go1.25` to the newest `go1.25.N` the proxy serves for this host;
 /// full versions are returned as they are.
 pub fn resolve_release(name: &str, cfg: &ProxyConfig) -> Result<String> {
-    check_name(name)?;
+    check_release_name(name)?;
     let dots = name.matches('.').count();
     if dots >= 2 || name.contains("rc") || name.contains("beta") {
         return Ok(name.to_string());
@@ -325,16 +401,21 @@ pub fn install_from_proxy(
     cfg: &ProxyConfig,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<(Toolchain, bool)> {
-    check_name(name)?;
+    check_release_name(name)?;
     let _l = lock(home, "toolchains")?;
     if let Some(tc) = installed(home, name) {
         let tc = check(tc);
         if tc.usable {
             return Ok((tc, false));
         }
-        if tc.source == Source::User {
+        if tc.source != Source::Proxy {
             bail!(
-                "{name} is registered as a user GOROOT ({}) that is not usable: {}",
+                "{name} is registered as a {} toolchain ({}) that is not usable: {}",
+                if tc.source == Source::User {
+                    "user GOROOT"
+                } else {
+                    "built"
+                },
                 tc.goroot.display(),
                 tc.problem.unwrap_or_default()
             );
@@ -381,11 +462,40 @@ pub fn install_from_proxy(
         module: Some(report.module_version.clone()),
         h1: Some(report.h1.clone()),
         sumdb: Some(sumdb),
+        build: None,
         usable: true,
         problem: None,
     };
     write_meta(home, &tc)?;
     Ok((tc, true))
+}
+
+/// Register a toolchain divergo built (`source = "built"`): its metadata is
+/// written last, under the registry lock. An existing entry of another source
+/// under the same name is not replaced.
+pub fn register_built(home: &Path, tc: &Toolchain) -> Result<()> {
+    check_name(&tc.name)?;
+    if tc.source != Source::Built || tc.build.is_none() {
+        bail!("{} is not a built toolchain", tc.name);
+    }
+    let _l = lock(home, "toolchains")?;
+    if let Some(old) = installed(home, &tc.name) {
+        if old.source != Source::Built {
+            bail!("{}", conflict_message(home, &old));
+        }
+    }
+    write_meta(home, tc)
+}
+
+/// Why a name registered from another source cannot take a built toolchain.
+pub fn conflict_message(home: &Path, old: &Toolchain) -> String {
+    format!(
+        "{} is already registered as a {} toolchain ({}); remove {} to replace it with a build",
+        old.name,
+        format!("{:?}", old.source).to_lowercase(),
+        old.goroot.display(),
+        toolchains_dir(home).join(&old.name).display()
+    )
 }
 
 /// Remove the temp files a killed fetch left beside `goroot` in `dir`.
@@ -423,11 +533,12 @@ pub fn find(home: &Path, name: &str) -> Option<Toolchain> {
     if let Some(tc) = installed(home, name) {
         return Some(tc);
     }
-    if name.matches('.').count() == 1 {
+    if valid_release_name(name) && name.matches('.').count() == 1 {
+        // Releases only: `go1.25` never picks a build like `go1.25.3-2a3b4c5`.
         let prefix = format!("{name}.");
         return all(home)
             .into_iter()
-            .filter(|t| t.name.starts_with(&prefix))
+            .filter(|t| t.name.starts_with(&prefix) && valid_release_name(&t.name))
             .max_by(|a, b| fetch::go_version_cmp(&a.name, &b.name));
     }
     None
@@ -465,6 +576,57 @@ mod tests {
         assert!(!valid_name("1.23"));
         assert!(!valid_name("go1.23.11; rm -rf /"));
         assert!(!valid_name("go2"));
+    }
+
+    #[test]
+    fn built_names() {
+        for ok in [
+            "go1.14.1-2a3b4c5",
+            "devel-2a3b4c5d6e7f",
+            "go1.22-devel-9f2e1a0",
+            "go1.14.1-bisect.3",
+        ] {
+            assert!(valid_built_name(ok), "{ok}");
+            assert!(valid_name(ok), "{ok}");
+            assert!(!valid_release_name(ok), "{ok}");
+        }
+        for bad in [
+            "devel",
+            "devel-",
+            "go1.14.1-",
+            "go1.14.1-a/b",
+            "go1.14.1-../x",
+            "go1.14.1 -x",
+            "devel-a;b",
+            "go2-abc",
+            &format!("devel-{}", "a".repeat(65)),
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+        assert!(valid_release_name("go1.14.1"));
+    }
+
+    #[test]
+    fn go_version_output() {
+        assert_eq!(
+            parse_go_version("go version go1.14.1 linux/amd64\n").as_deref(),
+            Some("go1.14.1")
+        );
+        assert_eq!(
+            parse_go_version(
+                "go version devel +2a3b4c5 Tue Mar 17 20:50:37 2020 +0000 linux/amd64"
+            )
+            .as_deref(),
+            Some("devel +2a3b4c5")
+        );
+        assert_eq!(
+            parse_go_version(
+                "go version devel go1.22-2a3b4c5 Tue Jan 2 00:00:00 2024 +0000 linux/amd64"
+            )
+            .as_deref(),
+            Some("devel go1.22-2a3b4c5")
+        );
+        assert_eq!(parse_go_version("hello world"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ fn help_explains_every_subcommand() {
         vec!["replay", "--help"],
         vec!["toolchains", "install", "--help"],
         vec!["toolchains", "list", "--help"],
+        vec!["toolchains", "build", "--help"],
     ] {
         let o = divergo().args(&args).output().unwrap();
         let (out, _) = text(&o);
