@@ -439,7 +439,7 @@ fn run_once(
         })
     };
     let log_text = format!(
-        "# {} {} {} trial {trial}\n# {}\n# timeout {:?}, {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        "# {} {} {} trial {trial}\n# {}\n# timeout {:?}, {}\n# {}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         prog.name,
         cell.toolchain.name,
         cell.executor_label(),
@@ -449,6 +449,8 @@ fn run_once(
             .join(" "),
         timeout,
         r.exit.map(|e| e.to_string()).unwrap_or_else(|| "no exit status".into()),
+        outcome.class,
+        outcome.signature,
         r.stdout,
         r.stderr
     );
@@ -485,8 +487,12 @@ fn run_once(
 }
 
 /// Keep a log under out/logs/<program>/; returns its path relative to out.
-/// At most a few logs per program, cell and class are kept.
+/// At most a few logs per program, cell and class are kept, and beyond those
+/// the first log of each further signature (its header names it), up to
+/// `MAX_LOGS_PER_CLASS`: the rare forms of a bug are the ones worth reading.
 fn save_log(cfg: &Config, prog: &Program, cell: &Cell, what: &str, text: &str) -> Option<String> {
+    const FEW_LOGS_PER_CLASS: usize = 3;
+    const MAX_LOGS_PER_CLASS: usize = 10;
     let rel = PathBuf::from("logs")
         .join(sanitize(&prog.name))
         .join(format!("{}-{}-{what}.log", cell.toolchain.name, cell.arch));
@@ -495,18 +501,29 @@ fn save_log(cfg: &Config, prog: &Program, cell: &Cell, what: &str, text: &str) -
     fs::create_dir_all(dir).ok()?;
     let class = what.rsplit('-').next().unwrap_or(what);
     let prefix = format!("{}-{}-", cell.toolchain.name, cell.arch);
-    let same = fs::read_dir(dir)
+    let same: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
                 .filter(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
                     n.starts_with(&prefix) && n.ends_with(&format!("-{class}.log"))
                 })
-                .count()
+                .map(|e| e.path())
+                .collect()
         })
-        .unwrap_or(0);
-    if same >= 3 {
-        return None;
+        .unwrap_or_default();
+    if same.len() >= FEW_LOGS_PER_CLASS {
+        // The header's fourth line names the outcome and signature.
+        let header = |t: &str| t.lines().nth(3).map(str::to_string);
+        let mine = header(text);
+        let known = same.iter().any(|p| {
+            fs::read_to_string(p)
+                .ok()
+                .is_some_and(|t| header(&t) == mine)
+        });
+        if known || same.len() >= MAX_LOGS_PER_CLASS {
+            return None;
+        }
     }
     fs::write(&path, text).ok()?;
     Some(rel.display().to_string())

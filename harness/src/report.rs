@@ -201,6 +201,51 @@ fn most_common_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
         .unwrap_or_default()
 }
 
+/// The signature of a hang finding: the goroutines (tokens of
+/// `hang: a; b; c`) that the most runs share. A hang dump also catches
+/// whatever else happened to run at that instant (a second Reset waiting on
+/// the stuck timer, a GC start releasing a semaphore); those vary from run to
+/// run, the stuck goroutine does not. With one run, its whole signature.
+fn consensus_hang_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
+    let sigs: Vec<&str> = recs.map(|r| r.signature.as_str()).collect();
+    let mut tokens: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut prefix = "hang: ";
+    for s in &sigs {
+        let (p, body) = match s.strip_prefix("hang: blocked in ") {
+            Some(b) => ("hang: blocked in ", b),
+            None => ("hang: ", s.strip_prefix("hang: ").unwrap_or(s)),
+        };
+        prefix = p;
+        let mut seen = BTreeSet::new();
+        for t in body.split("; ").filter(|t| !t.is_empty()) {
+            if seen.insert(t) {
+                *tokens.entry(t).or_default() += 1;
+            }
+        }
+    }
+    let Some(max) = tokens.values().max().copied() else {
+        return most_common_signature(std::iter::empty());
+    };
+    if sigs.len() < 2 || max < 2 {
+        // Nothing shared yet: the most common whole signature.
+        let mut m: BTreeMap<&str, u32> = BTreeMap::new();
+        for s in &sigs {
+            *m.entry(s).or_default() += 1;
+        }
+        return m
+            .into_iter()
+            .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
+            .map(|(s, _)| s.to_string())
+            .unwrap_or_default();
+    }
+    let kept: Vec<&str> = tokens
+        .iter()
+        .filter(|(_, n)| **n == max)
+        .map(|(t, _)| *t)
+        .collect();
+    format!("{prefix}{}", kept.join("; "))
+}
+
 /// The scope of a deterministic divergence (build, wrong output): `all`
 /// when every judged cell is bad, `cross-arch` when exactly the cells of one
 /// arch are, otherwise `toolchain` (some arch has bad and good cells).
@@ -300,11 +345,15 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
             .filter(|c| c.divergent)
             .map(|c| (c.toolchain.clone(), c.arch))
             .collect();
-        let sig = most_common_signature(recs.iter().filter(|r| {
+        let bad_runs = recs.iter().filter(|r| {
             r.stage == Stage::Run
                 && div.contains(&(r.toolchain.clone(), r.arch))
                 && v.kind.is_bad(r.outcome)
-        }));
+        });
+        let sig = match v.kind {
+            BadKind::Hang => consensus_hang_signature(bad_runs),
+            BadKind::Crash => most_common_signature(bad_runs),
+        };
         let mut f = mk(kind, cells, sig, v.p, scope.name().to_string());
         f.threshold = Some(assessment.threshold);
         f.settled = v.settled;
@@ -850,6 +899,38 @@ mod tests {
         recs.extend(cell("go1.23.12", Arch::Amd64, 0, 20));
         let f = findings_for_program(&prog(), &recs);
         assert!(f.iter().all(|f| f.scope != "toolchain"), "{f:#?}");
+    }
+
+    /// One bug, one signature: 20 hang dumps of the go1.14.1 timer deadlock
+    /// (golang/go#38023, go-corpus/timer-reset-38023), three of whose dumps
+    /// also caught an incidental goroutine, give the finding the stuck
+    /// goroutine's frames alone.
+    #[test]
+    fn a_hang_finding_is_named_by_what_its_runs_share() {
+        let stuck = "runtime.wakeNetPoller < runtime.addInitializedTimer < runtime.modtimer";
+        let mut recs = cell("go1.14.2", Arch::Amd64, 0, 20);
+        let hang = |t: u32, sig: String| {
+            let mut r = runs("go1.14.1", Arch::Amd64, Class::Hang, 1, t).remove(0);
+            r.signature = sig;
+            r
+        };
+        for t in 0..17 {
+            recs.push(hang(t, format!("hang: {stuck}")));
+        }
+        recs.push(hang(
+            17,
+            format!("hang: runtime.modtimer < runtime.resettimer < time.resetTimer; {stuck}"),
+        ));
+        recs.push(hang(
+            18,
+            format!("hang: runtime.semrelease1 < runtime.semrelease < runtime.gcStart; {stuck}"),
+        ));
+        recs.push(hang(19, format!("hang: main.spinner; {stuck}")));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].kind, Kind::Hang);
+        assert_eq!(f[0].signature, format!("hang: {stuck}"));
+        assert_eq!(f[0].bug, f[0].signature);
     }
 
     #[test]
