@@ -1199,7 +1199,8 @@ pub fn hang_signature(lines: &[&str]) -> String {
 /// most telling first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum HangRole {
-    /// Stuck inside the runtime on its own account.
+    /// Stuck inside the runtime on its own account: every kept frame is
+    /// the runtime's.
     Runtime,
     /// Running (or yielding from) the program's own code.
     User,
@@ -1239,8 +1240,15 @@ fn hang_role(all_frames: &[String], picked: &[String]) -> HangRole {
     if all_frames.iter().any(|f| GC_HELPER.contains(&f.as_str())) {
         return HangRole::GcHelper;
     }
+    // Stuck in the runtime: every frame kept is the runtime's own. A thin
+    // runtime layer over user code (an allocation, a non-blocking select, a
+    // ReadMemStats call) is user code that happened to be in a call.
     match picked.first() {
-        Some(f) if is_runtime_frame(f) && !VOLUNTARY.contains(&f.as_str()) => HangRole::Runtime,
+        Some(f)
+            if !VOLUNTARY.contains(&f.as_str()) && picked.iter().all(|f| is_runtime_frame(f)) =>
+        {
+            HangRole::Runtime
+        }
         _ => HangRole::User,
     }
 }

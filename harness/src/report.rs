@@ -206,11 +206,10 @@ fn most_common_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
 /// whatever else happened to run at that instant (a second Reset waiting on
 /// the stuck timer, a GC start releasing a semaphore); those vary from run to
 /// run, the stuck goroutine does not. With one run, its whole signature.
-fn consensus_hang_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
-    let sigs: Vec<&str> = recs.map(|r| r.signature.as_str()).collect();
+pub fn consensus_hang_signature(sigs: &[&str]) -> String {
     let mut tokens: BTreeMap<&str, u32> = BTreeMap::new();
     let mut prefix = "hang: ";
-    for s in &sigs {
+    for s in sigs {
         let (p, body) = match s.strip_prefix("hang: blocked in ") {
             Some(b) => ("hang: blocked in ", b),
             None => ("hang: ", s.strip_prefix("hang: ").unwrap_or(s)),
@@ -229,7 +228,7 @@ fn consensus_hang_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> Strin
     if sigs.len() < 2 || max < 2 {
         // Nothing shared yet: the most common whole signature.
         let mut m: BTreeMap<&str, u32> = BTreeMap::new();
-        for s in &sigs {
+        for s in sigs {
             *m.entry(s).or_default() += 1;
         }
         return m
@@ -351,7 +350,9 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 && v.kind.is_bad(r.outcome)
         });
         let sig = match v.kind {
-            BadKind::Hang => consensus_hang_signature(bad_runs),
+            BadKind::Hang => consensus_hang_signature(
+                &bad_runs.map(|r| r.signature.as_str()).collect::<Vec<_>>(),
+            ),
             BadKind::Crash => most_common_signature(bad_runs),
         };
         let mut f = mk(kind, cells, sig, v.p, scope.name().to_string());
