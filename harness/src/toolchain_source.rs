@@ -189,7 +189,7 @@ pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> 
     let key = resolved.key();
     let dir = root.join(&key);
 
-    if let Some(tc) = cached(&dir, &req.name)? {
+    if let Some(tc) = cached(&dir, &req.name, &resolved)? {
         toolchain::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
         return Ok(BuildOutcome {
             toolchain: tc,
@@ -410,8 +410,9 @@ fn build_info(resolved: &Resolved, bootstrap: &str, log: &Path, seconds: f64) ->
 }
 
 /// A finished build of this source, registered under `name` if its
-/// `go version` fits the name. A broken or half-written one is removed.
-fn cached(dir: &Path, name: &str) -> R<Option<Toolchain>> {
+/// `go version` fits the name (and recording where the source is now). A
+/// broken or half-written one is removed.
+fn cached(dir: &Path, name: &str, resolved: &Resolved) -> R<Option<Toolchain>> {
     let meta = dir.join("build.json");
     let Ok(data) = fs::read(&meta) else {
         return Ok(None);
@@ -423,7 +424,15 @@ fn cached(dir: &Path, name: &str) -> R<Option<Toolchain>> {
         (Some(rec), Some(v)) if v == rec.version => {
             let tree_version = read_version_file(&goroot);
             expect_reported(name, &v, tree_version.as_deref()).map_err(bad)?;
-            Ok(Some(built_toolchain(name, &v, goroot, rec.info)))
+            let mut info = rec.info;
+            match resolved {
+                Resolved::Archive { path, .. } => info.from = path.clone(),
+                Resolved::Git { repo, git_ref, .. } => {
+                    info.from = repo.clone();
+                    info.git_ref = Some(git_ref.clone());
+                }
+            }
+            Ok(Some(built_toolchain(name, &v, goroot, info)))
         }
         _ => {
             // Not usable any more: build it again.
