@@ -453,7 +453,7 @@ fn build_cmd(
             );
             if tty {
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
                         .unwrap(),
                 );
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -522,15 +522,23 @@ fn list(json: bool) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     let mut out = std::io::stdout().lock();
+    // Built toolchains have longer names (go1.14.1-2a3b4c5, devel +2a3b4c5).
+    let nw = tcs.iter().map(|t| t.name.len()).max().unwrap_or(0).max(12);
+    let vw = tcs
+        .iter()
+        .map(|t| t.version.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     writeln!(
         out,
-        "{:<12} {:<12} {:<6} {:<7} GOROOT",
+        "{:<nw$} {:<vw$} {:<6} {:<7} GOROOT",
         "NAME", "VERSION", "SOURCE", "USABLE"
     )?;
     for t in tcs {
         writeln!(
             out,
-            "{:<12} {:<12} {:<6} {:<7} {}{}",
+            "{:<nw$} {:<vw$} {:<6} {:<7} {}{}",
             t.name,
             t.version,
             format!("{:?}", t.source).to_lowercase(),
