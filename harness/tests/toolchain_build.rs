@@ -493,3 +493,93 @@ fn go1141_from_source_archive_hangs_on_timer_reset_38023() {
         "{new:?}"
     );
 }
+
+/// A git checkout without a VERSION file (the go1.14.1 tree committed at a
+/// fixed date, so its commit id, the cache key, is the same every time) builds
+/// a devel toolchain under the name given, records the commit, and leaves
+/// the checkout as it was.
+#[test]
+fn devel_build_from_git_checkout_records_the_commit() {
+    let Some(archive) = shared_go1141_archive() else {
+        eprintln!(
+            "SKIPPED devel_build_from_git_checkout_records_the_commit: no \
+             ../shared/go-src/go1.14.1.src.tar.gz beside the repository"
+        );
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    assert!(Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(d.path())
+        .status()
+        .unwrap()
+        .success());
+    let repo = d.path().join("go");
+    fs::remove_file(repo.join("VERSION")).unwrap();
+    let fixed = |c: &mut Command| {
+        c.env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_AUTHOR_DATE", "2020-03-19T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2020-03-19T00:00:00Z");
+    };
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "go1.14.1 tree without VERSION"],
+        &["tag", "bisect-point"],
+    ] {
+        let mut c = Command::new("git");
+        c.arg("-C").arg(&repo).args(args);
+        fixed(&mut c);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "git {args:?}: {:?}", text(&o));
+    }
+    let git_out = |args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let commit = git_out(&["rev-parse", "HEAD"]).trim().to_string();
+    let short = &commit[..7];
+    let refs_before = git_out(&["for-each-ref"]);
+    let name = format!("go1.14.1-{short}");
+
+    let o = build_cmd(&home(), &name, &repo)
+        .args(["--ref", "bisect-point"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+
+    let o = divergo()
+        .args(["toolchains", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tc = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+    assert_eq!(tc["source"], "built", "{tc}");
+    assert_eq!(tc["usable"], true, "{tc}");
+    assert_eq!(tc["version"], format!("devel +{short}").as_str(), "{tc}");
+    assert_eq!(tc["build"]["kind"], "git", "{tc}");
+    assert_eq!(tc["build"]["commit"], commit.as_str(), "{tc}");
+    assert_eq!(tc["build"]["ref"], "bisect-point", "{tc}");
+    let goroot = PathBuf::from(tc["goroot"].as_str().unwrap());
+    assert!(!goroot.join(".git").exists(), "the clone's .git was kept");
+
+    // The checkout is as it was: no changes, no new refs or worktrees.
+    assert_eq!(git_out(&["status", "--porcelain"]), "");
+    assert_eq!(git_out(&["for-each-ref"]), refs_before);
+    assert_eq!(git_out(&["worktree", "list"]).lines().count(), 1);
+}
