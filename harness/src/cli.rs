@@ -445,6 +445,9 @@ fn build_cmd(
     let bar = indicatif::ProgressBar::new_spinner();
     let started = std::time::Instant::now();
     let mut on_event = |ev: Event| match ev {
+        Event::WaitingForLock => {
+            eprintln!("waiting for another toolchain build in {}", home.display())
+        }
         Event::FetchingBootstrap(b) => eprintln!("fetching the bootstrap toolchain {b}"),
         Event::Started { bootstrap, log, .. } => {
             eprintln!(

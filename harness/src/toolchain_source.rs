@@ -54,6 +54,8 @@ pub struct BuildRequest {
 /// Progress, in order.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// Another divergo is building a toolchain in this DIVERGO_HOME; waiting.
+    WaitingForLock,
     /// The bootstrap toolchain is being fetched from the proxy.
     FetchingBootstrap(String),
     /// make.bash started; its output goes to `log`.
@@ -183,7 +185,10 @@ pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> 
     }
     check_no_conflict(home, &req.name)?;
 
-    let _lock = toolchain::lock(home, "src-builds").map_err(|e| infra(format!("{e:#}")))?;
+    let _lock = toolchain::lock_or_wait(home, "src-builds", &mut || {
+        events(Event::WaitingForLock);
+    })
+    .map_err(|e| infra(format!("{e:#}")))?;
     let root = builds_dir(home);
     clean_stale(&root);
     let key = resolved.key();
