@@ -320,11 +320,51 @@ fn killed_build_registers_nothing_and_is_cleaned_next_time() {
         .spawn()
         .unwrap();
     wait_for_log_line(home.path(), "make.bash started", &mut child);
+
+    // A second build meanwhile waits for the first (and does not clean up
+    // the running build's tree as if it were stale).
+    let failing = fake_archive(d.path(), "failing", Some("go1.14.1"), "exit 1");
+    let mut second = build_cmd(home.path(), "go1.14.1", &failing)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = second.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains("waiting for another toolchain build") => break,
+            Ok(_) => {}
+            Err(e) => panic!("the second build never said it was waiting: {e}"),
+        }
+    }
+    assert_eq!(build_leftovers(home.path()).len(), 1);
+    assert!(child.try_wait().unwrap().is_none(), "the first build ended");
+
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{:?}", text(&o));
+    let st = second.wait().unwrap();
+    let err2 = reader.join().unwrap();
+    assert_eq!(st.code(), Some(1), "{err2}");
+    assert!(err2.contains("make.bash exited with status 1"), "{err2}");
     assert_eq!(registered(home.path()), vec!["go1.14.15"]);
     assert!(
         build_leftovers(home.path()).is_empty(),
@@ -374,7 +414,6 @@ fn killed_build_registers_nothing_and_is_cleaned_next_time() {
             .starts_with(".tmp-"),
         "{left:?}"
     );
-    let failing = fake_archive(d.path(), "failing", Some("go1.14.1"), "exit 1");
     let o = build_cmd(home.path(), "go1.14.1", &failing)
         .output()
         .unwrap();
