@@ -31,8 +31,8 @@ with several Go toolchains for amd64 and arm64, runs them under GC and preemptio
 (natively, or under qemu-user for a foreign arch), classifies every run, and reports where \
 toolchains or architectures diverge, with a standalone reproducer per finding.\n\n\
 Toolchains live under $DIVERGO_HOME (default ~/.cache/divergo).\n\n\
-Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, or a \
-replay that did not reproduce; 2 bad input; 3 infrastructure failure; 130 interrupted.",
+Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, a \
+replay that did not reproduce, or a toolchain source that did not build; 2 bad input; 3 infrastructure failure; 130 interrupted.",
     after_help = "Start with: divergo toolchains install && divergo run"
 )]
 pub struct Cli {
