@@ -842,8 +842,13 @@ fn pick_bootstrap(
         return Err(bad(format!("bootstrap {name} is not installed")));
     }
     events(Event::FetchingBootstrap(name.clone()));
-    let (tc, _) = toolchain::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {})
-        .map_err(|e| infra(format!("fetching the bootstrap toolchain {name}: {e:#}")))?;
+    let (tc, _) =
+        toolchain::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {}).map_err(|e| {
+            infra(format!(
+                "fetching the bootstrap toolchain {name}: {e:#} (or name an installed \
+                 toolchain, {min} or later, with --bootstrap)"
+            ))
+        })?;
     Ok(tc)
 }
 
