@@ -622,3 +622,31 @@ fn devel_build_from_git_checkout_records_the_commit() {
     assert_eq!(git_out(&["for-each-ref"]), refs_before);
     assert_eq!(git_out(&["worktree", "list"]).lines().count(), 1);
 }
+
+/// A make.bash that "succeeds" but leaves a go binary reporting another
+/// version: an error naming the log, and nothing registered.
+#[test]
+fn built_go_reporting_another_version_is_not_registered() {
+    let home = private_home();
+    let d = tempfile::tempdir().unwrap();
+    let arch = fake_archive(
+        d.path(),
+        "liar",
+        Some("go1.14.1"),
+        "mkdir -p ../bin\nprintf '#!/bin/sh\\necho go version go1.14.2 linux/amd64\\n' > ../bin/go\nchmod +x ../bin/go\necho 'Installed Go'",
+    );
+    let o = build_cmd(home.path(), "go1.14.1", &arch).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the built toolchain reports go1.14.2, not go1.14.1; nothing was registered"),
+        "{err}"
+    );
+    assert!(err.contains("build log: "), "{err}");
+    assert_eq!(registered(home.path()), vec!["go1.14.15"]);
+    assert!(
+        build_leftovers(home.path()).is_empty(),
+        "{:?}",
+        build_leftovers(home.path())
+    );
+}
