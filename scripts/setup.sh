@@ -45,7 +45,7 @@ else
   if [ -n "$go1141_src" ]; then
     ref=()
     [ -d "$go1141_src" ] && ref=(--ref "${DIVERGO_GO1141_REF:-go1.14.1}")
-    log "go1.14.1 from source: $go1141_src ${ref[*]} (make.bash takes minutes the first time; cached after)"
+    log "go1.14.1 from source: $go1141_src${ref[*]:+ ${ref[*]}} (make.bash takes minutes the first time; cached after)"
     "$DIVERGO" toolchains build go1.14.1 --source "$go1141_src" "${ref[@]}"
   elif [[ "$("$DIVERGO" toolchains list --json)" != *'"name": "go1.14.1"'* ]]; then
     log "go1.14.1 is not set up (no registry serves it): get the source archive"

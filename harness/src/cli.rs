@@ -31,8 +31,8 @@ with several Go toolchains for amd64 and arm64, runs them under GC and preemptio
 (natively, or under qemu-user for a foreign arch), classifies every run, and reports where \
 toolchains or architectures diverge, with a standalone reproducer per finding.\n\n\
 Toolchains live under $DIVERGO_HOME (default ~/.cache/divergo).\n\n\
-Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, or a \
-replay that did not reproduce; 2 bad input; 3 infrastructure failure; 130 interrupted.",
+Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, a \
+replay that did not reproduce, or a toolchain source that did not build; 2 bad input; 3 infrastructure failure; 130 interrupted.",
     after_help = "Start with: divergo toolchains install && divergo run"
 )]
 pub struct Cli {
@@ -445,6 +445,9 @@ fn build_cmd(
     let bar = indicatif::ProgressBar::new_spinner();
     let started = std::time::Instant::now();
     let mut on_event = |ev: Event| match ev {
+        Event::WaitingForLock => {
+            eprintln!("waiting for another toolchain build in {}", home.display())
+        }
         Event::FetchingBootstrap(b) => eprintln!("fetching the bootstrap toolchain {b}"),
         Event::Started { bootstrap, log, .. } => {
             eprintln!(
@@ -453,7 +456,7 @@ fn build_cmd(
             );
             if tty {
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
                         .unwrap(),
                 );
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -522,15 +525,23 @@ fn list(json: bool) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     let mut out = std::io::stdout().lock();
+    // Built toolchains have longer names (go1.14.1-2a3b4c5, devel +2a3b4c5).
+    let nw = tcs.iter().map(|t| t.name.len()).max().unwrap_or(0).max(12);
+    let vw = tcs
+        .iter()
+        .map(|t| t.version.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     writeln!(
         out,
-        "{:<12} {:<12} {:<6} {:<7} GOROOT",
+        "{:<nw$} {:<vw$} {:<6} {:<7} GOROOT",
         "NAME", "VERSION", "SOURCE", "USABLE"
     )?;
     for t in tcs {
         writeln!(
             out,
-            "{:<12} {:<12} {:<6} {:<7} {}{}",
+            "{:<nw$} {:<vw$} {:<6} {:<7} {}{}",
             t.name,
             t.version,
             format!("{:?}", t.source).to_lowercase(),

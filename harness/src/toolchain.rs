@@ -114,6 +114,12 @@ pub fn gocache(home: &Path, name: &str) -> PathBuf {
 pub struct Lock(#[allow(dead_code)] fs::File);
 
 pub fn lock(home: &Path, what: &str) -> Result<Lock> {
+    lock_or_wait(home, what, &mut || {})
+}
+
+/// Like [`lock`], calling `waiting` once before blocking when another process
+/// holds the lock.
+pub fn lock_or_wait(home: &Path, what: &str, waiting: &mut dyn FnMut()) -> Result<Lock> {
     let dir = home.join("locks");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("{what}.lock"));
@@ -123,6 +129,13 @@ pub fn lock(home: &Path, what: &str) -> Result<Lock> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => return Ok(Lock(f)),
+        Err(fs::TryLockError::WouldBlock) => waiting(),
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
     f.lock()
         .with_context(|| format!("cannot lock {}", path.display()))?;
     Ok(Lock(f))

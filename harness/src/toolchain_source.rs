@@ -54,6 +54,8 @@ pub struct BuildRequest {
 /// Progress, in order.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// Another divergo is building a toolchain in this DIVERGO_HOME; waiting.
+    WaitingForLock,
     /// The bootstrap toolchain is being fetched from the proxy.
     FetchingBootstrap(String),
     /// make.bash started; its output goes to `log`.
@@ -183,13 +185,16 @@ pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> 
     }
     check_no_conflict(home, &req.name)?;
 
-    let _lock = toolchain::lock(home, "src-builds").map_err(|e| infra(format!("{e:#}")))?;
+    let _lock = toolchain::lock_or_wait(home, "src-builds", &mut || {
+        events(Event::WaitingForLock);
+    })
+    .map_err(|e| infra(format!("{e:#}")))?;
     let root = builds_dir(home);
     clean_stale(&root);
     let key = resolved.key();
     let dir = root.join(&key);
 
-    if let Some(tc) = cached(&dir, &req.name)? {
+    if let Some(tc) = cached(&dir, &req.name, &resolved)? {
         toolchain::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
         return Ok(BuildOutcome {
             toolchain: tc,
@@ -410,8 +415,9 @@ fn build_info(resolved: &Resolved, bootstrap: &str, log: &Path, seconds: f64) ->
 }
 
 /// A finished build of this source, registered under `name` if its
-/// `go version` fits the name. A broken or half-written one is removed.
-fn cached(dir: &Path, name: &str) -> R<Option<Toolchain>> {
+/// `go version` fits the name (and recording where the source is now). A
+/// broken or half-written one is removed.
+fn cached(dir: &Path, name: &str, resolved: &Resolved) -> R<Option<Toolchain>> {
     let meta = dir.join("build.json");
     let Ok(data) = fs::read(&meta) else {
         return Ok(None);
@@ -423,7 +429,15 @@ fn cached(dir: &Path, name: &str) -> R<Option<Toolchain>> {
         (Some(rec), Some(v)) if v == rec.version => {
             let tree_version = read_version_file(&goroot);
             expect_reported(name, &v, tree_version.as_deref()).map_err(bad)?;
-            Ok(Some(built_toolchain(name, &v, goroot, rec.info)))
+            let mut info = rec.info;
+            match resolved {
+                Resolved::Archive { path, .. } => info.from = path.clone(),
+                Resolved::Git { repo, git_ref, .. } => {
+                    info.from = repo.clone();
+                    info.git_ref = Some(git_ref.clone());
+                }
+            }
+            Ok(Some(built_toolchain(name, &v, goroot, info)))
         }
         _ => {
             // Not usable any more: build it again.
@@ -828,8 +842,13 @@ fn pick_bootstrap(
         return Err(bad(format!("bootstrap {name} is not installed")));
     }
     events(Event::FetchingBootstrap(name.clone()));
-    let (tc, _) = toolchain::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {})
-        .map_err(|e| infra(format!("fetching the bootstrap toolchain {name}: {e:#}")))?;
+    let (tc, _) =
+        toolchain::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {}).map_err(|e| {
+            infra(format!(
+                "fetching the bootstrap toolchain {name}: {e:#} (or name an installed \
+                 toolchain, {min} or later, with --bootstrap)"
+            ))
+        })?;
     Ok(tc)
 }
 

@@ -320,11 +320,51 @@ fn killed_build_registers_nothing_and_is_cleaned_next_time() {
         .spawn()
         .unwrap();
     wait_for_log_line(home.path(), "make.bash started", &mut child);
+
+    // A second build meanwhile waits for the first (and does not clean up
+    // the running build's tree as if it were stale).
+    let failing = fake_archive(d.path(), "failing", Some("go1.14.1"), "exit 1");
+    let mut second = build_cmd(home.path(), "go1.14.1", &failing)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = second.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains("waiting for another toolchain build") => break,
+            Ok(_) => {}
+            Err(e) => panic!("the second build never said it was waiting: {e}"),
+        }
+    }
+    assert_eq!(build_leftovers(home.path()).len(), 1);
+    assert!(child.try_wait().unwrap().is_none(), "the first build ended");
+
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{:?}", text(&o));
+    let st = second.wait().unwrap();
+    let err2 = reader.join().unwrap();
+    assert_eq!(st.code(), Some(1), "{err2}");
+    assert!(err2.contains("make.bash exited with status 1"), "{err2}");
     assert_eq!(registered(home.path()), vec!["go1.14.15"]);
     assert!(
         build_leftovers(home.path()).is_empty(),
@@ -374,7 +414,6 @@ fn killed_build_registers_nothing_and_is_cleaned_next_time() {
             .starts_with(".tmp-"),
         "{left:?}"
     );
-    let failing = fake_archive(d.path(), "failing", Some("go1.14.1"), "exit 1");
     let o = build_cmd(home.path(), "go1.14.1", &failing)
         .output()
         .unwrap();
@@ -491,5 +530,123 @@ fn go1141_from_source_archive_hangs_on_timer_reset_38023() {
     assert!(
         new.iter().all(|c| *c == divergo::model::Class::Ok),
         "{new:?}"
+    );
+}
+
+/// A git checkout without a VERSION file (the go1.14.1 tree committed at a
+/// fixed date, so its commit id, the cache key, is the same every time) builds
+/// a devel toolchain under the name given, records the commit, and leaves
+/// the checkout as it was.
+#[test]
+fn devel_build_from_git_checkout_records_the_commit() {
+    let Some(archive) = shared_go1141_archive() else {
+        eprintln!(
+            "SKIPPED devel_build_from_git_checkout_records_the_commit: no \
+             ../shared/go-src/go1.14.1.src.tar.gz beside the repository"
+        );
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    assert!(Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(d.path())
+        .status()
+        .unwrap()
+        .success());
+    let repo = d.path().join("go");
+    fs::remove_file(repo.join("VERSION")).unwrap();
+    let fixed = |c: &mut Command| {
+        c.env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_AUTHOR_DATE", "2020-03-19T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2020-03-19T00:00:00Z");
+    };
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "go1.14.1 tree without VERSION"],
+        &["tag", "bisect-point"],
+    ] {
+        let mut c = Command::new("git");
+        c.arg("-C").arg(&repo).args(args);
+        fixed(&mut c);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "git {args:?}: {:?}", text(&o));
+    }
+    let git_out = |args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let commit = git_out(&["rev-parse", "HEAD"]).trim().to_string();
+    let short = &commit[..7];
+    let refs_before = git_out(&["for-each-ref"]);
+    let name = format!("go1.14.1-{short}");
+
+    let o = build_cmd(&home(), &name, &repo)
+        .args(["--ref", "bisect-point"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+
+    let o = divergo()
+        .args(["toolchains", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tc = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+    assert_eq!(tc["source"], "built", "{tc}");
+    assert_eq!(tc["usable"], true, "{tc}");
+    assert_eq!(tc["version"], format!("devel +{short}").as_str(), "{tc}");
+    assert_eq!(tc["build"]["kind"], "git", "{tc}");
+    assert_eq!(tc["build"]["commit"], commit.as_str(), "{tc}");
+    assert_eq!(tc["build"]["ref"], "bisect-point", "{tc}");
+    let goroot = PathBuf::from(tc["goroot"].as_str().unwrap());
+    assert!(!goroot.join(".git").exists(), "the clone's .git was kept");
+
+    // The checkout is as it was: no changes, no new refs or worktrees.
+    assert_eq!(git_out(&["status", "--porcelain"]), "");
+    assert_eq!(git_out(&["for-each-ref"]), refs_before);
+    assert_eq!(git_out(&["worktree", "list"]).lines().count(), 1);
+}
+
+/// A make.bash that "succeeds" but leaves a go binary reporting another
+/// version: an error naming the log, and nothing registered.
+#[test]
+fn built_go_reporting_another_version_is_not_registered() {
+    let home = private_home();
+    let d = tempfile::tempdir().unwrap();
+    let arch = fake_archive(
+        d.path(),
+        "liar",
+        Some("go1.14.1"),
+        "mkdir -p ../bin\nprintf '#!/bin/sh\\necho go version go1.14.2 linux/amd64\\n' > ../bin/go\nchmod +x ../bin/go\necho 'Installed Go'",
+    );
+    let o = build_cmd(home.path(), "go1.14.1", &arch).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the built toolchain reports go1.14.2, not go1.14.1; nothing was registered"),
+        "{err}"
+    );
+    assert!(err.contains("build log: "), "{err}");
+    assert_eq!(registered(home.path()), vec!["go1.14.15"]);
+    assert!(
+        build_leftovers(home.path()).is_empty(),
+        "{:?}",
+        build_leftovers(home.path())
     );
 }
