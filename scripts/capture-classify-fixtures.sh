@@ -199,6 +199,8 @@ if [ $# -gt 0 ]; then
 	done
 else
 	for d in "$FIX"/programs/*/; do
+		# Harvested fixtures (scripts/harvest-fixtures.py) have no main.go.
+		[ -f "$d/main.go" ] || continue
 		capture_program "$(basename "$d")"
 	done
 	capture_infra

@@ -1053,11 +1053,27 @@ fn executor_failure(lines: &[&str]) -> Option<String> {
 /// window makes the unwinder either throw (`fatal error: traceback did not
 /// unwind completely`) or fault (`SIGSEGV: segmentation violation`) in
 /// `runtime.(*unwinder).next` during a stack scan. Such signatures group as
-/// `runtime fault in F1 < F2` (the first two frames). Everything else (user
-/// panics, user fatal errors, out of memory, hangs, build errors) is its own
+/// `runtime fault in F1 < F2` (the first two frames). A hang is keyed by the
+/// first two frames of each goroutine its signature names. Everything else
+/// (user panics, user fatal errors, out of memory, build errors) is its own
 /// bug: the key is the signature.
 pub fn bug_key(signature: &str) -> String {
-    if signature.starts_with("hang:") || signature.contains("out of memory") {
+    if let Some(body) = signature.strip_prefix("hang: ") {
+        if body.starts_with("blocked in ") || body.starts_with("no ") {
+            return signature.to_string();
+        }
+        // A stuck goroutine is keyed by its first two frames: the same
+        // spin entered from two callers (addtimer, modtimer) is one bug.
+        let tokens: BTreeSet<String> = body
+            .split("; ")
+            .map(|t| t.split(" < ").take(2).collect::<Vec<_>>().join(" < "))
+            .collect();
+        return format!(
+            "hang: {}",
+            tokens.into_iter().collect::<Vec<_>>().join("; ")
+        );
+    }
+    if signature.contains("out of memory") {
         return signature.to_string();
     }
     let Some((_, frames)) = signature.rsplit_once(" in ") else {
@@ -1202,6 +1218,10 @@ enum HangRole {
     /// Stuck inside the runtime on its own account: every kept frame is
     /// the runtime's.
     Runtime,
+    /// Waiting in the runtime for others: a stop-the-world or GC start that
+    /// waits for every goroutine to stop, a semaphore hand-off. Part of a
+    /// deadlock, but entered from wherever the program happened to be.
+    Waiting,
     /// Running (or yielding from) the program's own code.
     User,
     /// Helping the garbage collector: busy because the GC is, not the cause.
@@ -1237,8 +1257,23 @@ fn hang_role(all_frames: &[String], picked: &[String]) -> HangRole {
         "runtime.goschedIfBusy",
         "runtime.osyield_no_g",
     ];
+    const WAITING: &[&str] = &[
+        "runtime.gcStart",
+        "runtime.stopTheWorld",
+        "runtime.stopTheWorldGC",
+        "runtime.stopTheWorldWithSema",
+        "runtime.semrelease1",
+        "runtime.semacquire1",
+        "runtime.forEachP",
+    ];
     if all_frames.iter().any(|f| GC_HELPER.contains(&f.as_str())) {
         return HangRole::GcHelper;
+    }
+    if picked
+        .first()
+        .is_some_and(|f| WAITING.contains(&f.as_str()))
+    {
+        return HangRole::Waiting;
     }
     // Stuck in the runtime: every frame kept is the runtime's own. A thin
     // runtime layer over user code (an allocation, a non-blocking select, a

@@ -4,7 +4,7 @@
 //!
 //! Set CLASSIFY_PRINT=1 to print every fixture's outcome.
 
-use divergo::classify::{classify_build, classify_run, RunEvidence};
+use divergo::classify::{bug_key, classify_build, classify_run, RunEvidence};
 use divergo::model::{Class, ExitStatus, Outcome};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -218,6 +218,65 @@ fn same_program_same_signature() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// Dumps of one bug harvested from many generated programs
+/// (scripts/harvest-fixtures.py; `bug=N` in the program's expect file): their
+/// signatures group into at most N bug keys. One bug, one key.
+#[test]
+fn harvested_dumps_of_one_bug_share_one_bug_key() {
+    let all = load();
+    let mut checked = 0;
+    for prog in subdirs(&fixtures_dir().join("programs")) {
+        let name = prog.file_name().unwrap().to_string_lossy().into_owned();
+        let meta = parse_meta(&read(&prog.join("expect")));
+        let Some(limit) = meta.get("bug").and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        let fixtures: Vec<&Fixture> = all.iter().filter(|f| f.program == name).collect();
+        let min: usize = meta.get("min").and_then(|n| n.parse().ok()).unwrap_or(1);
+        assert!(
+            fixtures.len() >= min,
+            "{name}: {} fixtures, want {min}",
+            fixtures.len()
+        );
+        // As a finding sees them: the dumps of one source program and cell
+        // (the fixture dir name without -rN) form one finding, named by the
+        // consensus of its hang signatures or by its most common crash one.
+        let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in &fixtures {
+            let src = f.name.rsplit_once("-r").map_or(f.name.as_str(), |(a, _)| a);
+            by_source
+                .entry(src)
+                .or_default()
+                .push(f.outcome.signature.as_str());
+        }
+        let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (src, sigs) in &by_source {
+            let sig = if sigs[0].starts_with("hang:") {
+                divergo::report::consensus_hang_signature(sigs)
+            } else {
+                sigs[0].to_string()
+            };
+            for s in sigs.iter().filter(|_| !sigs[0].starts_with("hang:")) {
+                keys.entry(bug_key(s))
+                    .or_default()
+                    .push(format!("{src}: {s}"));
+            }
+            if sig.starts_with("hang:") {
+                keys.entry(bug_key(&sig))
+                    .or_default()
+                    .push(format!("{src}: {sig}"));
+            }
+        }
+        assert!(
+            keys.len() <= limit,
+            "{name}: {} bug keys: {keys:#?}",
+            keys.len()
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no harvested fixtures");
+}
+
 #[test]
 fn repeated_runs_agree() {
     // Runs of one binary (same program, toolchain, arch, GOTRACEBACK) must
@@ -235,10 +294,19 @@ fn repeated_runs_agree() {
             .insert(f.outcome.signature.clone());
     }
     let limits: BTreeMap<&str, usize> = [("fatal_unwind_73259", 2)].into_iter().collect();
+    // Harvested dumps (bug=N) are checked as findings, in
+    // harvested_dumps_of_one_bug_share_one_bug_key: one dump of a hang also
+    // catches whatever else ran at that instant.
+    let harvested = |prog: &str| {
+        parse_meta(&read(
+            &fixtures_dir().join("programs").join(prog).join("expect"),
+        ))
+        .contains_key("bug")
+    };
     let mut bad = Vec::new();
     for (k, sigs) in &groups {
         let prog = k.split('/').nth(1).unwrap_or("");
-        if sigs.len() > *limits.get(prog).unwrap_or(&1) {
+        if !harvested(prog) && sigs.len() > *limits.get(prog).unwrap_or(&1) {
             bad.push(format!("{k}: {sigs:?}"));
         }
     }

@@ -337,6 +337,7 @@ fn hang_signature_drops_user_spinners_and_gc_helpers() {
     let spinner = "goroutine 7 [runnable]:\nruntime.Gosched(...)\n\t/r/proc.go:271\nmain.spinner(0xc00005e000)\n\t/x.go:40 +0x42\ncreated by main.main\n\t/x.go:31 +0x5c\n\n";
     let gc = "goroutine 20 [running]:\nruntime.gcMarkDone()\n\t/r/mgc.go:1490 +0x2a\nruntime.gcBgMarkWorker(0xc00002c000)\n\t/r/mgc.go:1990 +0x1f1\ncreated by runtime.gcBgMarkStartWorkers\n\n";
     let user = "goroutine 8 [running]:\nmain.tm0worker.func2(0xc00005e000)\n\t/x.go:50 +0x42\ncreated by main.main\n\t/x.go:32 +0x5c\n\n";
+    let alloc = "goroutine 9 [running]:\nruntime.mallocgc(0x10, 0x4b3a40, 0x1)\n\t/r/malloc.go:1000 +0x42\nruntime.newobject(0x4b3a40)\n\t/r/malloc.go:1100 +0x42\nmain.churn(0xc00005e000)\n\t/x.go:60 +0x42\ncreated by main.main\n\t/x.go:33 +0x5c\n\n";
     let head = "SIGQUIT: quit\nPC=0x45f1e1 m=3 sigcode=0\n\n";
     let tail = "goroutine 1 [chan receive]:\nruntime.gopark(0x4c7838, 0xc00005e058, 0x170d, 0x2)\nmain.main()\n";
     let sig = |parts: &[&str]| {
@@ -348,6 +349,19 @@ fn hang_signature_drops_user_spinners_and_gc_helpers() {
     assert_eq!(sig(&[spinner, stuck]), want);
     assert_eq!(sig(&[user, gc, stuck]), want);
     assert_eq!(sig(&[gc, spinner, user, stuck]), want);
+    // A goroutine caught allocating is user code in a runtime call.
+    assert_eq!(sig(&[alloc, stuck]), want);
+    // A GC start waiting for the world to stop is a victim, not the cause.
+    let gcstart = "goroutine 10 [running]:\nruntime.gcStart(0x0, 0x0)\n\t/r/mgc.go:1300 +0x42\nruntime.mallocgc(0x10, 0x4b3a40, 0x1)\n\t/r/malloc.go:1000 +0x42\nruntime.makeslice(0x4b3a40, 0x10, 0x10)\n\t/r/slice.go:40 +0x42\nmain.churn(0xc00005e000)\n\t/x.go:60 +0x42\ncreated by main.main\n\t/x.go:34 +0x5c\n\n";
+    assert_eq!(sig(&[gcstart, stuck]), want);
+    assert_eq!(
+        sig(&[gcstart, user]),
+        "hang: runtime.gcStart < runtime.mallocgc < runtime.makeslice"
+    );
+    assert_eq!(
+        sig(&[alloc, user]),
+        "hang: main.tm0worker.func; runtime.mallocgc < runtime.newobject < main.churn"
+    );
     // Nothing stuck in the runtime: the user code that spins names it, and
     // GC helpers only when nothing else runs.
     assert_eq!(sig(&[gc, user]), "hang: main.tm0worker.func");
@@ -378,10 +392,18 @@ fn bug_key_groups_the_forms_of_one_runtime_fault() {
         "panic: runtime error: index out of range [N] with length N in main.walk < main.main",
         "panic: boom in main.f",
         "fatal error: out of memory in runtime.mallocgc < main.grow",
-        "hang: runtime.osyield < runtime.wakeNetPoller < runtime.addInitializedTimer",
+        "hang: blocked in main.nap < main.main",
         "exit status 3",
     ] {
         assert_eq!(bug_key(own), own);
+    }
+    // The timer deadlock entered from Reset (modtimer) or from NewTimer
+    // (addtimer) is one stuck spin.
+    for h in [
+        "hang: runtime.wakeNetPoller < runtime.addInitializedTimer < runtime.modtimer",
+        "hang: runtime.wakeNetPoller < runtime.addInitializedTimer < runtime.addtimer; runtime.wakeNetPoller < runtime.addInitializedTimer < runtime.modtimer",
+    ] {
+        assert_eq!(bug_key(h), "hang: runtime.wakeNetPoller < runtime.addInitializedTimer");
     }
 }
 
