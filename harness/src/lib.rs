@@ -22,5 +22,6 @@ pub mod replay;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod scan;
 pub mod toolchain;
 pub mod verdict;
