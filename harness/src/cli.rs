@@ -118,6 +118,11 @@ struct ScanArgs {
     /// One JSON array on stdout: [{file, report} | {file, error}]
     #[arg(long)]
     json: bool,
+    /// Also check PCs the runtime never preempts asynchronously (unsafe points,
+    /// runtime functions); such windows are marked "not preemptible" and do
+    /// not count for the exit status
+    #[arg(long)]
+    ignore_unsafe_points: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -666,11 +671,14 @@ fn scan_cmd(a: ScanArgs) -> Result<i32> {
     let mut json = Vec::new();
     let (mut found, mut bad) = (false, false);
     let mut out = std::io::stdout().lock();
+    let opts = crate::scan::ScanOptions {
+        ignore_unsafe_points: a.ignore_unsafe_points,
+    };
     for path in &a.binaries {
         let file = path.display().to_string();
-        match crate::scan::scan_file(path) {
+        match crate::scan::scan_file_with(path, &opts) {
             Ok(r) => {
-                found |= !r.windows.is_empty();
+                found |= r.windows.iter().any(|w| w.preemptible);
                 if a.json {
                     json.push(serde_json::json!({"file": file, "report": r}));
                 } else {

@@ -58,6 +58,18 @@ pub struct Window {
     pub insns: Vec<Insn>,
     pub rule: String,
     pub bug: Option<String>,
+    /// Whether the runtime accepts an asynchronous preemption here (always
+    /// true unless [`ScanOptions::ignore_unsafe_points`] is set).
+    pub preemptible: bool,
+}
+
+/// How to scan.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScanOptions {
+    /// Check every PC of the functions that have preemptible PCs, not only
+    /// those `isAsyncSafePoint` accepts: shows what the runtime's unsafe
+    /// points and name rules hide. Windows at such PCs have `preemptible: false`.
+    pub ignore_unsafe_points: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,12 +112,22 @@ impl std::error::Error for ScanError {}
 
 /// Scan the file at `path`.
 pub fn scan_file(path: &Path) -> Result<ScanReport, ScanError> {
+    scan_file_with(path, &ScanOptions::default())
+}
+
+/// [`scan_file`] with options.
+pub fn scan_file_with(path: &Path, opts: &ScanOptions) -> Result<ScanReport, ScanError> {
     let data = std::fs::read(path).map_err(|e| ScanError::Io(e.to_string()))?;
-    scan_bytes(&data)
+    scan_bytes_with(&data, opts)
 }
 
 /// Scan an ELF image held in memory.
 pub fn scan_bytes(data: &[u8]) -> Result<ScanReport, ScanError> {
+    scan_bytes_with(data, &ScanOptions::default())
+}
+
+/// [`scan_bytes`] with options.
+pub fn scan_bytes_with(data: &[u8], opts: &ScanOptions) -> Result<ScanReport, ScanError> {
     let img = elf::Image::parse(data)?;
     let tab = img.pclntab()?;
     let funcs = tab.funcs()?;
@@ -135,15 +157,16 @@ pub fn scan_bytes(data: &[u8]) -> Result<ScanReport, ScanError> {
         let mut tables = model.tables(&tab, f)?;
         report.functions_checked += 1;
         report.instructions_checked += steps.len() as u64;
-        let mut hits: Vec<(usize, &'static rules::Rule, i64, i64)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         let mut err = None;
         sim::walk(&steps, &pcsp, |i, state, _table| {
             if err.is_some() {
                 return;
             }
             let s = &steps[i];
-            let resume = match model.at(&tab, &img, f, &mut tables, s.pc) {
-                Ok(preempt::Safety::Safe { resume }) => resume,
+            let (resume, preemptible) = match model.at(&tab, &img, f, &mut tables, s.pc) {
+                Ok(preempt::Safety::Safe { resume }) => (resume, true),
+                Ok(preempt::Safety::Unsafe) if opts.ignore_unsafe_points => (s.pc, false),
                 Ok(preempt::Safety::Unsafe) => return,
                 Err(e) => {
                     err = Some(e);
@@ -159,7 +182,13 @@ pub fn scan_bytes(data: &[u8]) -> Result<ScanReport, ScanError> {
                 table_sp,
             };
             if let Some(rule) = rules::first_match(&ctx) {
-                hits.push((i, rule, state.sp.unwrap_or(0), table_sp.unwrap_or(0)));
+                hits.push(Hit {
+                    i,
+                    rule,
+                    actual: state.sp.unwrap_or(0),
+                    table: table_sp.unwrap_or(0),
+                    preemptible,
+                });
             }
         });
         if let Some(e) = err {
@@ -196,21 +225,26 @@ fn arm64_steps(code: &[u8], entry: u64) -> Vec<sim::Step> {
         .collect()
 }
 
+struct Hit {
+    i: usize,
+    rule: &'static rules::Rule,
+    actual: i64,
+    table: i64,
+    preemptible: bool,
+}
+
 /// Merge consecutive hits of the same rule into windows.
-fn windows(
-    f: &pclntab::Func,
-    steps: &[sim::Step],
-    hits: &[(usize, &'static rules::Rule, i64, i64)],
-) -> Vec<Window> {
+fn windows(f: &pclntab::Func, steps: &[sim::Step], hits: &[Hit]) -> Vec<Window> {
     let insn = |s: &sim::Step| Insn {
         pc: s.pc,
         hex: s.hex.clone(),
         text: s.text.clone(),
     };
     let mut out: Vec<(usize, usize, Window)> = Vec::new();
-    for &(i, rule, actual, table) in hits {
+    for h in hits {
+        let (i, rule) = (h.i, h.rule);
         if let Some((_, last, w)) = out.last_mut() {
-            if *last + 1 == i && w.rule == rule.id {
+            if *last + 1 == i && w.rule == rule.id && w.preemptible == h.preemptible {
                 *last = i;
                 w.end_pc = steps[i].pc;
                 w.insns.push(insn(&steps[i]));
@@ -231,11 +265,12 @@ fn windows(
                 pc: steps[i].pc,
                 offset: steps[i].pc - f.entry,
                 end_pc: steps[i].pc,
-                sp_actual: actual,
-                sp_table: table,
+                sp_actual: h.actual,
+                sp_table: h.table,
                 insns,
                 rule: rule.id.to_string(),
                 bug: rule.bug.map(str::to_string),
+                preemptible: h.preemptible,
             },
         ));
     }
@@ -269,8 +304,19 @@ pub fn render(file: &str, r: &ScanReport) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {} {:#x}+{:#x} (pc {:#x}): {}{bug}: SP {} vs pcsp {}",
-            w.function, w.entry_pc, w.offset, w.pc, w.rule, w.sp_actual, w.sp_table
+            "  {} {:#x}+{:#x} (pc {:#x}): {}{bug}: SP {} vs pcsp {}{}",
+            w.function,
+            w.entry_pc,
+            w.offset,
+            w.pc,
+            w.rule,
+            w.sp_actual,
+            w.sp_table,
+            if w.preemptible {
+                ""
+            } else {
+                " [not preemptible]"
+            }
         );
         for i in &w.insns {
             let mark = if i.pc >= w.pc && i.pc <= w.end_pc {
