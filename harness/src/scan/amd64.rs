@@ -132,10 +132,8 @@ pub fn decode_function(code: &[u8], entry: u64) -> Vec<Step> {
     let mut out = Vec::new();
     let mut ins = Instruction::default();
     while dec.can_decode() {
-        let off = (dec.ip() - entry) as usize;
         dec.decode_out(&mut ins);
         let len = ins.len();
-        let bytes = &code[off..(off + len).min(code.len())];
         let target =
             matches!(ins.op0_kind(), OpKind::NearBranch64).then(|| ins.near_branch_target());
         let e = if ins.is_invalid() {
@@ -146,13 +144,26 @@ pub fn decode_function(code: &[u8], entry: u64) -> Vec<Step> {
         out.push(Step {
             pc: ins.ip(),
             len: len as u8,
-            hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
-            text: format!("{:?}", ins.mnemonic()).to_lowercase(),
             effect: e,
             target,
         });
     }
     out
+}
+
+/// Hex bytes and mnemonic of the instruction at `pc` of a function.
+pub fn describe(code: &[u8], entry: u64, pc: u64) -> (String, String) {
+    let off = (pc - entry) as usize;
+    let Some(rest) = code.get(off..) else {
+        return (String::new(), String::new());
+    };
+    let mut dec = Decoder::with_ip(64, rest, pc, DecoderOptions::NONE);
+    let ins = dec.decode();
+    let bytes = &rest[..ins.len().min(rest.len())];
+    (
+        bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        format!("{:?}", ins.mnemonic()).to_lowercase(),
+    )
 }
 
 #[cfg(test)]

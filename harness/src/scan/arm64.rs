@@ -51,11 +51,32 @@ fn operand(r: u8, sp: bool) -> Operand {
     }
 }
 
-/// Decode one little-endian instruction word.
+/// `format!` only when the text is wanted (the walk decodes every
+/// instruction; only those of a window are shown).
+macro_rules! txt {
+    ($want:expr, $($arg:tt)*) => {
+        if $want { format!($($arg)*) } else { String::new() }
+    };
+}
+
+/// Decode one little-endian instruction word (without its text).
 pub fn decode(w: u32) -> Decoded {
+    decode_impl(w, false)
+}
+
+/// A short mnemonic for one instruction word, e.g. `add sp, sp, #0x950`.
+pub fn describe(w: u32) -> String {
+    decode_impl(w, true).text
+}
+
+fn decode_impl(w: u32, want: bool) -> Decoded {
     let plain = |effect: Effect, text: &str| Decoded {
         effect,
-        text: text.to_string(),
+        text: if want {
+            text.to_string()
+        } else {
+            String::new()
+        },
         target: None,
     };
     // RET / BR / BLR
@@ -64,11 +85,11 @@ pub fn decode(w: u32) -> Decoded {
     }
     if w & 0xffff_fc1f == 0xd61f_0000 {
         let rn = bits(w, 9, 5) as u8;
-        return plain(Effect::End, &format!("br {}", xn(rn, false)));
+        return plain(Effect::End, &txt!(want, "br {}", xn(rn, false)));
     }
     if w & 0xffff_fc1f == 0xd63f_0000 {
         let rn = bits(w, 9, 5) as u8;
-        return plain(Effect::Call, &format!("blr {}", xn(rn, false)));
+        return plain(Effect::Call, &txt!(want, "blr {}", xn(rn, false)));
     }
     // B / BL imm26
     if w & 0x7c00_0000 == 0x1400_0000 {
@@ -76,7 +97,7 @@ pub fn decode(w: u32) -> Decoded {
         let link = w >> 31 == 1;
         return Decoded {
             effect: if link { Effect::Call } else { Effect::End },
-            text: format!("{} {:+#x}", if link { "bl" } else { "b" }, off),
+            text: txt!(want, "{} {:+#x}", if link { "bl" } else { "b" }, off),
             target: Some(off),
         };
     }
@@ -85,7 +106,7 @@ pub fn decode(w: u32) -> Decoded {
         let off = sext(bits(w, 23, 5), 19) * 4;
         return Decoded {
             effect: Effect::None,
-            text: format!("b.cond {off:+#x}"),
+            text: txt!(want, "b.cond {off:+#x}"),
             target: Some(off),
         };
     }
@@ -94,7 +115,8 @@ pub fn decode(w: u32) -> Decoded {
         let off = sext(bits(w, 23, 5), 19) * 4;
         return Decoded {
             effect: Effect::None,
-            text: format!(
+            text: txt!(
+                want,
                 "cb{}z {off:+#x}",
                 if bits(w, 24, 24) == 1 { "n" } else { "" }
             ),
@@ -106,7 +128,8 @@ pub fn decode(w: u32) -> Decoded {
         let off = sext(bits(w, 18, 5), 14) * 4;
         return Decoded {
             effect: Effect::None,
-            text: format!(
+            text: txt!(
+                want,
                 "tb{}z {off:+#x}",
                 if bits(w, 24, 24) == 1 { "n" } else { "" }
             ),
@@ -129,11 +152,11 @@ pub fn decode(w: u32) -> Decoded {
             (true, true) => "subs",
         };
         let imm_text = if sh == 1 {
-            format!("#{:#x}, lsl #12", bits(w, 21, 10))
+            txt!(want, "#{:#x}, lsl #12", bits(w, 21, 10))
         } else {
-            format!("#{:#x}", imm)
+            txt!(want, "#{:#x}", imm)
         };
-        let text = format!("{name} {}, {}, {imm_text}", xn(rd, !s), xn(rn, true));
+        let text = txt!(want, "{name} {}, {}, {imm_text}", xn(rd, !s), xn(rn, true));
         if !sf {
             // 32-bit: never SP-sized; the destination loses what we knew.
             return plain(dest_effect(rd, !s), &text);
@@ -169,13 +192,14 @@ pub fn decode(w: u32) -> Decoded {
             (false, true) => "adds",
             (true, true) => "subs",
         };
-        let text = format!(
+        let text = txt!(
+            want,
             "{name} {}, {}, {}{}",
             xn(rd, !s),
             xn(rn, true),
             xn(rm, false),
             if imm3 != 0 {
-                format!(", lsl #{imm3}")
+                txt!(want, ", lsl #{imm3}")
             } else {
                 String::new()
             }
@@ -207,7 +231,8 @@ pub fn decode(w: u32) -> Decoded {
     if bits(w, 28, 23) == 0b100100 {
         let opc = bits(w, 30, 29);
         let sf = bits(w, 31, 31) == 1;
-        let text = format!(
+        let text = txt!(
+            want,
             "{} {}, {}, #imm",
             ["and", "orr", "eor", "ands"][opc as usize],
             xn(rd, opc != 3),
@@ -224,7 +249,7 @@ pub fn decode(w: u32) -> Decoded {
                         dst: reg(rd),
                         val: v as i64,
                     },
-                    &format!("mov {}, #{:#x}", xn(rd, false), v),
+                    &txt!(want, "mov {}, #{:#x}", xn(rd, false), v),
                 );
             }
         }
@@ -237,13 +262,14 @@ pub fn decode(w: u32) -> Decoded {
         let hw = bits(w, 22, 21);
         let imm16 = bits(w, 20, 5) as u64;
         let shift = 16 * hw;
-        let text = format!(
+        let text = txt!(
+            want,
             "{} {}, #{:#x}{}",
             ["movn", "?", "movz", "movk"][opc as usize],
             xn(rd, false),
             imm16,
             if hw != 0 {
-                format!(", lsl #{shift}")
+                txt!(want, ", lsl #{shift}")
             } else {
                 String::new()
             }
@@ -273,7 +299,7 @@ pub fn decode(w: u32) -> Decoded {
     }
     // Loads and stores: op0 = x1x0.
     if bits(w, 27, 27) == 1 && bits(w, 25, 25) == 0 {
-        return load_store(w);
+        return load_store(w, want);
     }
     // Branches, exception generation, system: op0 = 101x.
     // (MRS writes Rt; the rest write nothing we track, but be conservative.)
@@ -297,7 +323,7 @@ fn dest_effect(rd: u8, sp: bool) -> Effect {
     }
 }
 
-fn load_store(w: u32) -> Decoded {
+fn load_store(w: u32, want: bool) -> Decoded {
     let rt = bits(w, 4, 0) as u8;
     let rn = bits(w, 9, 5) as u8;
     let v = bits(w, 26, 26) == 1;
@@ -324,7 +350,8 @@ fn load_store(w: u32) -> Decoded {
         let (wb, text) = match idx {
             0b001 => (
                 true,
-                format!(
+                txt!(
+                    want,
                     "{name} {}, {}, [{}], #{imm}",
                     xn(rt, false),
                     xn(rt2, false),
@@ -333,7 +360,8 @@ fn load_store(w: u32) -> Decoded {
             ),
             0b011 => (
                 true,
-                format!(
+                txt!(
+                    want,
                     "{name} {}, {}, [{}, #{imm}]!",
                     xn(rt, false),
                     xn(rt2, false),
@@ -342,7 +370,8 @@ fn load_store(w: u32) -> Decoded {
             ),
             _ => (
                 false,
-                format!(
+                txt!(
+                    want,
                     "{name} {}, {}, [{}, #{imm}]",
                     xn(rt, false),
                     xn(rt2, false),
@@ -374,13 +403,18 @@ fn load_store(w: u32) -> Decoded {
                 0b01 => {
                     return mk(
                         ls_effect(true, rn, imm, clobbers),
-                        format!("{name} {}, [{}], #{imm}", xn(rt, false), xn(rn, true)),
+                        txt!(want, "{name} {}, [{}], #{imm}", xn(rt, false), xn(rn, true)),
                     )
                 }
                 0b11 => {
                     return mk(
                         ls_effect(true, rn, imm, clobbers),
-                        format!("{name} {}, [{}, #{imm}]!", xn(rt, false), xn(rn, true)),
+                        txt!(
+                            want,
+                            "{name} {}, [{}, #{imm}]!",
+                            xn(rt, false),
+                            xn(rn, true)
+                        ),
                     )
                 }
                 _ => {}
@@ -388,7 +422,7 @@ fn load_store(w: u32) -> Decoded {
         }
         return mk(
             ls_effect(false, rn, 0, clobbers),
-            format!("{name} {}, [{}, ...]", xn(rt, false), xn(rn, true)),
+            txt!(want, "{name} {}, [{}, ...]", xn(rt, false), xn(rn, true)),
         );
     }
     // Advanced SIMD load/store multiple/single structures, post-indexed:
@@ -401,7 +435,7 @@ fn load_store(w: u32) -> Decoded {
             Effect::Clobber(Operand::Reg(reg(rn)))
         };
         let _ = rm;
-        return mk(effect, format!("ld/st1 [{}], post", xn(rn, true)));
+        return mk(effect, txt!(want, "ld/st1 [{}], post", xn(rn, true)));
     }
     // Everything else in the class (exclusives, atomics, literal loads) may
     // write Rt (and Rs); none writes SP.
@@ -411,7 +445,7 @@ fn load_store(w: u32) -> Decoded {
         } else {
             Effect::Clobber(Operand::Reg(reg(rt)))
         },
-        "ld/st".into(),
+        txt!(want, "ld/st"),
     )
 }
 

@@ -161,7 +161,7 @@ impl<'a> Image<'a> {
             // start of .text, else runtime.text.
             t.text_start = self
                 .moduledata(&t)
-                .and_then(|md| self.u64_at(md + 8 * 22))
+                .and_then(|md| self.u64_at(md.checked_add(8 * 22)?))
                 .or_else(|| self.section(".text").map(|(a, _)| a))
                 .or_else(|| self.symbol("runtime.text"))
                 .ok_or_else(|| ScanError::BadPclntab("cannot tell where the text starts".into()))?;
@@ -184,7 +184,7 @@ impl<'a> Image<'a> {
             while i + 16 <= s.data.len() {
                 let m = u32::from_le_bytes(s.data[i..i + 4].try_into().unwrap());
                 if Layout::from_magic(m).is_some() && s.data[i + 4] == 0 && s.data[i + 5] == 0 {
-                    match pclntab::Pclntab::parse(&s.data[i..], s.vaddr + i as u64) {
+                    match pclntab::Pclntab::parse(&s.data[i..], s.vaddr.wrapping_add(i as u64)) {
                         Ok(t) => return Ok(t),
                         Err(e) => last_err = Some(e),
                     }
@@ -216,7 +216,8 @@ impl<'a> Image<'a> {
                 if flags & 2 != 0 {
                     // go1.18+: length-prefixed strings inline from offset 32.
                     let (len, n) = uvarint(&b[32..])?;
-                    let s = b.get(32 + n..32 + n + len as usize)?;
+                    let len = usize::try_from(len).ok()?;
+                    let s = b.get(32 + n..(32 + n).checked_add(len)?)?;
                     return Some(String::from_utf8_lossy(s).into_owned());
                 }
                 if ptr_size == 8 && flags & 1 == 0 {
@@ -256,7 +257,7 @@ impl<'a> Image<'a> {
             Layout::Go120 => 40,
             _ => return None,
         };
-        self.u64_at(self.moduledata(tab)? + 8 * index)
+        self.u64_at(self.moduledata(tab)?.checked_add(8 * index)?)
     }
 
     /// `runtime.firstmoduledata`: a word equal to the table's address in
@@ -270,9 +271,9 @@ impl<'a> Image<'a> {
             let mut i = 0;
             while i + 8 * 41 <= s.data.len() {
                 if s.data[i..i + 8] == want {
-                    let md = s.vaddr + i as u64;
-                    let fnt = self.u64_at(md + 8)?;
-                    if fnt > tab.vaddr && fnt < tab.vaddr + tab.data.len() as u64 {
+                    let md = s.vaddr.wrapping_add(i as u64);
+                    let fnt = self.u64_at(md.wrapping_add(8))?;
+                    if fnt > tab.vaddr && fnt < tab.vaddr.saturating_add(tab.data.len() as u64) {
                         return Some(md);
                     }
                 }

@@ -194,7 +194,28 @@ pub fn scan_bytes_with(data: &[u8], opts: &ScanOptions) -> Result<ScanReport, Sc
         if let Some(e) = err {
             return Err(e);
         }
-        report.windows.extend(windows(f, &steps, &hits));
+        let describe = |s: &sim::Step| -> Insn {
+            match img.arch {
+                elf::Arch::Arm64 => {
+                    let off = (s.pc - f.entry) as usize;
+                    let w = u32::from_le_bytes(code[off..off + 4].try_into().unwrap());
+                    Insn {
+                        pc: s.pc,
+                        hex: format!("{w:08x}"),
+                        text: arm64::describe(w),
+                    }
+                }
+                elf::Arch::Amd64 => {
+                    let (hex, text) = amd64::describe(code, f.entry, s.pc);
+                    Insn {
+                        pc: s.pc,
+                        hex,
+                        text,
+                    }
+                }
+            }
+        };
+        report.windows.extend(windows(f, &steps, &hits, describe));
     }
     Ok(report)
 }
@@ -216,8 +237,6 @@ fn arm64_steps(code: &[u8], entry: u64) -> Vec<sim::Step> {
             sim::Step {
                 pc,
                 len: 4,
-                hex: format!("{w:08x}"),
-                text: d.text,
                 effect: d.effect,
                 target: d.target.and_then(|t| pc.checked_add_signed(t)),
             }
@@ -234,12 +253,12 @@ struct Hit {
 }
 
 /// Merge consecutive hits of the same rule into windows.
-fn windows(f: &pclntab::Func, steps: &[sim::Step], hits: &[Hit]) -> Vec<Window> {
-    let insn = |s: &sim::Step| Insn {
-        pc: s.pc,
-        hex: s.hex.clone(),
-        text: s.text.clone(),
-    };
+fn windows(
+    f: &pclntab::Func,
+    steps: &[sim::Step],
+    hits: &[Hit],
+    insn: impl Fn(&sim::Step) -> Insn,
+) -> Vec<Window> {
     let mut out: Vec<(usize, usize, Window)> = Vec::new();
     for h in hits {
         let (i, rule) = (h.i, h.rule);

@@ -212,7 +212,9 @@ impl<'a> Pclntab<'a> {
         match self.layout {
             Layout::Go12 | Layout::Go116 => Ok((self.uword(at)?, self.uword(at + 8)? as usize)),
             _ => Ok((
-                self.text_start + self.u32_at(at)? as u64,
+                self.text_start
+                    .checked_add(self.u32_at(at)? as u64)
+                    .ok_or_else(|| bad("entry PC overflows"))?,
                 self.u32_at(at + 4)? as usize,
             )),
         }
@@ -268,7 +270,10 @@ impl<'a> Pclntab<'a> {
             .ok_or_else(|| bad("function offset overflows"))?;
         let (f_entry, fields_at) = match self.layout {
             Layout::Go12 | Layout::Go116 => (self.uword(at)?, at + 8),
-            _ => (self.text_start + self.u32_at(at)? as u64, at + 4),
+            _ => (
+                self.text_start.wrapping_add(self.u32_at(at)? as u64),
+                at + 4,
+            ),
         };
         if f_entry != entry {
             return Err(bad(format!(
@@ -331,7 +336,7 @@ impl<'a> Pclntab<'a> {
         match self.layout {
             Layout::Go12 | Layout::Go116 => {
                 // Aligned to the pointer size in memory.
-                let abs = self.vaddr + after_pcdata as u64;
+                let abs = self.vaddr.wrapping_add(after_pcdata as u64);
                 let pad = (abs % 8) as usize;
                 let at = after_pcdata + if pad != 0 { 8 - pad } else { 0 } + 8 * i as usize;
                 let p = self.uword(at)?;
@@ -448,7 +453,7 @@ impl FuncData {
     pub fn resolve(self, gofunc: Option<u64>) -> Option<u64> {
         match self {
             FuncData::Addr(a) => Some(a),
-            FuncData::GoFuncOff(o) => gofunc.map(|g| g + o as u64),
+            FuncData::GoFuncOff(o) => gofunc.map(|g| g.wrapping_add(o as u64)),
         }
     }
 }

@@ -89,9 +89,6 @@ pub enum Val {
 pub struct Step {
     pub pc: u64,
     pub len: u8,
-    /// The instruction bytes as hex (an arm64 word as `912543ff`).
-    pub hex: String,
-    pub text: String,
     pub effect: Effect,
     /// Absolute target of a direct branch.
     pub target: Option<u64>,
