@@ -92,6 +92,37 @@ status 0 when it reproduces, 1 when it does not. The toolchains must be installe
 Example:\n  divergo replay divergo-runs/20261122-101500/findings/3f2a9c01de"
     )]
     Replay(ReplayArgs),
+    /// Find preemption windows statically in Go binaries (golang/go#73259).
+    #[command(
+        long_about = "Scan Go ELF binaries (amd64, arm64; built by go1.14 or later, stripped or \
+not) for preemption windows: PCs where the runtime would accept an asynchronous preemption \
+(a mirror of isAsyncSafePoint of the toolchain that built the binary) but where the SP the \
+instructions produced differs from what the function's pcsp table tells the unwinder. On \
+arm64 the known case is an epilogue that pops a large frame with two ADDs \
+(split-sp-epilogue, golang/go#73259). Nothing is run.\n\n\
+Prints, per window: function, PC and offset, the instructions (hex words and mnemonics), the \
+toolchain that built the binary and the rule it matches. With --json: one JSON array of \
+{file, report} or {file, error} objects on stdout.\n\n\
+Exit status: 0 no window in any binary; 1 a window was found; 2 a file is not a Go ELF \
+binary, is truncated, or has a corrupt function table (one line on stderr per such file).\n\n\
+Examples:\n  divergo scan ./server\n  divergo scan --json bin/*"
+    )]
+    Scan(ScanArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    /// Go ELF binaries to scan
+    #[arg(required = true, value_name = "BINARY")]
+    binaries: Vec<PathBuf>,
+    /// One JSON array on stdout: [{file, report} | {file, error}]
+    #[arg(long)]
+    json: bool,
+    /// Also check PCs the runtime never preempts asynchronously (unsafe points,
+    /// runtime functions); such windows are marked "not preemptible" and do
+    /// not count for the exit status
+    #[arg(long)]
+    ignore_unsafe_points: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -353,6 +384,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Corpus(a) => corpus_cmd(a),
         Cmd::Gen(a) => gen_cmd(a),
         Cmd::Replay(a) => crate::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
+        Cmd::Scan(a) => scan_cmd(a),
     }
 }
 
@@ -770,4 +802,43 @@ fn gen_cmd(a: GenArgs) -> Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+fn scan_cmd(a: ScanArgs) -> Result<i32> {
+    let mut json = Vec::new();
+    let (mut found, mut bad) = (false, false);
+    let mut out = std::io::stdout().lock();
+    let opts = crate::scan::ScanOptions {
+        ignore_unsafe_points: a.ignore_unsafe_points,
+    };
+    for path in &a.binaries {
+        let file = path.display().to_string();
+        match crate::scan::scan_file_with(path, &opts) {
+            Ok(r) => {
+                found |= r.windows.iter().any(|w| w.preemptible);
+                if a.json {
+                    json.push(serde_json::json!({"file": file, "report": r}));
+                } else {
+                    write!(out, "{}", crate::scan::render(&file, &r))?;
+                }
+            }
+            Err(e) => {
+                bad = true;
+                eprintln!("divergo: {file}: {e}");
+                if a.json {
+                    json.push(serde_json::json!({"file": file, "error": e.to_string()}));
+                }
+            }
+        }
+    }
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(if bad {
+        EXIT_USAGE
+    } else if found {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }

@@ -22,6 +22,7 @@ pub mod replay;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod scan;
 pub mod toolchain;
 pub mod toolchain_source;
 pub mod verdict;
