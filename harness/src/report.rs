@@ -191,9 +191,14 @@ fn finding_id(kind: Kind, bug: &str, cells: &[CellReport]) -> String {
 }
 
 fn most_common_signature<'a>(recs: impl Iterator<Item = &'a Record>) -> String {
+    most_common(recs.map(|r| r.signature.as_str()))
+}
+
+/// The most frequent string (ties: the smallest), or "" for none.
+fn most_common<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let mut m: BTreeMap<&str, u32> = BTreeMap::new();
-    for r in recs {
-        *m.entry(r.signature.as_str()).or_default() += 1;
+    for s in items {
+        *m.entry(s).or_default() += 1;
     }
     m.into_iter()
         .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
@@ -222,20 +227,10 @@ pub fn consensus_hang_signature(sigs: &[&str]) -> String {
             }
         }
     }
-    let Some(max) = tokens.values().max().copied() else {
-        return most_common_signature(std::iter::empty());
-    };
-    if sigs.len() < 2 || max < 2 {
-        // Nothing shared yet: the most common whole signature.
-        let mut m: BTreeMap<&str, u32> = BTreeMap::new();
-        for s in sigs {
-            *m.entry(s).or_default() += 1;
-        }
-        return m
-            .into_iter()
-            .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
-            .map(|(s, _)| s.to_string())
-            .unwrap_or_default();
+    let max = tokens.values().max().copied().unwrap_or(0);
+    if max < 2 {
+        // Nothing shared (yet): the most common whole signature.
+        return most_common(sigs.iter().copied());
     }
     let kept: Vec<&str> = tokens
         .iter()
@@ -931,7 +926,10 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].kind, Kind::Hang);
         assert_eq!(f[0].signature, format!("hang: {stuck}"));
-        assert_eq!(f[0].bug, f[0].signature);
+        assert_eq!(
+            f[0].bug,
+            "hang: runtime.wakeNetPoller < runtime.addInitializedTimer"
+        );
     }
 
     #[test]
