@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a program's stderr: classifying the run never panics.
 #![no_main]
 
-use divergo::classify::{classify_run, RunEvidence};
+use divergo::oracle::classify::{classify_run, RunEvidence};
 use divergo::model::ExitStatus;
 use libfuzzer_sys::fuzz_target;
 

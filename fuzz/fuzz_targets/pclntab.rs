@@ -4,7 +4,7 @@
 //! code. Nothing may panic, and what the reader returns must be consistent.
 #![no_main]
 
-use divergo::scan::{self, amd64, arm64, pclntab};
+use divergo::oracle::scan::{self, amd64, arm64, pclntab};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(divergo::cli::main());
+    std::process::exit(divergo::commands::cli::main());
 }

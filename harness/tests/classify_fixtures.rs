@@ -4,8 +4,8 @@
 //!
 //! Set CLASSIFY_PRINT=1 to print every fixture's outcome.
 
-use divergo::classify::{bug_key, classify_build, classify_run, RunEvidence};
 use divergo::model::{Class, ExitStatus, Outcome};
+use divergo::oracle::classify::{bug_key, classify_build, classify_run, RunEvidence};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -252,7 +252,7 @@ fn harvested_dumps_of_one_bug_share_one_bug_key() {
         let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (src, sigs) in &by_source {
             let sig = if sigs[0].starts_with("hang:") {
-                divergo::report::consensus_hang_signature(sigs)
+                divergo::oracle::findings::consensus_hang_signature(sigs)
             } else {
                 sigs[0].to_string()
             };
@@ -333,7 +333,7 @@ fn signatures_are_clean() {
             Some("file:line or offset")
         } else if s.contains("/tmp/") || s.contains("/root/") {
             Some("path")
-        } else if s.len() > divergo::classify::MAX_SIGNATURE_LEN {
+        } else if s.len() > divergo::oracle::classify::MAX_SIGNATURE_LEN {
             Some("too long")
         } else if f.outcome.class != Class::Ok && s.is_empty() {
             Some("empty")

@@ -1,11 +1,11 @@
 //! Classifier rules on hand-written outputs (formats that the real fixtures
 //! do not cover) and on hostile input: it must never panic.
 
-use divergo::classify::{
+use divergo::model::{Class, ExitStatus, Outcome};
+use divergo::oracle::classify::{
     bounded, bug_key, classify_build, classify_run, hang_signature, normalize_build_message,
     normalize_frame, normalize_message, RunEvidence, MAX_SIGNATURE_LEN, WINDOW,
 };
-use divergo::model::{Class, ExitStatus, Outcome};
 use std::fs;
 use std::path::Path;
 

@@ -4,9 +4,9 @@
 
 mod common;
 use common::*;
-use divergo::executor::{self, ExecutorKind, QemuMode};
+use divergo::engine::executor::{self, ExecutorKind, QemuMode};
+use divergo::engine::results::Stage;
 use divergo::model::{Arch, Class, ExitStatus};
-use divergo::results::Stage;
 use std::time::Duration;
 
 fn qemu_version_text() -> String {
@@ -92,12 +92,12 @@ func main() {
     let mut sums = vec![];
     for arch in [Arch::Arm64, Arch::Amd64] {
         let bin = dir.path().join(format!("prog-{arch}"));
-        let b = divergo::build::build(&divergo::build::BuildRequest {
+        let b = divergo::engine::build::build(&divergo::engine::build::BuildRequest {
             src_dir: dir.path().to_path_buf(),
             goroot: tc.goroot.clone(),
             arch,
             out: bin.clone(),
-            gocache: divergo::toolchain::gocache(&home(), &tc.name),
+            gocache: divergo::toolchain::registry::gocache(&home(), &tc.name),
             gopath: home().join("gopath"),
             timeout: Duration::from_secs(300),
         });
@@ -105,11 +105,11 @@ func main() {
         for mode in [QemuMode::OneInsnPerTb, QemuMode::Plain] {
             let e = executor::detect(arch, mode).unwrap();
             let (prog, args, env) = e.command(&bin);
-            let mut spec = divergo::exec::ExecSpec::new(prog, dir.path());
+            let mut spec = divergo::engine::exec::ExecSpec::new(prog, dir.path());
             spec.args = args;
             spec.env = env;
             spec.timeout = Duration::from_secs(120);
-            let r = divergo::exec::run(&spec);
+            let r = divergo::engine::exec::run(&spec);
             assert_eq!(
                 r.exit,
                 Some(ExitStatus::Code(0)),
@@ -117,12 +117,13 @@ func main() {
                 r.stderr
             );
             assert!(r.stdout.starts_with(&format!("{arch}\n")), "{}", r.stdout);
-            let o = divergo::classify::classify_run(&divergo::classify::RunEvidence {
-                exit: r.exit,
-                stdout: &r.stdout,
-                stderr: &r.stderr,
-                ..Default::default()
-            });
+            let o =
+                divergo::oracle::classify::classify_run(&divergo::oracle::classify::RunEvidence {
+                    exit: r.exit,
+                    stdout: &r.stdout,
+                    stderr: &r.stderr,
+                    ..Default::default()
+                });
             assert_eq!(o.class, Class::Ok);
             sums.push((arch, o.checksum.expect("checksum")));
         }

@@ -5,8 +5,8 @@
 
 mod common;
 use common::*;
+use divergo::engine::results::Stage;
 use divergo::model::{Arch, Class};
-use divergo::results::Stage;
 use std::time::Duration;
 
 #[test]

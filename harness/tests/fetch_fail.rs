@@ -7,7 +7,7 @@
 //! tampered with on the way); they need network access. The others are
 //! offline.
 
-use divergo::fetch::{self, FetchRequest, SumdbCheck};
+use divergo::toolchain::fetch::{self, FetchRequest, SumdbCheck};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;

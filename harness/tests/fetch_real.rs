@@ -4,7 +4,7 @@
 //! One toolchain download per run: go1.25.0 for the host (linux/amd64: ~64 MB,
 //! the smallest recent release). Needs network access to proxy.golang.org.
 
-use divergo::fetch::{self, FetchRequest, SumdbCheck};
+use divergo::toolchain::fetch::{self, FetchRequest, SumdbCheck};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Instant;

@@ -19,7 +19,9 @@ fn api_dir() -> PathBuf {
     if host.join("go1.15.txt").is_file() {
         return host.to_path_buf();
     }
-    if let Some(tc) = divergo::toolchain::find(&divergo::toolchain::home(), "go1.25") {
+    if let Some(tc) =
+        divergo::toolchain::registry::find(&divergo::toolchain::registry::home(), "go1.25")
+    {
         let d = tc.goroot.join("api");
         if d.join("go1.15.txt").is_file() {
             return d;

@@ -6,7 +6,7 @@
 //!
 //! Seeds: DIVERGO_GEN_SEEDS (default 40) starting at DIVERGO_GEN_SEED_FROM
 //! (default 0). Toolchains come from the divergo registry
-//! (`divergo::toolchain::find`), or from DIVERGO_TEST_GOROOT_<name with
+//! (`divergo::toolchain::registry::find`), or from DIVERGO_TEST_GOROOT_<name with
 //! dots as underscores> (e.g. DIVERGO_TEST_GOROOT_go1_14_15); a missing one
 //! fails the test with a note on how to install it.
 
@@ -28,10 +28,10 @@ struct Go {
 
 fn toolchain(name: &str) -> Go {
     let var = format!("DIVERGO_TEST_GOROOT_{}", name.replace('.', "_"));
-    let home = divergo::toolchain::home();
+    let home = divergo::toolchain::registry::home();
     let (label, goroot) = if let Some(r) = std::env::var_os(&var).filter(|v| !v.is_empty()) {
         (name.to_string(), PathBuf::from(r))
-    } else if let Some(tc) = divergo::toolchain::find(&home, name) {
+    } else if let Some(tc) = divergo::toolchain::registry::find(&home, name) {
         (tc.name, tc.goroot)
     } else {
         panic!(

@@ -4,8 +4,8 @@
 
 mod common;
 use common::*;
+use divergo::engine::results::{Record, Stage};
 use divergo::model::Class;
-use divergo::results::{Record, Stage};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -444,7 +444,7 @@ fn full_disk_is_a_clear_error_not_a_corrupted_results_file() {
         "{err}"
     );
     // Whatever was written is whole lines only.
-    let (_, partial) = divergo::results::read(&out).unwrap();
+    let (_, partial) = divergo::engine::results::read(&out).unwrap();
     assert!(!partial);
     let data = std::fs::read(out.join("results.jsonl")).unwrap_or_default();
     assert!(data.is_empty() || data.ends_with(b"\n"));
@@ -531,7 +531,7 @@ fn results_writer_never_leaves_a_partial_line_on_a_full_disk() {
         .expect("mount (the tests run as root, like CI)");
     assert!(st.success(), "cannot mount a tmpfs: the test needs root");
     let _m = Mount(dir.path().to_path_buf());
-    let mut w = divergo::results::Writer::open(dir.path()).unwrap();
+    let mut w = divergo::engine::results::Writer::open(dir.path()).unwrap();
     let rec = Record {
         stage: Stage::Run,
         program: "seed-1".into(),
@@ -561,7 +561,7 @@ fn results_writer_never_leaves_a_partial_line_on_a_full_disk() {
     assert!(err.contains("No space left on device"), "{err}");
     let data = std::fs::read(dir.path().join("results.jsonl")).unwrap();
     assert!(data.ends_with(b"\n"), "partial line left at the end");
-    let (recs, partial) = divergo::results::read(dir.path()).unwrap();
+    let (recs, partial) = divergo::engine::results::read(dir.path()).unwrap();
     assert!(!partial);
     assert_eq!(recs.len(), written);
 }

@@ -58,7 +58,7 @@ fn build(tc: &str, prog: &str, arch: &str, strip: bool, dir: &Path) -> PathBuf {
         ("GOPATH", dir.join("gopath").display().to_string()),
         (
             "GOCACHE",
-            divergo::toolchain::gocache(&common::home(), &t.name)
+            divergo::toolchain::registry::gocache(&common::home(), &t.name)
                 .display()
                 .to_string(),
         ),

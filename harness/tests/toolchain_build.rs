@@ -101,7 +101,7 @@ fn processes_in(dir: &Path) -> Vec<u32> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if !divergo::exec::process_alive(pid) {
+        if !divergo::engine::exec::process_alive(pid) {
             continue;
         }
         if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {
@@ -525,7 +525,8 @@ fn go1141_from_source_archive_hangs_on_timer_reset_38023() {
     let (old, new) = (on("go1.14.1"), on("go1.14.2"));
     eprintln!("timer-reset-38023: go1.14.1 {old:?}; go1.14.2 {new:?}");
     assert!(old.contains(&divergo::model::Class::Hang), "{old:?}");
-    let entry = divergo::corpus::load_entry(&corpus_dir().join("timer-reset-38023")).unwrap();
+    let entry =
+        divergo::engine::corpus::load_entry(&corpus_dir().join("timer-reset-38023")).unwrap();
     assert_eq!(new.len() as u32, entry.trials, "{new:?}");
     assert!(
         new.iter().all(|c| *c == divergo::model::Class::Ok),

@@ -17,13 +17,13 @@ pub fn divergo() -> Command {
 }
 
 pub fn home() -> PathBuf {
-    divergo::toolchain::home()
+    divergo::toolchain::registry::home()
 }
 
 /// The installed toolchain `name` (`go1.25` = newest go1.25.x), or a panic
 /// that says how to install it. Tests never pass silently without it.
-pub fn toolchain(name: &str) -> divergo::toolchain::Toolchain {
-    divergo::toolchain::find(&home(), name).unwrap_or_else(|| {
+pub fn toolchain(name: &str) -> divergo::toolchain::registry::Toolchain {
+    divergo::toolchain::registry::find(&home(), name).unwrap_or_else(|| {
         panic!(
             "toolchain {name} is not installed under {}: run scripts/setup.sh (or `divergo toolchains install {name}`)",
             home().display()
@@ -50,8 +50,8 @@ pub fn text(o: &Output) -> (String, String) {
 }
 
 /// Read results.jsonl of a results dir.
-pub fn records(dir: &Path) -> Vec<divergo::results::Record> {
-    let (recs, partial) = divergo::results::read(dir).expect("results.jsonl readable");
+pub fn records(dir: &Path) -> Vec<divergo::engine::results::Record> {
+    let (recs, partial) = divergo::engine::results::read(dir).expect("results.jsonl readable");
     assert!(!partial, "results.jsonl ends with a partial line");
     recs
 }
@@ -64,7 +64,7 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me || !divergo::exec::process_alive(pid) {
+        if pid == me || !divergo::engine::exec::process_alive(pid) {
             continue;
         }
         if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
@@ -98,13 +98,15 @@ pub fn corpus_cmd(filter: Option<&str>, archs: &str, toolchains: &str, out: &Pat
 
 /// The run records (not builds) of one cell.
 pub fn cell_runs<'a>(
-    recs: &'a [divergo::results::Record],
+    recs: &'a [divergo::engine::results::Record],
     toolchain: &str,
     arch: divergo::model::Arch,
-) -> Vec<&'a divergo::results::Record> {
+) -> Vec<&'a divergo::engine::results::Record> {
     recs.iter()
         .filter(|r| {
-            r.stage == divergo::results::Stage::Run && r.toolchain == toolchain && r.arch == arch
+            r.stage == divergo::engine::results::Stage::Run
+                && r.toolchain == toolchain
+                && r.arch == arch
         })
         .collect()
 }

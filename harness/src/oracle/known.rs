@@ -23,7 +23,7 @@
 //! never hide one list only `cross-arch`, `arch` and `all` in `scopes`.
 
 use crate::model::Arch;
-use crate::report::{Finding, Kind, SCOPES};
+use crate::oracle::findings::{Finding, Kind, SCOPES};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -98,7 +98,7 @@ impl KnownIssue {
                     || self
                         .toolchains
                         .iter()
-                        .any(|t| crate::toolchain::name_matches(t, &c.toolchain)))
+                        .any(|t| crate::toolchain::registry::name_matches(t, &c.toolchain)))
         })
     }
 }
@@ -131,7 +131,7 @@ pub fn label(known: &[KnownIssue], findings: &mut [Finding]) {
 mod tests {
     use super::*;
     use crate::model::Class;
-    use crate::report::CellReport;
+    use crate::oracle::findings::CellReport;
     use std::collections::BTreeMap;
 
     fn cell(tc: &str, arch: Arch, divergent: bool) -> CellReport {
@@ -153,7 +153,7 @@ mod tests {
             kind: Kind::Crash,
             scope: scope.into(),
             signature: signature.into(),
-            bug: crate::classify::bug_key(signature),
+            bug: crate::oracle::classify::bug_key(signature),
             template: None,
             seed: None,
             program: "p".into(),

@@ -8,11 +8,11 @@
 //! fail.log, pass.log   one failing and one passing run, where there were such runs
 //! ```
 
-use crate::executor::ExecutorKind;
-use crate::pipeline::Cell;
-use crate::report::Finding;
-use crate::results::{write_atomic, Record, Stage};
-use crate::run::Plan;
+use crate::engine::executor::ExecutorKind;
+use crate::engine::pipeline::Cell;
+use crate::engine::plan::Plan;
+use crate::engine::results::{write_atomic, Record, Stage};
+use crate::oracle::findings::Finding;
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::fs;

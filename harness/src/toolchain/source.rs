@@ -17,7 +17,7 @@
 //! `src-builds` lock; stale `.tmp-*` dirs (and any process still running in
 //! them) and GOROOTs without `build.json` are removed under it before each
 //! build. The toolchain is registered (`source = "built"`, see
-//! [`crate::toolchain::BuildInfo`]) only after its own `bin/go version`
+//! [`crate::toolchain::registry::BuildInfo`]) only after its own `bin/go version`
 //! reported the expected version from its final place.
 //!
 //! make.bash runs with a clean environment: `CGO_ENABLED=0`,
@@ -25,9 +25,9 @@
 //! HOME, TMPDIR and GOCACHE inside the build dir; nothing else (no GOROOT,
 //! GOPATH, GOFLAGS or GOROOT_FINAL) comes from the caller.
 
-use crate::exec::{self, ExecSpec};
-use crate::fetch;
-use crate::toolchain::{self, BuildInfo, ProxyConfig, Source, Toolchain};
+use crate::engine::exec::{self, ExecSpec};
+use crate::toolchain::fetch;
+use crate::toolchain::registry::{self, BuildInfo, ProxyConfig, Source, Toolchain};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -172,7 +172,7 @@ struct BuildRecord {
 
 /// Build (or find in the cache) and register one toolchain.
 pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> R<BuildOutcome> {
-    if !toolchain::valid_name(&req.name) {
+    if !registry::valid_name(&req.name) {
         return Err(bad(format!(
             "invalid toolchain name {:?}: expected a Go version such as go1.14.1, or for a \
              build of a commit go1.14.1-<commit> or devel-<commit>",
@@ -185,7 +185,7 @@ pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> 
     }
     check_no_conflict(home, &req.name)?;
 
-    let _lock = toolchain::lock_or_wait(home, "src-builds", &mut || {
+    let _lock = registry::lock_or_wait(home, "src-builds", &mut || {
         events(Event::WaitingForLock);
     })
     .map_err(|e| infra(format!("{e:#}")))?;
@@ -195,7 +195,7 @@ pub fn build(home: &Path, req: &BuildRequest, events: &mut dyn FnMut(Event)) -> 
     let dir = root.join(&key);
 
     if let Some(tc) = cached(&dir, &req.name, &resolved)? {
-        toolchain::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
+        registry::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
         return Ok(BuildOutcome {
             toolchain: tc,
             cached: true,
@@ -315,7 +315,7 @@ fn build_in(
             )));
         }
     }
-    let reported = toolchain::go_version(&tree)
+    let reported = registry::go_version(&tree)
         .map_err(|e| failed(format!("the built toolchain does not run: {e:#}")))?;
     expect_reported(&req.name, &reported, version.as_deref()).map_err(failed)?;
 
@@ -339,7 +339,7 @@ fn build_in(
         goroot.display()
     )))?;
     let _ = fs::remove_dir_all(tmp);
-    let moved = toolchain::go_version(&goroot).map_err(|e| {
+    let moved = registry::go_version(&goroot).map_err(|e| {
         failed(format!(
             "the built toolchain does not run from {}: {e:#}",
             goroot.display()
@@ -361,7 +361,7 @@ fn build_in(
         &serde_json::to_vec_pretty(&record).map_err(|e| infra(e.to_string()))?,
     )?;
     let tc = built_toolchain(&req.name, &reported, goroot, info);
-    toolchain::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
+    registry::register_built(home, &tc).map_err(|e| infra(format!("{e:#}")))?;
     Ok(BuildOutcome {
         toolchain: tc,
         cached: false,
@@ -424,7 +424,7 @@ fn cached(dir: &Path, name: &str, resolved: &Resolved) -> R<Option<Toolchain>> {
     };
     let goroot = dir.join("go");
     let record: Option<BuildRecord> = serde_json::from_slice(&data).ok();
-    let now = toolchain::go_version(&goroot).ok();
+    let now = registry::go_version(&goroot).ok();
     match (record, now) {
         (Some(rec), Some(v)) if v == rec.version => {
             let tree_version = read_version_file(&goroot);
@@ -461,7 +461,7 @@ fn check_name_against(name: &str, version: Option<&str>, resolved: &Resolved) ->
             }
         }
         _ => {
-            if toolchain::valid_release_name(name) {
+            if registry::valid_release_name(name) {
                 return Err(bad(format!(
                     "{} has no release VERSION file, so it builds a devel toolchain: name it \
                      like {name}-<commit> or devel-<commit>, not {name}",
@@ -478,7 +478,7 @@ fn check_name_against(name: &str, version: Option<&str>, resolved: &Resolved) ->
 fn expect_reported(name: &str, reported: &str, version: Option<&str>) -> Result<(), String> {
     let ok = match version {
         Some(v) if v.starts_with("go") => reported == name,
-        _ => reported.starts_with("devel ") && !toolchain::valid_release_name(name),
+        _ => reported.starts_with("devel ") && !registry::valid_release_name(name),
     };
     if ok {
         Ok(())
@@ -490,11 +490,11 @@ fn expect_reported(name: &str, reported: &str, version: Option<&str>) -> Result<
 }
 
 fn check_no_conflict(home: &Path, name: &str) -> R<()> {
-    if let Some(old) = toolchain::installed(home, name) {
+    if let Some(old) = registry::installed(home, name) {
         if old.source != Source::Built {
-            let old = toolchain::check(old);
+            let old = registry::check(old);
             if old.usable {
-                return Err(bad(toolchain::conflict_message(home, &old)));
+                return Err(bad(registry::conflict_message(home, &old)));
             }
         }
     }
@@ -772,7 +772,7 @@ pub fn choose_bootstrap(minor: u32, installed: &[String]) -> Option<String> {
     let (min, _) = bootstrap_minimum(minor)?;
     let fits: Vec<&String> = installed
         .iter()
-        .filter(|n| toolchain::valid_release_name(n))
+        .filter(|n| registry::valid_release_name(n))
         .filter(|n| fetch::go_version_cmp(n, &min) != std::cmp::Ordering::Less)
         .collect();
     let within = fits
@@ -804,10 +804,10 @@ fn pick_bootstrap(
     })?;
     let name = match &req.bootstrap {
         Some(b) => {
-            if !toolchain::valid_name(b) {
+            if !registry::valid_name(b) {
                 return Err(bad(format!("--bootstrap {b:?}: not a toolchain name")));
             }
-            if toolchain::valid_release_name(b)
+            if registry::valid_release_name(b)
                 && fetch::go_version_cmp(b, &min) == std::cmp::Ordering::Less
             {
                 return Err(bad(format!(
@@ -817,17 +817,17 @@ fn pick_bootstrap(
             b.clone()
         }
         None => {
-            let usable: Vec<String> = toolchain::all(home)
+            let usable: Vec<String> = registry::all(home)
                 .into_iter()
-                .map(toolchain::check)
+                .map(registry::check)
                 .filter(|t| t.usable)
                 .map(|t| t.name)
                 .collect();
             choose_bootstrap(minor, &usable).unwrap_or(fallback)
         }
     };
-    if let Some(tc) = toolchain::installed(home, &name) {
-        let tc = toolchain::check(tc);
+    if let Some(tc) = registry::installed(home, &name) {
+        let tc = registry::check(tc);
         if tc.usable {
             return Ok(tc);
         }
@@ -838,12 +838,12 @@ fn pick_bootstrap(
             )));
         }
     }
-    if !toolchain::valid_release_name(&name) {
+    if !registry::valid_release_name(&name) {
         return Err(bad(format!("bootstrap {name} is not installed")));
     }
     events(Event::FetchingBootstrap(name.clone()));
     let (tc, _) =
-        toolchain::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {}).map_err(|e| {
+        registry::install_from_proxy(home, &name, &req.proxy, &mut |_, _| {}).map_err(|e| {
             infra(format!(
                 "fetching the bootstrap toolchain {name}: {e:#} (or name an installed \
                  toolchain, {min} or later, with --bootstrap)"

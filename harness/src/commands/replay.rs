@@ -2,15 +2,16 @@
 //! cells, toolchains, environment and executors, and say whether the finding
 //! still reproduces (the same kind of divergence on the same cells).
 
-use crate::cli::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
-use crate::executor::QemuMode;
+use crate::commands::cli::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
+use crate::engine::executor::QemuMode;
 
+use crate::engine::pipeline::{self, Config, Program, TrialPolicy};
+use crate::engine::plan::{self, AdaptiveTrials};
+use crate::engine::results::Writer;
+use crate::engine::{exec, results};
 use crate::model::{Arch, Class, Outcome};
-use crate::pipeline::{self, Config, Program, TrialPolicy};
-use crate::report::{self, Finding, Kind};
-use crate::results::Writer;
-use crate::run::{self, AdaptiveTrials};
-use crate::{exec, results, toolchain};
+use crate::oracle::findings::{self, Finding, Kind};
+use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, Context, Result};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -56,7 +57,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let tcs = run::resolve_toolchains(&home, &names)?;
+    let tcs = plan::resolve_toolchains(&home, &names)?;
     let archs: Vec<Arch> = finding
         .cells
         .iter()
@@ -69,7 +70,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
     } else {
         QemuMode::OneInsnPerTb
     };
-    let cells: Vec<_> = run::cells(&tcs, &archs, mode)
+    let cells: Vec<_> = plan::cells(&tcs, &archs, mode)
         .into_iter()
         .filter(|c| {
             finding
@@ -158,7 +159,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
             results::counts_str(&counts)
         );
     }
-    let now = report::findings_for_program_at(&prog, &recs, finding.alpha);
+    let now = findings::findings_for_program_at(&prog, &recs, finding.alpha);
     let divergent = |f: &Finding| -> BTreeSet<(String, Arch)> {
         f.cells
             .iter()

@@ -9,15 +9,15 @@
 //! $DIVERGO_HOME/locks/                             lock files shared by divergo processes
 //! ```
 //! A toolchain is either fetched from the Go module proxy (`golang.org/toolchain`,
-//! verified against the checksum database, see [`crate::fetch`]), a GOROOT the
+//! verified against the checksum database, see [`crate::toolchain::fetch`]), a GOROOT the
 //! user registers (`go1.14.1=/path/to/goroot`), or built from a Go source archive
-//! or git checkout (see [`crate::toolchain_source`]). Every toolchain is checked by
+//! or git checkout (see [`crate::toolchain::source`]). Every toolchain is checked by
 //! running its own `bin/go version`; a name that does not match what the binary
 //! reports is rejected (a `devel` build from a git checkout without a VERSION
 //! file keeps the name the user gave it and must keep reporting the same devel
 //! version).
 
-use crate::fetch;
+use crate::toolchain::fetch;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;

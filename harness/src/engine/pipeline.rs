@@ -5,13 +5,13 @@
 //! Plain data in (a [`Program`], a [`Config`], what is already done), plain data
 //! out (the program's [`Record`]s).
 
-use crate::build::{self, BuildRequest};
-use crate::classify::{self, RunEvidence};
-use crate::exec::{self, ExecSpec};
-use crate::executor::Executor;
+use crate::engine::build::{self, BuildRequest};
+use crate::engine::exec::{self, ExecSpec};
+use crate::engine::executor::Executor;
+use crate::engine::results::{Record, Stage, Writer};
 use crate::model::{Arch, Class, Outcome};
-use crate::results::{Record, Stage, Writer};
-use crate::toolchain::Toolchain;
+use crate::oracle::classify::{self, RunEvidence};
+use crate::toolchain::registry::Toolchain;
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -122,11 +122,13 @@ pub fn test_program(
     let records: Mutex<Vec<Record>> = Mutex::new(Vec::new());
     let emit = |rec: Record, fresh: bool| -> Result<()> {
         if rec.outcome == Class::Infra && is_disk_full(&rec.signature) {
-            return Err(anyhow::Error::new(crate::cli::InfraError(format!(
-                "disk full: {} (results so far are in {})",
-                rec.signature,
-                cfg.out_dir.display()
-            ))));
+            return Err(anyhow::Error::new(crate::commands::cli::InfraError(
+                format!(
+                    "disk full: {} (results so far are in {})",
+                    rec.signature,
+                    cfg.out_dir.display()
+                ),
+            )));
         }
         if fresh {
             writer.lock().unwrap().append(&rec)?;
@@ -166,7 +168,7 @@ pub fn test_program(
             goroot: cell.toolchain.goroot.clone(),
             arch: cell.arch,
             out: bin.clone(),
-            gocache: crate::toolchain::gocache(&cfg.home, &cell.toolchain.name),
+            gocache: crate::toolchain::registry::gocache(&cfg.home, &cell.toolchain.name),
             gopath: cfg.home.join("gopath"),
             timeout: cfg.build_timeout,
         };

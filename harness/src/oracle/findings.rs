@@ -2,12 +2,12 @@
 //! deduplication, the `findings/<id>/` reproducers, `summary.md`, and the
 //! corpus expected-vs-observed table.
 
-use crate::corpus::{self, Verdict};
+use crate::engine::corpus::{self, Verdict};
+use crate::engine::pipeline::{Cell, Program};
+use crate::engine::plan::{Plan, RunOutcome};
+use crate::engine::results::{self, Counts, Record, Stage};
 use crate::model::{Arch, Class};
-use crate::pipeline::{Cell, Program};
-use crate::results::{self, Counts, Record, Stage};
-use crate::run::{Plan, RunOutcome};
-use crate::verdict::{self, BadKind, Scope};
+use crate::oracle::verdict::{self, BadKind, Scope};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -59,7 +59,7 @@ pub struct Finding {
     /// arch and none of the other), or `all` (every cell).
     pub scope: String,
     pub signature: String,
-    /// The bug the signature names ([`crate::classify::bug_key`]): the forms
+    /// The bug the signature names ([`crate::oracle::classify::bug_key`]): the forms
     /// of one runtime fault share it. Findings are identified and merged by it.
     #[serde(default)]
     pub bug: String,
@@ -167,7 +167,8 @@ fn cell_reports(recs: &[Record]) -> Vec<CellReport> {
     }
     let mut v: Vec<CellReport> = m.into_values().collect();
     v.sort_by(|a, b| {
-        crate::fetch::go_version_cmp(&a.toolchain, &b.toolchain).then(a.arch.cmp(&b.arch))
+        crate::toolchain::fetch::go_version_cmp(&a.toolchain, &b.toolchain)
+            .then(a.arch.cmp(&b.arch))
     });
     v
 }
@@ -268,7 +269,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
     let base = cell_reports(recs);
     let mk =
         |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
-            let bug = crate::classify::bug_key(&signature);
+            let bug = crate::oracle::classify::bug_key(&signature);
             Finding {
                 id: finding_id(kind, &bug, &cells),
                 kind,
@@ -283,7 +284,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 cells,
                 count: 1,
                 programs: vec![prog.name.clone()],
-                divergo_version: crate::run::version(),
+                divergo_version: crate::engine::plan::version(),
                 threshold: None,
                 settled: true,
                 comparisons: Vec::new(),
@@ -626,7 +627,7 @@ pub fn write_summary(
     let _ = plan;
     results::write_atomic(&out.out_dir.join("summary.md"), s.as_bytes())?;
     for f in &out.findings {
-        crate::findings::write(&out.out_dir, f, plan, cells, &out.records)?;
+        crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.records)?;
     }
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! A whole run: a plan (stored as `run.json` so that `--resume` can finish it),
 //! the programs it names, the pipeline over them, and the reports.
 
-use crate::corpus;
-use crate::exec;
-use crate::executor::{self, QemuMode};
+use crate::engine::corpus;
+use crate::engine::exec;
+use crate::engine::executor::{self, QemuMode};
+use crate::engine::pipeline::{self, Cell, Config, Program, TrialPolicy};
+use crate::engine::results::{self, Record, Stage, Writer};
 use crate::model::Arch;
-use crate::pipeline::{self, Cell, Config, Program, TrialPolicy};
-use crate::report;
-use crate::results::{self, Record, Stage, Writer};
-use crate::toolchain::{self, Toolchain};
-use crate::verdict;
+use crate::oracle::findings;
+use crate::oracle::verdict;
+use crate::toolchain::registry::{self, Toolchain};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -53,7 +53,7 @@ pub struct Plan {
     pub corpus_trials: bool,
     /// Known issues: matching findings are labelled and do not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub known: Vec<crate::known::KnownIssue>,
+    pub known: Vec<crate::oracle::known::KnownIssue>,
 }
 
 /// Knobs that do not change results (and so may differ on resume).
@@ -72,7 +72,7 @@ pub struct RunOutcome {
     pub programs: usize,
     pub elapsed: Duration,
     pub interrupted: bool,
-    pub findings: Vec<report::Finding>,
+    pub findings: Vec<findings::Finding>,
     pub corpus_failures: Option<usize>,
     /// Bytes the results dir holds at the end (scratch already removed).
     pub disk_bytes: u64,
@@ -122,10 +122,10 @@ pub fn version() -> String {
 pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain>> {
     let mut out: Vec<Toolchain> = Vec::new();
     for n in names {
-        if !toolchain::valid_name(n) {
+        if !registry::valid_name(n) {
             bail!("invalid toolchain name {n:?}: expected a Go version such as go1.23.11");
         }
-        let tc = toolchain::find(home, n).ok_or_else(|| {
+        let tc = registry::find(home, n).ok_or_else(|| {
             anyhow!(
                 "unknown toolchain {n}: install it with `divergo toolchains install {n}` (or `{n}=/path/to/goroot`)"
             )
@@ -133,7 +133,7 @@ pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain
         if out.iter().any(|t| t.name == tc.name) {
             continue;
         }
-        out.push(toolchain::check(tc));
+        out.push(registry::check(tc));
     }
     Ok(out)
 }
@@ -295,7 +295,7 @@ pub fn read_plan(dir: &Path) -> Result<Plan> {
 /// out_dir are kept and not run again.
 pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Result<RunOutcome> {
     let start = Instant::now();
-    let home = toolchain::home();
+    let home = registry::home();
     let (programs, entries) = load_programs(plan)?;
     let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
     let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
@@ -360,7 +360,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let bar = progress_bar(programs.len(), opts.quiet);
     let mut all: Vec<Record> = Vec::new();
     let mut tested = 0usize;
-    let mut findings: Vec<report::Finding> = Vec::new();
+    let mut findings: Vec<findings::Finding> = Vec::new();
     for idx in 0..programs.len() {
         if exec::interrupted() {
             break;
@@ -400,8 +400,8 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             break;
         }
         tested += 1;
-        let mut new = report::findings_for_program(prog, &recs);
-        crate::known::label(&plan.known, &mut new);
+        let mut new = findings::findings_for_program(prog, &recs);
+        crate::oracle::known::label(&plan.known, &mut new);
         all.extend(recs);
         let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
         findings.extend(new);
@@ -418,10 +418,10 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     } else {
         drop(work);
     }
-    let findings = report::dedup(findings);
+    let findings = findings::dedup(findings);
     let corpus_failures = entries
         .as_ref()
-        .map(|es| report::corpus_table(es, &cells, &all).1);
+        .map(|es| findings::corpus_table(es, &cells, &all).1);
     let mut outcome = RunOutcome {
         out_dir: out_dir.to_path_buf(),
         records: all,
@@ -433,7 +433,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         disk_bytes: 0,
         self_peak_rss: 0,
     };
-    report::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+    findings::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)

@@ -1,9 +1,10 @@
 //! Command-line interface.
 
-use crate::executor::QemuMode;
+use crate::engine::exec;
+use crate::engine::executor::QemuMode;
+use crate::engine::plan::{self, Options, Plan, Programs};
 use crate::model::Arch;
-use crate::run::{self, Options, Plan, Programs};
-use crate::{exec, toolchain};
+use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -383,7 +384,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Corpus(a) => corpus_cmd(a),
         Cmd::Gen(a) => gen_cmd(a),
-        Cmd::Replay(a) => crate::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
+        Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
     }
 }
@@ -462,7 +463,7 @@ fn build_cmd(
     git_ref: Option<String>,
     bootstrap: Option<String>,
 ) -> Result<i32> {
-    use crate::toolchain_source::{self as ts, BuildError, Event};
+    use crate::toolchain::source::{self as ts, BuildError, Event};
     use std::io::IsTerminal;
     let home = toolchain::home();
     let req = ts::BuildRequest {
@@ -611,8 +612,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         quiet: a.m.quiet,
     };
     if let Some(dir) = &a.resume {
-        let plan = run::read_plan(dir)?;
-        let out = run::execute(&plan, dir, &opts, true)?;
+        let plan = plan::read_plan(dir)?;
+        let out = plan::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
     }
     if a.trials == 0 || a.trials > 10_000 {
@@ -627,7 +628,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
             filter: a.filter.clone(),
         },
         None => {
-            run::parse_families(&a.templates)?;
+            plan::parse_families(&a.templates)?;
             let seed = a.seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -654,8 +655,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         env.insert("GODEBUG".to_string(), d.clone());
     }
     let plan = Plan {
-        schema: crate::results::SCHEMA,
-        divergo_version: run::version(),
+        schema: crate::engine::results::SCHEMA,
+        divergo_version: plan::version(),
         programs,
         toolchains: toolchain_names(&a.m.toolchains),
         archs: default_archs(&a.m.archs)?,
@@ -668,8 +669,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         corpus_trials: false,
         known: known_issues(a.known.as_deref(), a.no_known)?,
     };
-    let out_dir = a.m.out.clone().unwrap_or_else(run::default_out_dir);
-    let out = run::execute(&plan, &out_dir, &opts, false)?;
+    let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
+    let out = plan::execute(&plan, &out_dir, &opts, false)?;
     finish(&plan, out, a.m.json)
 }
 
@@ -680,8 +681,8 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         quiet: a.m.quiet,
     };
     let plan = Plan {
-        schema: crate::results::SCHEMA,
-        divergo_version: run::version(),
+        schema: crate::engine::results::SCHEMA,
+        divergo_version: plan::version(),
         programs: Programs::Corpus {
             dir: a.dir.clone(),
             filter: a.filter.clone(),
@@ -699,8 +700,8 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
     };
     // Toolchains the user did not name and does not have (go1.14.1) are
     // simply left out of the default set; named ones must exist.
-    let out_dir = a.m.out.clone().unwrap_or_else(run::default_out_dir);
-    let out = run::execute(&plan, &out_dir, &opts, false)?;
+    let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
+    let out = plan::execute(&plan, &out_dir, &opts, false)?;
     let failures = out.corpus_failures.unwrap_or(0);
     if let Ok(s) = std::fs::read_to_string(out_dir.join("summary.md")) {
         if let Some(i) = s.find("## Corpus expectations") {
@@ -718,7 +719,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         return Ok(EXIT_INTERRUPTED);
     }
     if a.m.json {
-        println!("{}", serde_json::to_string(&run::json_summary(&out))?);
+        println!("{}", serde_json::to_string(&plan::json_summary(&out))?);
     }
     Ok(if failures == 0 {
         EXIT_OK
@@ -729,7 +730,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
 
 /// The known issues of a run: `--known FILE`, else go-corpus/known.toml when
 /// it exists, none with `--no-known`.
-fn known_issues(path: Option<&Path>, none: bool) -> Result<Vec<crate::known::KnownIssue>> {
+fn known_issues(path: Option<&Path>, none: bool) -> Result<Vec<crate::oracle::known::KnownIssue>> {
     let default = Path::new(DEFAULT_KNOWN);
     let path = match path {
         _ if none => return Ok(Vec::new()),
@@ -737,12 +738,12 @@ fn known_issues(path: Option<&Path>, none: bool) -> Result<Vec<crate::known::Kno
         None if default.is_file() => default,
         None => return Ok(Vec::new()),
     };
-    crate::known::load(path).map_err(|e| anyhow!("{e:#}"))
+    crate::oracle::known::load(path).map_err(|e| anyhow!("{e:#}"))
 }
 
 const DEFAULT_KNOWN: &str = "go-corpus/known.toml";
 
-fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
+fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
     let new = out.findings.iter().filter(|f| f.is_new()).count();
     let known = out.findings.len() - new;
     eprintln!(
@@ -771,7 +772,7 @@ fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
         );
     }
     if json {
-        println!("{}", serde_json::to_string(&run::json_summary(&out))?);
+        println!("{}", serde_json::to_string(&plan::json_summary(&out))?);
     }
     Ok(if out.interrupted {
         EXIT_INTERRUPTED
@@ -783,7 +784,7 @@ fn finish(_plan: &Plan, out: run::RunOutcome, json: bool) -> Result<i32> {
 }
 
 fn gen_cmd(a: GenArgs) -> Result<i32> {
-    let fams = run::parse_families(&a.templates)?;
+    let fams = plan::parse_families(&a.templates)?;
     let p = crate::gen::generate(a.seed, &fams);
     match a.out {
         None => {
@@ -808,18 +809,18 @@ fn scan_cmd(a: ScanArgs) -> Result<i32> {
     let mut json = Vec::new();
     let (mut found, mut bad) = (false, false);
     let mut out = std::io::stdout().lock();
-    let opts = crate::scan::ScanOptions {
+    let opts = crate::oracle::scan::ScanOptions {
         ignore_unsafe_points: a.ignore_unsafe_points,
     };
     for path in &a.binaries {
         let file = path.display().to_string();
-        match crate::scan::scan_file_with(path, &opts) {
+        match crate::oracle::scan::scan_file_with(path, &opts) {
             Ok(r) => {
                 found |= r.windows.iter().any(|w| w.preemptible);
                 if a.json {
                     json.push(serde_json::json!({"file": file, "report": r}));
                 } else {
-                    write!(out, "{}", crate::scan::render(&file, &r))?;
+                    write!(out, "{}", crate::oracle::scan::render(&file, &r))?;
                 }
             }
             Err(e) => {

@@ -83,7 +83,7 @@ impl Expect {
             || self
                 .toolchains
                 .iter()
-                .any(|t| crate::toolchain::name_matches(t, toolchain));
+                .any(|t| crate::toolchain::registry::name_matches(t, toolchain));
         let arch_ok = self.archs.is_empty() || self.archs.contains(&arch);
         tc_ok && arch_ok
     }
@@ -193,7 +193,7 @@ pub fn load_entry(dir: &Path) -> Result<Entry> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(at)?;
         for t in &e.toolchains {
-            if !crate::toolchain::valid_name(t) {
+            if !crate::toolchain::registry::valid_name(t) {
                 return Err(at(format!("invalid toolchain name {t:?}")));
             }
         }

@@ -1,0 +1,4 @@
+//! The commands: the CLI (clap types, dispatch) and what each command does.
+
+pub mod cli;
+pub mod replay;

@@ -1,0 +1,10 @@
+//! The engine: a run's plan, building and running each program over the
+//! matrix of cells, and the records it writes.
+
+pub mod build;
+pub mod corpus;
+pub mod exec;
+pub mod executor;
+pub mod pipeline;
+pub mod plan;
+pub mod results;

@@ -1,0 +1,3 @@
+//! Reports: standalone reproducers under `findings/<id>/`.
+
+pub mod reproducer;
