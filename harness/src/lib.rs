@@ -10,6 +10,8 @@
 
 pub mod commands;
 pub mod engine;
+pub mod error;
+pub mod exec;
 pub mod gen;
 pub mod model;
 pub mod oracle;

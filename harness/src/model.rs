@@ -5,8 +5,10 @@
 //! `results.jsonl`, `finding.json` and the generator spec files.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A Go GOARCH that divergo can build for and run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -188,5 +190,82 @@ impl fmt::Display for ExitStatus {
             ExitStatus::Code(c) => write!(f, "exit {c}"),
             ExitStatus::Signal(s) => write!(f, "signal {s}"),
         }
+    }
+}
+
+/// divergo's version, as recorded in run.json and finding.json.
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// One program to test.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub main_go: String,
+    pub go_mod: String,
+    /// The generator spec (JSON) for generated programs.
+    pub spec_json: Option<String>,
+    pub template: Option<String>,
+    pub seed: Option<u64>,
+    /// Native per-run timeout; None = the config default.
+    pub timeout: Option<Duration>,
+    /// Per-run timeout under an emulator; None = native timeout × slowdown.
+    pub timeout_emulated: Option<Duration>,
+    /// Extra environment of every run (overrides the config's knobs).
+    pub env: BTreeMap<String, String>,
+}
+
+/// One line of results.jsonl.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// `build` or `run`.
+    pub stage: Stage,
+    /// Program name (corpus entry name or `seed-N`).
+    pub program: String,
+    pub toolchain: String,
+    pub arch: Arch,
+    /// Executor label, e.g. `arm64 (qemu-user 7.2, one insn per TB)`.
+    pub executor: String,
+    /// Trial number (0-based); 0 for builds.
+    pub trial: u32,
+    /// Pressure knobs and other environment that shaped the run.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub outcome: Class,
+    #[serde(default)]
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitStatus>,
+    /// The timeout this run had (runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss: Option<u64>,
+    /// Where the full output of this run was kept, relative to the results dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Build,
+    Run,
+}
+
+impl Record {
+    /// Identity of the cell/trial, used to skip completed work on resume.
+    pub fn key(&self) -> (Stage, String, String, Arch, u32) {
+        (
+            self.stage,
+            self.program.clone(),
+            self.toolchain.clone(),
+            self.arch,
+            self.trial,
+        )
     }
 }

@@ -105,11 +105,11 @@ func main() {
         for mode in [QemuMode::OneInsnPerTb, QemuMode::Plain] {
             let e = executor::detect(arch, mode).unwrap();
             let (prog, args, env) = e.command(&bin);
-            let mut spec = divergo::engine::exec::ExecSpec::new(prog, dir.path());
+            let mut spec = divergo::exec::ExecSpec::new(prog, dir.path());
             spec.args = args;
             spec.env = env;
             spec.timeout = Duration::from_secs(120);
-            let r = divergo::engine::exec::run(&spec);
+            let r = divergo::exec::run(&spec);
             assert_eq!(
                 r.exit,
                 Some(ExitStatus::Code(0)),

@@ -101,7 +101,7 @@ fn processes_in(dir: &Path) -> Vec<u32> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if !divergo::engine::exec::process_alive(pid) {
+        if !divergo::exec::process_alive(pid) {
             continue;
         }
         if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {

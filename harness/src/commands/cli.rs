@@ -1,8 +1,9 @@
 //! Command-line interface.
 
-use crate::engine::exec;
 use crate::engine::executor::QemuMode;
 use crate::engine::plan::{self, Options, Plan, Programs};
+use crate::error::{InfraError, EXIT_FINDINGS, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use crate::exec;
 use crate::model::Arch;
 use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, bail, Result};
@@ -10,17 +11,6 @@ use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Exit status of a run that found nothing / whose expectations all held.
-pub const EXIT_OK: i32 = 0;
-/// Findings were reported, expectations failed, or a finding did not reproduce.
-pub const EXIT_FINDINGS: i32 = 1;
-/// Bad input: arguments, toolchain names, corpus entries, results dirs.
-pub const EXIT_USAGE: i32 = 2;
-/// An infrastructure failure stopped the command (e.g. a toolchain download).
-pub const EXIT_INFRA: i32 = 3;
-/// Interrupted by SIGINT/SIGTERM; partial results were written.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -309,18 +299,6 @@ struct ReplayArgs {
     #[arg(long)]
     jobs: Option<usize>,
 }
-
-/// Marks an error as an infrastructure failure (exit 3) rather than bad input.
-#[derive(Debug)]
-pub struct InfraError(pub String);
-
-impl std::fmt::Display for InfraError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InfraError {}
 
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -613,7 +591,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     };
     if let Some(dir) = &a.resume {
         let plan = plan::read_plan(dir)?;
-        let out = plan::execute(&plan, dir, &opts, true)?;
+        let out = crate::commands::run::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
     }
     if a.trials == 0 || a.trials > 10_000 {
@@ -656,7 +634,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     }
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
-        divergo_version: plan::version(),
+        divergo_version: crate::model::version(),
         programs,
         toolchains: toolchain_names(&a.m.toolchains),
         archs: default_archs(&a.m.archs)?,
@@ -670,7 +648,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         known: known_issues(a.known.as_deref(), a.no_known)?,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
-    let out = plan::execute(&plan, &out_dir, &opts, false)?;
+    let out = crate::commands::run::execute(&plan, &out_dir, &opts, false)?;
     finish(&plan, out, a.m.json)
 }
 
@@ -682,7 +660,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
-        divergo_version: plan::version(),
+        divergo_version: crate::model::version(),
         programs: Programs::Corpus {
             dir: a.dir.clone(),
             filter: a.filter.clone(),
@@ -701,7 +679,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
     // Toolchains the user did not name and does not have (go1.14.1) are
     // simply left out of the default set; named ones must exist.
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
-    let out = plan::execute(&plan, &out_dir, &opts, false)?;
+    let out = crate::commands::run::execute(&plan, &out_dir, &opts, false)?;
     let failures = out.corpus_failures.unwrap_or(0);
     if let Ok(s) = std::fs::read_to_string(out_dir.join("summary.md")) {
         if let Some(i) = s.find("## Corpus expectations") {
@@ -719,7 +697,10 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         return Ok(EXIT_INTERRUPTED);
     }
     if a.m.json {
-        println!("{}", serde_json::to_string(&plan::json_summary(&out))?);
+        println!(
+            "{}",
+            serde_json::to_string(&crate::commands::run::json_summary(&out))?
+        );
     }
     Ok(if failures == 0 {
         EXIT_OK
@@ -772,7 +753,10 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
         );
     }
     if json {
-        println!("{}", serde_json::to_string(&plan::json_summary(&out))?);
+        println!(
+            "{}",
+            serde_json::to_string(&crate::commands::run::json_summary(&out))?
+        );
     }
     Ok(if out.interrupted {
         EXIT_INTERRUPTED

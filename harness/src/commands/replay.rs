@@ -2,13 +2,14 @@
 //! cells, toolchains, environment and executors, and say whether the finding
 //! still reproduces (the same kind of divergence on the same cells).
 
-use crate::commands::cli::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 use crate::engine::executor::QemuMode;
+use crate::error::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 
 use crate::engine::pipeline::{self, Config, Program, TrialPolicy};
 use crate::engine::plan::{self, AdaptiveTrials};
+use crate::engine::results;
 use crate::engine::results::Writer;
-use crate::engine::{exec, results};
+use crate::exec;
 use crate::model::{Arch, Class, Outcome};
 use crate::oracle::findings::{self, Finding, Kind};
 use crate::toolchain::registry as toolchain;

@@ -4,7 +4,7 @@
 //! go.mod line), `GOFLAGS=-mod=mod`, `CGO_ENABLED=0`, `GOPROXY=off`, `GOENV=off`,
 //! a GOCACHE per toolchain, and nothing else from the caller's environment.
 
-use crate::engine::exec::{self, ExecSpec};
+use crate::exec::{self, ExecSpec};
 use crate::model::{Arch, Class, Outcome};
 use crate::oracle::classify;
 use std::path::PathBuf;
@@ -103,7 +103,7 @@ pub fn build(req: &BuildRequest) -> BuildResult {
                 req.out.display()
             ))
         }
-    } else if crate::engine::pipeline::is_disk_full(&log) {
+    } else if crate::error::is_disk_full(&log) {
         Outcome::infra(format!(
             "go build: no space left on device ({})",
             req.out.parent().unwrap_or(&req.out).display()

@@ -3,7 +3,6 @@
 
 pub mod build;
 pub mod corpus;
-pub mod exec;
 pub mod executor;
 pub mod pipeline;
 pub mod plan;

@@ -6,9 +6,9 @@
 //! out (the program's [`Record`]s).
 
 use crate::engine::build::{self, BuildRequest};
-use crate::engine::exec::{self, ExecSpec};
 use crate::engine::executor::Executor;
 use crate::engine::results::{Record, Stage, Writer};
+use crate::exec::{self, ExecSpec};
 use crate::model::{Arch, Class, Outcome};
 use crate::oracle::classify::{self, RunEvidence};
 use crate::toolchain::registry::Toolchain;
@@ -19,23 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// One program to test.
-#[derive(Clone, Debug)]
-pub struct Program {
-    pub name: String,
-    pub main_go: String,
-    pub go_mod: String,
-    /// The generator spec (JSON) for generated programs.
-    pub spec_json: Option<String>,
-    pub template: Option<String>,
-    pub seed: Option<u64>,
-    /// Native per-run timeout; None = the config default.
-    pub timeout: Option<Duration>,
-    /// Per-run timeout under an emulator; None = native timeout × slowdown.
-    pub timeout_emulated: Option<Duration>,
-    /// Extra environment of every run (overrides the config's knobs).
-    pub env: BTreeMap<String, String>,
-}
+pub use crate::model::Program;
 
 /// One column of the matrix.
 #[derive(Clone, Debug)]
@@ -102,81 +86,167 @@ enum Task {
     },
 }
 
+/// The resume key of a record: stage, program, toolchain, arch, trial.
+pub type RecordKey = (Stage, String, String, Arch, u32);
+
 /// Test one program on every cell. `done` holds records of a previous,
 /// interrupted run (resume); they are reused instead of run again.
+///
+/// The steps: write the sources, build every cell, record the cells whose
+/// executor is missing, then run trials in rounds while `policy` asks for
+/// more.
 pub fn test_program(
     cfg: &Config,
     prog: &Program,
     cells: &[Cell],
     policy: &dyn TrialPolicy,
-    done: &HashMap<(Stage, String, String, Arch, u32), Record>,
+    done: &HashMap<RecordKey, Record>,
     writer: &Mutex<Writer>,
     on_record: &(dyn Fn(&Record) + Sync),
 ) -> Result<Vec<Record>> {
-    let pdir = cfg.work_dir.join(sanitize(&prog.name));
-    let src = pdir.join("src");
-    fs::create_dir_all(&src)?;
-    fs::write(src.join("main.go"), &prog.main_go)?;
-    fs::write(src.join("go.mod"), &prog.go_mod)?;
+    let t = ProgramTest::start(cfg, prog, cells, done, writer, on_record)?;
+    let built = t.build_all()?;
+    let mut active: Vec<bool> = built.iter().map(Option::is_some).collect();
+    t.record_missing_executors(&mut active)?;
+    t.run_trials(policy, &built, active)?;
+    Ok(t.finish())
+}
 
-    let records: Mutex<Vec<Record>> = Mutex::new(Vec::new());
-    let emit = |rec: Record, fresh: bool| -> Result<()> {
-        if rec.outcome == Class::Infra && is_disk_full(&rec.signature) {
-            return Err(anyhow::Error::new(crate::commands::cli::InfraError(
-                format!(
-                    "disk full: {} (results so far are in {})",
-                    rec.signature,
-                    cfg.out_dir.display()
-                ),
-            )));
-        }
-        if fresh {
-            writer.lock().unwrap().append(&rec)?;
-        }
-        on_record(&rec);
-        records.lock().unwrap().push(rec);
-        Ok(())
-    };
-    let key = |stage, cell: &Cell, trial| {
+/// A finished trial: (cell, outcome, duration if clean, duration).
+type TrialDone = (usize, Outcome, Option<Duration>, Duration);
+
+/// One program under test: where its files are, and the records so far.
+struct ProgramTest<'a> {
+    cfg: &'a Config,
+    prog: &'a Program,
+    cells: &'a [Cell],
+    done: &'a HashMap<RecordKey, Record>,
+    writer: &'a Mutex<Writer>,
+    on_record: &'a (dyn Fn(&Record) + Sync),
+    pdir: PathBuf,
+    records: Mutex<Vec<Record>>,
+}
+
+impl<'a> ProgramTest<'a> {
+    /// Write the program's sources into its scratch dir.
+    fn start(
+        cfg: &'a Config,
+        prog: &'a Program,
+        cells: &'a [Cell],
+        done: &'a HashMap<RecordKey, Record>,
+        writer: &'a Mutex<Writer>,
+        on_record: &'a (dyn Fn(&Record) + Sync),
+    ) -> Result<Self> {
+        let pdir = cfg.work_dir.join(sanitize(&prog.name));
+        let src = pdir.join("src");
+        fs::create_dir_all(&src)?;
+        fs::write(src.join("main.go"), &prog.main_go)?;
+        fs::write(src.join("go.mod"), &prog.go_mod)?;
+        Ok(ProgramTest {
+            cfg,
+            prog,
+            cells,
+            done,
+            writer,
+            on_record,
+            pdir,
+            records: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn key(&self, stage: Stage, cell: &Cell, trial: u32) -> RecordKey {
         (
             stage,
-            prog.name.clone(),
+            self.prog.name.clone(),
             cell.toolchain.name.clone(),
             cell.arch,
             trial,
         )
-    };
+    }
 
-    // Builds.
-    let built: Vec<Mutex<Option<PathBuf>>> = cells.iter().map(|_| Mutex::new(None)).collect();
-    let tasks: Vec<Task> = (0..cells.len()).map(Task::Build).collect();
-    run_parallel(cfg.jobs, tasks, |t| {
-        let Task::Build(i) = t else { unreachable!() };
-        let cell = &cells[i];
-        let bin = pdir
+    /// Keep a record (appending it to results.jsonl when `fresh`). A full
+    /// disk stops the run: nothing after it could be written.
+    fn emit(&self, rec: Record, fresh: bool) -> Result<()> {
+        if rec.outcome == Class::Infra && crate::error::is_disk_full(&rec.signature) {
+            return Err(anyhow::Error::new(crate::error::InfraError(format!(
+                "disk full: {} (results so far are in {})",
+                rec.signature,
+                self.cfg.out_dir.display()
+            ))));
+        }
+        if fresh {
+            self.writer.lock().unwrap().append(&rec)?;
+        }
+        (self.on_record)(&rec);
+        self.records.lock().unwrap().push(rec);
+        Ok(())
+    }
+
+    /// A record of this program on `cell` with no run details.
+    fn record(&self, stage: Stage, cell: &Cell, outcome: Outcome) -> Record {
+        Record {
+            stage,
+            program: self.prog.name.clone(),
+            toolchain: cell.toolchain.name.clone(),
+            arch: cell.arch,
+            executor: cell.executor_label(),
+            trial: 0,
+            env: BTreeMap::new(),
+            outcome: outcome.class,
+            signature: outcome.signature,
+            checksum: None,
+            duration_ms: 0,
+            exit: None,
+            timeout_ms: None,
+            peak_rss: None,
+            log: None,
+        }
+    }
+
+    /// Build every cell in parallel; the binary of each cell that built.
+    fn build_all(&self) -> Result<Vec<Option<PathBuf>>> {
+        let built: Vec<Mutex<Option<PathBuf>>> =
+            self.cells.iter().map(|_| Mutex::new(None)).collect();
+        let tasks: Vec<Task> = (0..self.cells.len()).map(Task::Build).collect();
+        run_parallel(self.cfg.jobs, tasks, |t| {
+            let Task::Build(i) = t else { unreachable!() };
+            if let Some(bin) = self.build_cell(&self.cells[i])? {
+                *built[i].lock().unwrap() = Some(bin);
+            }
+            Ok(())
+        })?;
+        Ok(built.into_iter().map(|b| b.into_inner().unwrap()).collect())
+    }
+
+    /// Build one cell and record the outcome; the binary when it built.
+    fn build_cell(&self, cell: &Cell) -> Result<Option<PathBuf>> {
+        let cfg = self.cfg;
+        let bin = self
+            .pdir
             .join(format!("{}-{}", cell.toolchain.name, cell.arch))
             .join("prog");
-        if let Some(rec) = done.get(&key(Stage::Build, cell, 0)) {
+        let prev = self.done.get(&self.key(Stage::Build, cell, 0));
+        if let Some(rec) = prev {
             // Builds are cheap to redo; a resumed run needs the binary again.
             if rec.outcome != Class::Ok {
-                return emit(rec.clone(), false);
+                self.emit(rec.clone(), false)?;
+                return Ok(None);
             }
         }
         let _ = fs::create_dir_all(bin.parent().unwrap());
-        let req = BuildRequest {
-            src_dir: src.clone(),
-            goroot: cell.toolchain.goroot.clone(),
-            arch: cell.arch,
-            out: bin.clone(),
-            gocache: crate::toolchain::registry::gocache(&cfg.home, &cell.toolchain.name),
-            gopath: cfg.home.join("gopath"),
-            timeout: cfg.build_timeout,
-        };
         if exec::interrupted() {
-            return Ok(());
+            return Ok(None);
         }
         let r = if cell.toolchain.usable {
-            build::build(&req)
+            build::build(&BuildRequest {
+                src_dir: self.pdir.join("src"),
+                goroot: cell.toolchain.goroot.clone(),
+                arch: cell.arch,
+                out: bin.clone(),
+                gocache: crate::toolchain::registry::gocache(&cfg.home, &cell.toolchain.name),
+                gopath: cfg.home.join("gopath"),
+                timeout: cfg.build_timeout,
+            })
         } else {
             build::BuildResult {
                 outcome: Outcome::infra(format!(
@@ -192,116 +262,101 @@ pub fn test_program(
             }
         };
         if exec::interrupted() && r.outcome.class == Class::Infra {
-            return Ok(());
+            return Ok(None);
         }
-        if r.outcome.class == Class::Ok {
-            *built[i].lock().unwrap() = Some(bin);
-        }
-        let log = if r.outcome.class != Class::Ok {
-            save_log(cfg, prog, cell, "build", &r.log)
-        } else {
+        let ok = r.outcome.class == Class::Ok;
+        let log = if ok {
             None
+        } else {
+            save_log(cfg, self.prog, cell, "build", &r.log)
         };
-        let rec = Record {
-            stage: Stage::Build,
-            program: prog.name.clone(),
-            toolchain: cell.toolchain.name.clone(),
-            arch: cell.arch,
-            executor: cell.executor_label(),
-            trial: 0,
-            env: BTreeMap::new(),
-            outcome: r.outcome.class,
-            signature: r.outcome.signature,
-            checksum: None,
-            duration_ms: r.duration.as_millis() as u64,
-            exit: None,
-            timeout_ms: None,
-            peak_rss: None,
-            log,
-        };
-        match done.get(&key(Stage::Build, cell, 0)) {
-            Some(prev) if prev.outcome == Class::Ok => emit(prev.clone(), false),
-            _ => emit(rec, true),
+        let mut rec = self.record(Stage::Build, cell, r.outcome);
+        rec.duration_ms = r.duration.as_millis() as u64;
+        rec.log = log;
+        match prev {
+            Some(prev) if prev.outcome == Class::Ok => self.emit(prev.clone(), false)?,
+            _ => self.emit(rec, true)?,
         }
-    })?;
-
-    // Trials, in rounds.
-    let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); cells.len()];
-    let mut ok_durations: Vec<Duration> = vec![Duration::ZERO; cells.len()];
-    let mut spent: Vec<Duration> = vec![Duration::ZERO; cells.len()];
-    let mut next_trial = vec![0u32; cells.len()];
-    let mut active: Vec<bool> = cells
-        .iter()
-        .enumerate()
-        .map(|(i, _)| built[i].lock().unwrap().is_some())
-        .collect();
-    // Cells whose executor is missing: one infra record, no runs.
-    for (i, cell) in cells.iter().enumerate() {
-        if let (true, Err(why)) = (active[i], &cell.executor) {
-            active[i] = false;
-            let k = key(Stage::Run, cell, 0);
-            let rec = done.get(&k).cloned().unwrap_or_else(|| Record {
-                stage: Stage::Run,
-                program: prog.name.clone(),
-                toolchain: cell.toolchain.name.clone(),
-                arch: cell.arch,
-                executor: cell.executor_label(),
-                trial: 0,
-                env: BTreeMap::new(),
-                outcome: Class::Infra,
-                signature: why.clone(),
-                checksum: None,
-                duration_ms: 0,
-                exit: None,
-                timeout_ms: None,
-                peak_rss: None,
-                log: None,
-            });
-            emit(rec, !done.contains_key(&k))?;
-        }
+        Ok(ok.then_some(bin))
     }
-    loop {
-        if exec::interrupted() {
-            break;
-        }
-        let cost: Vec<f64> = (0..cells.len())
-            .map(|i| {
-                if runs[i].is_empty() {
-                    0.0
-                } else {
-                    spent[i].as_secs_f64() / runs[i].len() as f64
-                }
-            })
-            .collect();
-        let mut want: Vec<(usize, u32)> = Vec::new();
-        for (i, _) in active.iter().enumerate().filter(|(_, a)| **a) {
-            let n = policy.more(i, &runs, &cost);
-            if n > 0 {
-                want.push((i, n));
-            }
-        }
-        if want.is_empty() {
-            break;
-        }
-        // Spread this round over the workers: at least one trial per cell,
-        // more when few cells are active.
-        let per_cell = (cfg.jobs / want.len()).max(1) as u32;
-        let mut tasks = Vec::new();
-        for (i, n) in want {
-            for _ in 0..n.min(per_cell) {
-                let timeout = run_timeout(cfg, prog, &cells[i], &ok_durations, cells);
-                tasks.push(Task::Run {
-                    cell: i,
-                    trial: next_trial[i],
-                    timeout,
+
+    /// Cells whose executor is missing: one infra record, no runs.
+    fn record_missing_executors(&self, active: &mut [bool]) -> Result<()> {
+        for (i, cell) in self.cells.iter().enumerate() {
+            if let (true, Err(why)) = (active[i], &cell.executor) {
+                active[i] = false;
+                let k = self.key(Stage::Run, cell, 0);
+                let rec = self.done.get(&k).cloned().unwrap_or_else(|| {
+                    self.record(Stage::Run, cell, Outcome::new(Class::Infra, why.clone()))
                 });
-                next_trial[i] += 1;
+                self.emit(rec, !self.done.contains_key(&k))?;
             }
         }
-        // (cell, outcome, duration if clean, duration)
-        type Done = (usize, Outcome, Option<Duration>, Duration);
-        let round: Mutex<Vec<Done>> = Mutex::new(Vec::new());
-        run_parallel(cfg.jobs, tasks, |t| {
+        Ok(())
+    }
+
+    /// Run trials in rounds on the active cells while the policy asks for
+    /// more; each round is spread over the workers.
+    fn run_trials(
+        &self,
+        policy: &dyn TrialPolicy,
+        built: &[Option<PathBuf>],
+        active: Vec<bool>,
+    ) -> Result<()> {
+        let (cfg, cells) = (self.cfg, self.cells);
+        let mut runs: Vec<Vec<Outcome>> = vec![Vec::new(); cells.len()];
+        let mut ok_durations: Vec<Duration> = vec![Duration::ZERO; cells.len()];
+        let mut spent: Vec<Duration> = vec![Duration::ZERO; cells.len()];
+        let mut next_trial = vec![0u32; cells.len()];
+        while !exec::interrupted() {
+            let cost: Vec<f64> = (0..cells.len())
+                .map(|i| {
+                    if runs[i].is_empty() {
+                        0.0
+                    } else {
+                        spent[i].as_secs_f64() / runs[i].len() as f64
+                    }
+                })
+                .collect();
+            let want: Vec<(usize, u32)> = (0..cells.len())
+                .filter(|&i| active[i])
+                .map(|i| (i, policy.more(i, &runs, &cost)))
+                .filter(|&(_, n)| n > 0)
+                .collect();
+            if want.is_empty() {
+                break;
+            }
+            // At least one trial per cell, more when few cells are active.
+            let per_cell = (cfg.jobs / want.len()).max(1) as u32;
+            let mut tasks = Vec::new();
+            for (i, n) in want {
+                for _ in 0..n.min(per_cell) {
+                    let timeout = run_timeout(cfg, self.prog, &cells[i], &ok_durations, cells);
+                    tasks.push(Task::Run {
+                        cell: i,
+                        trial: next_trial[i],
+                        timeout,
+                    });
+                    next_trial[i] += 1;
+                }
+            }
+            for (i, o, d, took) in self.run_round(tasks, built)? {
+                if let Some(d) = d {
+                    ok_durations[i] = ok_durations[i].max(d);
+                }
+                spent[i] += took;
+                runs[i].push(o);
+            }
+        }
+        Ok(())
+    }
+
+    /// Run one round of trials in parallel: per trial, (cell, outcome,
+    /// duration if clean, duration). Trials a resumed run already has are
+    /// taken from it.
+    fn run_round(&self, tasks: Vec<Task>, built: &[Option<PathBuf>]) -> Result<Vec<TrialDone>> {
+        let round = Mutex::new(Vec::new());
+        run_parallel(self.cfg.jobs, tasks, |t| {
             let Task::Run {
                 cell: i,
                 trial,
@@ -310,39 +365,38 @@ pub fn test_program(
             else {
                 unreachable!()
             };
-            let cell = &cells[i];
-            if let Some(rec) = done.get(&key(Stage::Run, cell, trial)) {
+            let cell = &self.cells[i];
+            if let Some(rec) = self.done.get(&self.key(Stage::Run, cell, trial)) {
                 let mut o = Outcome::new(rec.outcome, rec.signature.clone());
                 o.checksum = rec.checksum.clone();
                 let took = Duration::from_millis(rec.duration_ms);
                 let d = (rec.outcome == Class::Ok).then_some(took);
                 round.lock().unwrap().push((i, o, d, took));
-                return emit(rec.clone(), false);
+                return self.emit(rec.clone(), false);
             }
             if exec::interrupted() {
                 return Ok(());
             }
-            let bin = built[i].lock().unwrap().clone().unwrap();
-            let (rec, outcome, dur) = run_once(cfg, prog, cell, &bin, trial, timeout, &pdir);
+            let bin = built[i].clone().expect("only built cells run");
+            let (rec, outcome, dur) =
+                run_once(self.cfg, self.prog, cell, &bin, trial, timeout, &self.pdir);
             if exec::interrupted() && rec.outcome == Class::Infra {
                 return Ok(());
             }
             let took = Duration::from_millis(rec.duration_ms);
             round.lock().unwrap().push((i, outcome, dur, took));
-            emit(rec, true)
+            self.emit(rec, true)
         })?;
-        for (i, o, d, took) in round.into_inner().unwrap() {
-            if let Some(d) = d {
-                ok_durations[i] = ok_durations[i].max(d);
-            }
-            spent[i] += took;
-            runs[i].push(o);
+        Ok(round.into_inner().unwrap())
+    }
+
+    /// Remove the scratch dir (unless kept) and hand back the records.
+    fn finish(self) -> Vec<Record> {
+        if !self.cfg.keep {
+            let _ = fs::remove_dir_all(&self.pdir);
         }
+        self.records.into_inner().unwrap()
     }
-    if !cfg.keep {
-        let _ = fs::remove_dir_all(&pdir);
-    }
-    Ok(records.into_inner().unwrap())
 }
 
 /// The per-run timeout: generous until the program has run clean on this
@@ -529,12 +583,6 @@ fn save_log(cfg: &Config, prog: &Program, cell: &Cell, what: &str, text: &str) -
     }
     fs::write(&path, text).ok()?;
     Some(rel.display().to_string())
-}
-
-/// Whether an infra reason says the disk is full.
-pub fn is_disk_full(reason: &str) -> bool {
-    let r = reason.to_ascii_lowercase();
-    r.contains("no space left on device") || r.contains("disk quota exceeded")
 }
 
 /// A name safe as one path component.

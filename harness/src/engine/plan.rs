@@ -1,11 +1,11 @@
-//! A whole run: a plan (stored as `run.json` so that `--resume` can finish it),
-//! the programs it names, the pipeline over them, and the reports.
+//! The plan of a run (stored as `run.json` so that `--resume` can finish it),
+//! the programs and cells it names, and the trial policies that decide how
+//! many times each cell runs.
 
 use crate::engine::corpus;
-use crate::engine::exec;
 use crate::engine::executor::{self, QemuMode};
-use crate::engine::pipeline::{self, Cell, Config, Program, TrialPolicy};
-use crate::engine::results::{self, Record, Stage, Writer};
+use crate::engine::pipeline::{Cell, Program, TrialPolicy};
+use crate::engine::results::{self, Record};
 use crate::model::Arch;
 use crate::oracle::findings;
 use crate::oracle::verdict;
@@ -14,8 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where the programs come from.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -112,10 +111,6 @@ pub fn self_peak_rss() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
-
 /// Resolve toolchain names against the registry. Unknown names are errors
 /// (bad input); known but broken toolchains come back unusable (their cells
 /// become `infra`).
@@ -159,7 +154,7 @@ pub fn cells(toolchains: &[Toolchain], archs: &[Arch], mode: QemuMode) -> Vec<Ce
 
 /// The programs of a run: corpus entries, or generated programs rendered one
 /// at a time when needed (a run may name millions of seeds).
-enum ProgramList {
+pub enum ProgramList {
     Corpus(Vec<Program>),
     Generated {
         seed: u64,
@@ -169,14 +164,21 @@ enum ProgramList {
 }
 
 impl ProgramList {
-    fn len(&self) -> u64 {
+    /// How many programs.
+    pub fn len(&self) -> u64 {
         match self {
             ProgramList::Corpus(v) => v.len() as u64,
             ProgramList::Generated { count, .. } => *count,
         }
     }
 
-    fn get(&self, i: u64) -> Program {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th program (generated ones are rendered now).
+    pub fn get(&self, i: u64) -> Program {
         match self {
             ProgramList::Corpus(v) => v[i as usize].clone(),
             ProgramList::Generated { seed, fams, .. } => {
@@ -186,7 +188,8 @@ impl ProgramList {
     }
 }
 
-fn load_programs(plan: &Plan) -> Result<(ProgramList, Option<Vec<corpus::Entry>>)> {
+/// The programs a plan names, and the corpus entries when they come from a corpus.
+pub fn load_programs(plan: &Plan) -> Result<(ProgramList, Option<Vec<corpus::Entry>>)> {
     match &plan.programs {
         Programs::Corpus { dir, filter } => {
             let entries = corpus::load(dir, filter.as_deref())?;
@@ -291,175 +294,11 @@ pub fn read_plan(dir: &Path) -> Result<Plan> {
     serde_json::from_value(v).map_err(|e| anyhow!("{}: malformed: {e}", path.display()))
 }
 
-/// Execute a plan into `out_dir`. With `resume`, completed results already in
-/// out_dir are kept and not run again.
-pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Result<RunOutcome> {
-    let start = Instant::now();
-    let home = registry::home();
-    let (programs, entries) = load_programs(plan)?;
-    let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
-    let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
-    if let Programs::Generated { seed, count, .. } = &plan.programs {
-        if !opts.quiet {
-            eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));
-        }
-    }
-
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let mut done: HashMap<_, Record> = HashMap::new();
-    if resume {
-        let stored = read_plan(out_dir)?;
-        if stored != *plan {
-            bail!(
-                "{}: run.json differs from the plan being resumed",
-                out_dir.display()
-            );
-        }
-        results::truncate_partial_tail(out_dir)?;
-        let (recs, _) = results::read(out_dir)?;
-        if !opts.quiet {
-            eprintln!(
-                "resuming {}: {} results kept",
-                out_dir.display(),
-                recs.len()
-            );
-        }
-        for r in recs {
-            done.insert(r.key(), r);
-        }
-    } else {
-        if out_dir.join("results.jsonl").exists() {
-            bail!(
-                "{} already holds results: use `divergo run --resume {}` or another --out",
-                out_dir.display(),
-                out_dir.display()
-            );
-        }
-        results::write_atomic(&out_dir.join("run.json"), &serde_json::to_vec_pretty(plan)?)?;
-    }
-    let writer = Mutex::new(Writer::open(out_dir)?);
-    let work = tempfile::Builder::new()
-        .prefix(".work-")
-        .tempdir_in(out_dir)
-        .context("cannot create scratch dir")?;
-    let cfg = Config {
-        home: home.clone(),
-        out_dir: out_dir.to_path_buf(),
-        work_dir: work.path().to_path_buf(),
-        jobs: opts.jobs,
-        env: plan.env.clone(),
-        timeout: Duration::from_secs_f64(plan.timeout_s),
-        timeout_floor: Duration::from_secs(2),
-        build_timeout: Duration::from_secs(300),
-        grace: Duration::from_secs(3),
-        memory_limit: plan.memory_limit_mib << 20,
-        output_cap: 1 << 20,
-        keep: opts.keep,
-    };
-    let bar = progress_bar(programs.len(), opts.quiet);
-    let mut all: Vec<Record> = Vec::new();
-    let mut tested = 0usize;
-    let mut findings: Vec<findings::Finding> = Vec::new();
-    for idx in 0..programs.len() {
-        if exec::interrupted() {
-            break;
-        }
-        let prog = &programs.get(idx);
-        bar.set_message(prog.name.clone());
-        let on_record = |r: &Record| {
-            if r.stage == Stage::Run && r.outcome != crate::model::Class::Ok {
-                bar.println(format!(
-                    "  {} {} {}: {} {}",
-                    r.program, r.toolchain, r.executor, r.outcome, r.signature
-                ));
-            }
-        };
-        let entry = entries
-            .as_ref()
-            .and_then(|es| es.iter().find(|e| e.name == prog.name));
-        let policy: Box<dyn TrialPolicy> = match entry {
-            Some(e) if plan.corpus_trials => Box::new(CorpusTrials {
-                entry: e,
-                cells: &cells,
-            }),
-            Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
-            None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
-        };
-        let recs = pipeline::test_program(
-            &cfg,
-            prog,
-            &cells,
-            policy.as_ref(),
-            &done,
-            &writer,
-            &on_record,
-        )?;
-        if exec::interrupted() {
-            all.extend(recs);
-            break;
-        }
-        tested += 1;
-        let mut new = findings::findings_for_program(prog, &recs);
-        crate::oracle::known::label(&plan.known, &mut new);
-        all.extend(recs);
-        let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
-        findings.extend(new);
-        bar.inc(1);
-        if stop {
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    let interrupted = exec::interrupted();
-    if opts.keep {
-        let kept = work.keep();
-        eprintln!("scratch kept at {}", kept.display());
-    } else {
-        drop(work);
-    }
-    let findings = findings::dedup(findings);
-    let corpus_failures = entries
-        .as_ref()
-        .map(|es| findings::corpus_table(es, &cells, &all).1);
-    let mut outcome = RunOutcome {
-        out_dir: out_dir.to_path_buf(),
-        records: all,
-        programs: tested,
-        elapsed: start.elapsed(),
-        interrupted,
-        findings,
-        corpus_failures,
-        disk_bytes: 0,
-        self_peak_rss: 0,
-    };
-    findings::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
-    outcome.disk_bytes = disk_usage(out_dir);
-    outcome.self_peak_rss = self_peak_rss();
-    Ok(outcome)
-}
-
-fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} programs {msg}",
-        )
-        .unwrap()
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
 /// Trials of a corpus entry: its own count, stopping a cell as soon as an
 /// `any` expectation holds.
-struct CorpusTrials<'a> {
-    entry: &'a corpus::Entry,
-    cells: &'a [Cell],
+pub struct CorpusTrials<'a> {
+    pub entry: &'a corpus::Entry,
+    pub cells: &'a [Cell],
 }
 
 impl TrialPolicy for CorpusTrials<'_> {
@@ -559,21 +398,6 @@ impl TrialPolicy for AdaptiveTrials {
         }
         u32::from(score(cell) >= 0.5 * best)
     }
-}
-
-/// The `--json` object printed at the end of a run: `findings` are the new
-/// ones, `known_findings` those that match a known issue.
-pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
-    serde_json::json!({
-        "programs": out.programs,
-        "elapsed_s": (out.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-        "interrupted": out.interrupted,
-        "disk_bytes": out.disk_bytes,
-        "peak_rss_bytes": out.self_peak_rss,
-        "out_dir": out.out_dir,
-        "findings": out.findings.iter().filter(|f| f.is_new()).collect::<Vec<_>>(),
-        "known_findings": out.findings.iter().filter(|f| !f.is_new()).collect::<Vec<_>>(),
-    })
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 //! which `--resume` drops (that cell simply runs again). A malformed line that
 //! is not the last one means the file was damaged: that is an error.
 
-use crate::model::{Arch, Class, ExitStatus};
+use crate::model::{Arch, Class};
+pub use crate::model::{Record, Stage};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -16,60 +17,6 @@ use std::path::{Path, PathBuf};
 
 /// Version of the results format; `--resume` refuses other versions.
 pub const SCHEMA: u32 = 1;
-
-/// One line of results.jsonl.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    /// `build` or `run`.
-    pub stage: Stage,
-    /// Program name (corpus entry name or `seed-N`).
-    pub program: String,
-    pub toolchain: String,
-    pub arch: Arch,
-    /// Executor label, e.g. `arm64 (qemu-user 7.2, one insn per TB)`.
-    pub executor: String,
-    /// Trial number (0-based); 0 for builds.
-    pub trial: u32,
-    /// Pressure knobs and other environment that shaped the run.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    pub outcome: Class,
-    #[serde(default)]
-    pub signature: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
-    pub duration_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit: Option<ExitStatus>,
-    /// The timeout this run had (runs only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peak_rss: Option<u64>,
-    /// Where the full output of this run was kept, relative to the results dir.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Build,
-    Run,
-}
-
-impl Record {
-    /// Identity of the cell/trial, used to skip completed work on resume.
-    pub fn key(&self) -> (Stage, String, String, Arch, u32) {
-        (
-            self.stage,
-            self.program.clone(),
-            self.toolchain.clone(),
-            self.arch,
-            self.trial,
-        )
-    }
-}
 
 /// Appends records to results.jsonl.
 pub struct Writer {
@@ -203,6 +150,7 @@ pub fn counts_str(c: &Counts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ExitStatus;
 
     fn rec(trial: u32) -> Record {
         Record {

@@ -1,3 +1,5 @@
-//! Reports: standalone reproducers under `findings/<id>/`.
+//! Reports: `summary.md` and the standalone reproducers under
+//! `findings/<id>/`.
 
 pub mod reproducer;
+pub mod summary;

@@ -25,7 +25,7 @@
 //! HOME, TMPDIR and GOCACHE inside the build dir; nothing else (no GOROOT,
 //! GOPATH, GOFLAGS or GOROOT_FINAL) comes from the caller.
 
-use crate::engine::exec::{self, ExecSpec};
+use crate::exec::{self, ExecSpec};
 use crate::toolchain::fetch;
 use crate::toolchain::registry::{self, BuildInfo, ProxyConfig, Source, Toolchain};
 use sha2::{Digest, Sha256};

@@ -64,7 +64,7 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me || !divergo::engine::exec::process_alive(pid) {
+        if pid == me || !divergo::exec::process_alive(pid) {
             continue;
         }
         if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {

@@ -284,6 +284,12 @@ impl<'a> Image<'a> {
     }
 }
 
+impl pclntab::Memory for Image<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        Image::read(self, addr, len)
+    }
+}
+
 impl pclntab::Pclntab<'_> {
     /// Whether the first rows of the function table are consistent (used
     /// when the table was found by scanning rather than by name).

@@ -12,7 +12,6 @@
 //! panic. The structures mirror runtime/symtab.go and runtime/runtime2.go of
 //! those releases.
 
-use super::elf::Image;
 use super::ScanError;
 
 pub const MAGIC_12: u32 = 0xffff_fffb;
@@ -420,7 +419,7 @@ impl<'a> Pclntab<'a> {
 
     /// Read one inline-tree entry `ix` of a tree at memory address `tree`:
     /// the name of the inlined function.
-    pub fn inlined_name(&self, img: &Image, tree: u64, ix: i32) -> Result<String, ScanError> {
+    pub fn inlined_name(&self, img: &impl Memory, tree: u64, ix: i32) -> Result<String, ScanError> {
         if ix < 0 {
             return Err(bad("negative inline index"));
         }
@@ -439,6 +438,13 @@ impl<'a> Pclntab<'a> {
         let nameoff = i32::from_le_bytes(b.try_into().unwrap());
         self.name_at(nameoff as i64)
     }
+}
+
+/// The binary's memory image, as far as the tables that point outside the
+/// pclntab (inline trees) need it.
+pub trait Memory {
+    /// `len` bytes at virtual address `addr`, if the file holds them.
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]>;
 }
 
 /// Where a funcdata symbol is.

@@ -1,0 +1,197 @@
+//! `divergo run` and `divergo corpus`: execute a plan over its programs and
+//! cells, judge each program's records, and write the reports.
+
+use crate::engine::pipeline::{self, Config, TrialPolicy};
+use crate::engine::plan::{
+    cells, disk_usage, load_programs, read_plan, resolve_toolchains, self_peak_rss, AdaptiveTrials,
+    CorpusTrials, Options, Plan, Programs, RunOutcome,
+};
+use crate::engine::results::{self, Record, Stage, Writer};
+use crate::exec;
+use crate::oracle::{findings, known};
+use crate::report::summary;
+use crate::toolchain::registry;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Execute a plan into `out_dir`. With `resume`, completed results already in
+/// out_dir are kept and not run again.
+pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Result<RunOutcome> {
+    let start = Instant::now();
+    let home = registry::home();
+    let (programs, entries) = load_programs(plan)?;
+    let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
+    let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
+    if let Programs::Generated { seed, count, .. } = &plan.programs {
+        if !opts.quiet {
+            eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));
+        }
+    }
+
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let mut done: HashMap<_, Record> = HashMap::new();
+    if resume {
+        let stored = read_plan(out_dir)?;
+        if stored != *plan {
+            bail!(
+                "{}: run.json differs from the plan being resumed",
+                out_dir.display()
+            );
+        }
+        results::truncate_partial_tail(out_dir)?;
+        let (recs, _) = results::read(out_dir)?;
+        if !opts.quiet {
+            eprintln!(
+                "resuming {}: {} results kept",
+                out_dir.display(),
+                recs.len()
+            );
+        }
+        for r in recs {
+            done.insert(r.key(), r);
+        }
+    } else {
+        if out_dir.join("results.jsonl").exists() {
+            bail!(
+                "{} already holds results: use `divergo run --resume {}` or another --out",
+                out_dir.display(),
+                out_dir.display()
+            );
+        }
+        results::write_atomic(&out_dir.join("run.json"), &serde_json::to_vec_pretty(plan)?)?;
+    }
+    let writer = Mutex::new(Writer::open(out_dir)?);
+    let work = tempfile::Builder::new()
+        .prefix(".work-")
+        .tempdir_in(out_dir)
+        .context("cannot create scratch dir")?;
+    let cfg = Config {
+        home: home.clone(),
+        out_dir: out_dir.to_path_buf(),
+        work_dir: work.path().to_path_buf(),
+        jobs: opts.jobs,
+        env: plan.env.clone(),
+        timeout: Duration::from_secs_f64(plan.timeout_s),
+        timeout_floor: Duration::from_secs(2),
+        build_timeout: Duration::from_secs(300),
+        grace: Duration::from_secs(3),
+        memory_limit: plan.memory_limit_mib << 20,
+        output_cap: 1 << 20,
+        keep: opts.keep,
+    };
+    let bar = progress_bar(programs.len(), opts.quiet);
+    let mut all: Vec<Record> = Vec::new();
+    let mut tested = 0usize;
+    let mut findings: Vec<findings::Finding> = Vec::new();
+    for idx in 0..programs.len() {
+        if exec::interrupted() {
+            break;
+        }
+        let prog = &programs.get(idx);
+        bar.set_message(prog.name.clone());
+        let on_record = |r: &Record| {
+            if r.stage == Stage::Run && r.outcome != crate::model::Class::Ok {
+                bar.println(format!(
+                    "  {} {} {}: {} {}",
+                    r.program, r.toolchain, r.executor, r.outcome, r.signature
+                ));
+            }
+        };
+        let entry = entries
+            .as_ref()
+            .and_then(|es| es.iter().find(|e| e.name == prog.name));
+        let policy: Box<dyn TrialPolicy> = match entry {
+            Some(e) if plan.corpus_trials => Box::new(CorpusTrials {
+                entry: e,
+                cells: &cells,
+            }),
+            Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
+            None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
+        };
+        let recs = pipeline::test_program(
+            &cfg,
+            prog,
+            &cells,
+            policy.as_ref(),
+            &done,
+            &writer,
+            &on_record,
+        )?;
+        if exec::interrupted() {
+            all.extend(recs);
+            break;
+        }
+        tested += 1;
+        let mut new = findings::findings_for_program(prog, &recs);
+        known::label(&plan.known, &mut new);
+        all.extend(recs);
+        let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
+        findings.extend(new);
+        bar.inc(1);
+        if stop {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let interrupted = exec::interrupted();
+    if opts.keep {
+        let kept = work.keep();
+        eprintln!("scratch kept at {}", kept.display());
+    } else {
+        drop(work);
+    }
+    let findings = findings::dedup(findings);
+    let corpus_failures = entries
+        .as_ref()
+        .map(|es| summary::corpus_table(es, &cells, &all).1);
+    let mut outcome = RunOutcome {
+        out_dir: out_dir.to_path_buf(),
+        records: all,
+        programs: tested,
+        elapsed: start.elapsed(),
+        interrupted,
+        findings,
+        corpus_failures,
+        disk_bytes: 0,
+        self_peak_rss: 0,
+    };
+    summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+    outcome.disk_bytes = disk_usage(out_dir);
+    outcome.self_peak_rss = self_peak_rss();
+    Ok(outcome)
+}
+
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} programs {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The `--json` object printed at the end of a run: `findings` are the new
+/// ones, `known_findings` those that match a known issue.
+pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
+    serde_json::json!({
+        "programs": out.programs,
+        "elapsed_s": (out.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "interrupted": out.interrupted,
+        "disk_bytes": out.disk_bytes,
+        "peak_rss_bytes": out.self_peak_rss,
+        "out_dir": out.out_dir,
+        "findings": out.findings.iter().filter(|f| f.is_new()).collect::<Vec<_>>(),
+        "known_findings": out.findings.iter().filter(|f| !f.is_new()).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,274 @@
+//! `summary.md`: the matrix of cells, the findings with their comparisons,
+//! and the corpus expected-vs-observed table.
+
+use crate::engine::corpus::{self, Verdict};
+use crate::engine::pipeline::Cell;
+use crate::engine::plan::{Plan, RunOutcome};
+use crate::engine::results::{self, Counts, Record, Stage};
+use crate::model::Class;
+use crate::oracle::findings::Finding;
+use crate::oracle::verdict;
+use anyhow::Result;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// The corpus table (markdown) and the number of failed expectations.
+pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) -> (String, usize) {
+    let mut s = String::new();
+    let mut failures = 0;
+    let _ = write!(s, "| entry |");
+    for c in cells {
+        let _ = write!(s, " {} {} |", c.toolchain.name, c.arch);
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in cells {
+        let _ = write!(s, "---|");
+    }
+    s.push('\n');
+    for e in entries {
+        let _ = write!(s, "| {} |", e.name);
+        for c in cells {
+            let runs: Vec<(Class, String)> = recs
+                .iter()
+                .filter(|r| {
+                    r.program == e.name && r.toolchain == c.toolchain.name && r.arch == c.arch
+                })
+                .filter(|r| r.stage == Stage::Run || r.outcome != Class::Ok)
+                .map(|r| (r.outcome, r.signature.clone()))
+                .collect();
+            let mut counts: Counts = BTreeMap::new();
+            for (cl, _) in &runs {
+                *counts.entry(*cl).or_default() += 1;
+            }
+            let observed = if runs.is_empty() {
+                "not run".to_string()
+            } else {
+                results::counts_str(&counts)
+            };
+            let cell = match e.expectation(&c.toolchain.name, c.arch) {
+                None => format!("{observed} (no expectation)"),
+                Some(x) => match x.judge(&runs) {
+                    Verdict::Pass => format!("PASS {observed} (want {})", x.describe()),
+                    Verdict::Fail => {
+                        failures += 1;
+                        format!("FAIL {observed} (want {})", x.describe())
+                    }
+                    Verdict::Infra => {
+                        failures += 1;
+                        format!("INFRA {observed} (want {})", x.describe())
+                    }
+                    Verdict::NotRun => {
+                        failures += 1;
+                        format!("NOT RUN (want {})", x.describe())
+                    }
+                },
+            };
+            let _ = write!(s, " {cell} |");
+        }
+        s.push('\n');
+    }
+    (s, failures)
+}
+
+fn matrix(cells: &[Cell], recs: &[Record]) -> String {
+    let counts = results::cell_counts(recs);
+    let programs: BTreeSet<&String> = recs.iter().map(|r| &r.program).collect();
+    let mut s = String::from("| program |");
+    for c in cells {
+        let _ = write!(s, " {} {} |", c.toolchain.name, c.arch);
+    }
+    s.push_str("\n|---|");
+    for _ in cells {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    let mut totals: Vec<Counts> = vec![BTreeMap::new(); cells.len()];
+    let mut rows = Vec::new();
+    for p in &programs {
+        let mut row = format!("| {p} |");
+        let mut interesting = false;
+        for (i, c) in cells.iter().enumerate() {
+            let k = ((*p).clone(), c.toolchain.name.clone(), c.arch);
+            let cc = counts.get(&k).cloned().unwrap_or_default();
+            interesting |= cc.keys().any(|cl| *cl != Class::Ok);
+            for (cl, n) in &cc {
+                *totals[i].entry(*cl).or_default() += n;
+            }
+            let _ = write!(row, " {} |", results::counts_str(&cc));
+        }
+        if interesting || programs.len() <= 50 {
+            rows.push(row);
+        }
+    }
+    for r in &rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s.push_str("| **total** |");
+    for t in &totals {
+        let _ = write!(s, " {} |", results::counts_str(t));
+    }
+    s.push('\n');
+    if rows.len() < programs.len() {
+        let _ = writeln!(
+            s,
+            "\n({} programs with only ok runs not listed)",
+            programs.len() - rows.len()
+        );
+    }
+    s
+}
+
+/// Write summary.md and the findings/<id>/ directories.
+pub fn write_summary(
+    plan: &Plan,
+    cells: &[Cell],
+    entries: Option<&[corpus::Entry]>,
+    out: &RunOutcome,
+) -> Result<()> {
+    let mut s = String::new();
+    let _ = writeln!(s, "# divergo run\n");
+    let _ = writeln!(
+        s,
+        "{} programs, {} records, {:.1} s{}\n",
+        out.programs,
+        out.records.len(),
+        out.elapsed.as_secs_f64(),
+        if out.interrupted {
+            ", **INTERRUPTED: partial results**"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(s, "Executors:");
+    let mut seen = BTreeSet::new();
+    for c in cells {
+        let label = match &c.executor {
+            Ok(e) => e.label(),
+            Err(why) => format!("{} (unavailable: {why})", c.arch),
+        };
+        if seen.insert(label.clone()) {
+            let _ = writeln!(s, "- {label}");
+        }
+    }
+    let _ = writeln!(s, "\nToolchains:");
+    for c in cells.iter().filter(|c| c.arch == cells[0].arch) {
+        let tc = &c.toolchain;
+        let _ = writeln!(
+            s,
+            "- {} ({}){}",
+            tc.name,
+            tc.goroot.display(),
+            tc.problem
+                .as_ref()
+                .map(|p| format!(" **unusable: {p}**"))
+                .unwrap_or_default()
+        );
+    }
+    let infra = out
+        .records
+        .iter()
+        .filter(|r| r.outcome == Class::Infra)
+        .count();
+    if infra > 0 {
+        let _ = writeln!(
+            s,
+            "\n{infra} infrastructure failures (not counted as program outcomes)."
+        );
+    }
+    let new: Vec<&Finding> = out.findings.iter().filter(|f| f.is_new()).collect();
+    let known: Vec<&Finding> = out.findings.iter().filter(|f| !f.is_new()).collect();
+    let _ = writeln!(s, "\n## Findings ({})\n", new.len());
+    if new.is_empty() {
+        let _ = writeln!(s, "None at p < {}.\n", verdict::DEFAULT_ALPHA);
+    }
+    write_findings(&mut s, &new);
+    if !known.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Known issues ({})\n\nFindings that match the known-issues file; they do not count as findings.\n",
+            known.len()
+        );
+        write_findings(&mut s, &known);
+    }
+    if let Some(es) = entries {
+        let (table, failures) = corpus_table(es, cells, &out.records);
+        let _ = writeln!(s, "## Corpus expectations ({failures} failed)\n\n{table}");
+    }
+    let _ = writeln!(s, "## Outcome matrix\n\n{}", matrix(cells, &out.records));
+    let _ = plan;
+    results::write_atomic(&out.out_dir.join("summary.md"), s.as_bytes())?;
+    for f in &out.findings {
+        crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.records)?;
+    }
+    Ok(())
+}
+
+fn write_findings(s: &mut String, findings: &[&Finding]) {
+    for f in findings {
+        let _ = writeln!(
+            s,
+            "### {} {} ({}) `{}`\n",
+            f.id,
+            serde_json::to_value(f.kind).unwrap().as_str().unwrap_or(""),
+            f.scope,
+            f.signature
+        );
+        if let Some(k) = &f.known {
+            let _ = writeln!(s, "known issue: {k}\n");
+        }
+        if !f.bug.is_empty() && f.bug != f.signature {
+            let _ = writeln!(s, "bug: `{}`\n", f.bug);
+        }
+        let _ = writeln!(
+            s,
+            "program {} (template {}, seed {}), seen in {} program(s){}; reproducer: findings/{}/\n",
+            f.program,
+            f.template.as_deref().unwrap_or("-"),
+            f.seed.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            f.count,
+            f.p_value.map(|p| format!(", p = {p:.2e}")).unwrap_or_default(),
+            f.id
+        );
+        for c in &f.cells {
+            let _ = writeln!(
+                s,
+                "- {}{} {}: {}",
+                if c.divergent { "**" } else { "" },
+                c.toolchain,
+                c.executor,
+                results::counts_str(&c.outcomes)
+            );
+            if c.divergent {
+                s.truncate(s.trim_end().len());
+                s.push_str("**\n");
+            }
+        }
+        if let Some(t) = f.threshold {
+            let _ = writeln!(
+                s,
+                "\nComparisons (significant below {t:.1e}, corrected for the questions this program asked){}:",
+                if f.settled { "" } else { "; **scope not settled: the trial budget ran out**" }
+            );
+            for c in &f.comparisons {
+                let _ = writeln!(
+                    s,
+                    "- {} {} {}/{} vs {} {}/{}: p = {:.1e}{}",
+                    serde_json::to_value(c.family)
+                        .unwrap()
+                        .as_str()
+                        .unwrap_or(""),
+                    c.worse,
+                    c.worse_bad,
+                    c.worse_runs,
+                    c.better,
+                    c.better_bad,
+                    c.better_runs,
+                    c.p,
+                    if c.significant { " (significant)" } else { "" }
+                );
+            }
+        }
+        s.push('\n');
+    }
+}
