@@ -99,6 +99,27 @@ binary, is truncated, or has a corrupt function table (one line on stderr per su
 Examples:\n  divergo scan ./server\n  divergo scan --json bin/*"
     )]
     Scan(ScanArgs),
+    /// Find the release or commit where a finding's behaviour changes
+    #[command(
+        long_about = "Find where a finding's (or a corpus entry's) behaviour changes: across the \
+releases from A to B (--versions A..B: the proxy's list, releases it serves but does not list, \
+and toolchains registered here, such as go1.14.1 built from source; each installed as needed), \
+or across the commits of a Go git repository (--go-repo PATH --good REF --bad REF: each probed \
+commit is built with `toolchains build`; a commit that does not build is skipped).\n\n\
+Both ends run --calibrate trials first: exactly one must show the bug (for a finding, its bug \
+key; for a corpus entry, the failure of the end that fails). Its failure rate p sets the clean \
+runs n that a \"good\" verdict needs: the smallest n with (1 - p)^n < 0.01. Each probed point is \
+bad (the bug showed), good (n clean runs, nothing else) or unknown (does not build, fails \
+differently, out of trials); unknown points are skipped and widen the boundary instead of being \
+guessed. The records, bisect.json and bisect.md go to --out (default: findings/<id>/bisect for a \
+finding).\n\n\
+Exit status: 0 boundary found; 1 no boundary (both ends alike, or an end is not what it must \
+be); 2 bad input; 3 infrastructure failure; 130 interrupted.\n\n\
+Examples:\n  divergo bisect go-corpus/arm64-split-sp-73259 --versions go1.23.0..go1.23.12 --arch arm64\n  \
+divergo bisect go-corpus/timer-reset-38023 --versions go1.14.1..go1.14.2\n  \
+divergo bisect findings/3f2a9c01de --go-repo ~/go --good go1.14.2 --bad go1.14.1"
+    )]
+    Bisect(BisectArgs),
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +310,42 @@ struct GenArgs {
 }
 
 #[derive(Args, Debug)]
+struct BisectArgs {
+    /// A finding directory (findings/<id>) or a corpus entry directory (go-corpus/<entry>)
+    target: PathBuf,
+    /// Releases to search, oldest..newest (e.g. go1.23.0..go1.23.12)
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["go_repo", "good", "bad"])]
+    versions: Option<String>,
+    /// A Go git repository whose commits to search (with --good and --bad)
+    #[arg(long, value_name = "PATH", requires_all = ["good", "bad"])]
+    go_repo: Option<PathBuf>,
+    /// A commit (or tag, branch) that behaves well
+    #[arg(long, value_name = "REF", requires = "go_repo")]
+    good: Option<String>,
+    /// A commit (or tag, branch) that shows the bug
+    #[arg(long, value_name = "REF", requires = "go_repo")]
+    bad: Option<String>,
+    /// Arch to run on [default: the finding's divergent arch; the host for a corpus entry]
+    #[arg(long)]
+    arch: Option<Arch>,
+    /// Trials at each end before the search
+    #[arg(long, default_value_t = 10)]
+    calibrate: u32,
+    /// Most trials at one point
+    #[arg(long, default_value_t = 60)]
+    max_trials: u32,
+    /// Where records, bisect.json and bisect.md go [default: <finding>/bisect, or a new run dir]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    json: bool,
+    /// Parallel runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+#[derive(Args, Debug)]
 struct ReplayArgs {
     /// A finding directory (findings/<id> inside a results dir)
     dir: PathBuf,
@@ -364,7 +421,35 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Gen(a) => gen_cmd(a),
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
+        Cmd::Bisect(a) => bisect_cmd(a),
     }
+}
+
+fn bisect_cmd(a: BisectArgs) -> Result<i32> {
+    use crate::commands::bisect::{self, Range};
+    let range = match (a.versions, a.go_repo, a.good, a.bad) {
+        (Some(v), None, None, None) => {
+            let (from, to) = v.split_once("..").ok_or_else(|| {
+                anyhow!("--versions {v:?}: expected A..B, e.g. go1.23.0..go1.23.12")
+            })?;
+            Range::Releases {
+                from: from.to_string(),
+                to: to.to_string(),
+            }
+        }
+        (None, Some(repo), Some(good), Some(bad)) => Range::Commits { repo, good, bad },
+        _ => bail!("give --versions A..B, or --go-repo PATH with --good REF and --bad REF"),
+    };
+    bisect::bisect(&bisect::Request {
+        target: a.target,
+        range,
+        arch: a.arch,
+        calibrate: a.calibrate,
+        max_trials: a.max_trials,
+        jobs: jobs(a.jobs),
+        out: a.out,
+        json: a.json,
+    })
 }
 
 fn jobs(j: Option<usize>) -> usize {

@@ -1,5 +1,6 @@
 //! The commands: the CLI (clap types, dispatch) and what each command does.
 
+pub mod bisect;
 pub mod cli;
 pub mod replay;
 pub mod run;

@@ -5,51 +5,26 @@
 use crate::engine::executor::QemuMode;
 use crate::error::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 
-use crate::engine::pipeline::{self, Config, Program, TrialPolicy};
+use crate::engine::pipeline::{self, Config, TrialPolicy};
 use crate::engine::plan::{self, AdaptiveTrials};
 use crate::engine::results;
 use crate::engine::results::Writer;
 use crate::exec;
 use crate::model::{Arch, Class, Outcome};
 use crate::oracle::findings::{self, Finding, Kind};
+use crate::report::reproducer;
 use crate::toolchain::registry as toolchain;
-use anyhow::{anyhow, Context, Result};
+use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
-    let fpath = dir.join("finding.json");
-    let data = std::fs::read(&fpath).with_context(|| {
-        format!(
-            "{} is not a finding directory (no finding.json)",
-            dir.display()
-        )
-    })?;
-    let json: serde_json::Value = serde_json::from_slice(&data)
-        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
-    let finding: Finding = serde_json::from_value(json.clone())
-        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
-    let env: BTreeMap<String, String> = json
-        .get("run_env")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    let read = |f: &str| {
-        std::fs::read_to_string(dir.join(f))
-            .with_context(|| format!("{}: cannot read", dir.join(f).display()))
-    };
-    let prog = Program {
-        name: finding.program.clone(),
-        main_go: read("main.go")?,
-        go_mod: read("go.mod")?,
-        spec_json: read("spec.json").ok(),
-        template: finding.template.clone(),
-        seed: finding.seed,
-        timeout: None,
-        timeout_emulated: None,
-        env: BTreeMap::new(),
-    };
+    let reproducer::Stored {
+        finding,
+        program: prog,
+        env,
+    } = reproducer::load(dir)?;
     let home = toolchain::home();
     let names: Vec<String> = finding
         .cells
@@ -95,20 +70,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .or_else(|_| tempfile::tempdir())?;
     let work = out.path().join("work");
     std::fs::create_dir_all(&work)?;
-    let cfg = Config {
-        home: home.clone(),
-        out_dir: out.path().to_path_buf(),
-        work_dir: work,
-        jobs,
-        env,
-        timeout: Duration::from_secs(10),
-        timeout_floor: Duration::from_secs(2),
-        build_timeout: Duration::from_secs(300),
-        grace: Duration::from_secs(3),
-        memory_limit: 2048 << 20,
-        output_cap: 1 << 20,
-        keep: false,
-    };
+    let cfg = Config::standard(home.clone(), out.path().to_path_buf(), work, jobs, env);
     let writer = Mutex::new(Writer::open(out.path())?);
     let divergent: Vec<bool> = cells
         .iter()

@@ -70,18 +70,16 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         .tempdir_in(out_dir)
         .context("cannot create scratch dir")?;
     let cfg = Config {
-        home: home.clone(),
-        out_dir: out_dir.to_path_buf(),
-        work_dir: work.path().to_path_buf(),
-        jobs: opts.jobs,
-        env: plan.env.clone(),
         timeout: Duration::from_secs_f64(plan.timeout_s),
-        timeout_floor: Duration::from_secs(2),
-        build_timeout: Duration::from_secs(300),
-        grace: Duration::from_secs(3),
         memory_limit: plan.memory_limit_mib << 20,
-        output_cap: 1 << 20,
         keep: opts.keep,
+        ..Config::standard(
+            home.clone(),
+            out_dir.to_path_buf(),
+            work.path().to_path_buf(),
+            opts.jobs,
+            plan.env.clone(),
+        )
     };
     let bar = progress_bar(programs.len(), opts.quiet);
     let mut all: Vec<Record> = Vec::new();

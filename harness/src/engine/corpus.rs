@@ -23,7 +23,7 @@
 //! ```
 //! A cell that no block matches has no expectation and is shown, not judged.
 
-use crate::model::{Arch, Class};
+use crate::model::{Arch, Class, Program};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -154,6 +154,25 @@ impl Entry {
 }
 
 /// Load one entry; errors name the file and what is wrong.
+impl Entry {
+    /// The entry as a program to test, with its own timeouts and environment.
+    pub fn program(&self) -> Program {
+        Program {
+            name: self.name.clone(),
+            main_go: self.main_go.clone(),
+            go_mod: self.go_mod.clone(),
+            spec_json: None,
+            template: None,
+            seed: None,
+            timeout: Some(std::time::Duration::from_secs_f64(self.timeout_s)),
+            timeout_emulated: self
+                .timeout_emulated_s
+                .map(std::time::Duration::from_secs_f64),
+            env: self.env.clone(),
+        }
+    }
+}
+
 pub fn load_entry(dir: &Path) -> Result<Entry> {
     let name = dir
         .file_name()

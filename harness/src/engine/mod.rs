@@ -1,6 +1,7 @@
 //! The engine: a run's plan, building and running each program over the
 //! matrix of cells, and the records it writes.
 
+pub mod bisect;
 pub mod build;
 pub mod corpus;
 pub mod executor;

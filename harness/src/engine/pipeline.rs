@@ -76,6 +76,34 @@ pub struct Config {
     pub keep: bool,
 }
 
+impl Config {
+    /// The settings `run` uses by default (10 s native timeout, 2 GiB memory
+    /// limit, 1 MiB of output kept per stream), writing into `out_dir` with
+    /// scratch space in `work_dir`.
+    pub fn standard(
+        home: PathBuf,
+        out_dir: PathBuf,
+        work_dir: PathBuf,
+        jobs: usize,
+        env: BTreeMap<String, String>,
+    ) -> Config {
+        Config {
+            home,
+            out_dir,
+            work_dir,
+            jobs,
+            env,
+            timeout: Duration::from_secs(10),
+            timeout_floor: Duration::from_secs(2),
+            build_timeout: Duration::from_secs(300),
+            grace: Duration::from_secs(3),
+            memory_limit: 2048 << 20,
+            output_cap: 1 << 20,
+            keep: false,
+        }
+    }
+}
+
 /// A unit of work in a round.
 enum Task {
     Build(usize),

@@ -193,20 +193,7 @@ pub fn load_programs(plan: &Plan) -> Result<(ProgramList, Option<Vec<corpus::Ent
     match &plan.programs {
         Programs::Corpus { dir, filter } => {
             let entries = corpus::load(dir, filter.as_deref())?;
-            let progs = entries
-                .iter()
-                .map(|e| Program {
-                    name: e.name.clone(),
-                    main_go: e.main_go.clone(),
-                    go_mod: e.go_mod.clone(),
-                    spec_json: None,
-                    template: None,
-                    seed: None,
-                    timeout: Some(Duration::from_secs_f64(e.timeout_s)),
-                    timeout_emulated: e.timeout_emulated_s.map(Duration::from_secs_f64),
-                    env: e.env.clone(),
-                })
-                .collect();
+            let progs = entries.iter().map(corpus::Entry::program).collect();
             Ok((ProgramList::Corpus(progs), Some(entries)))
         }
         Programs::Generated {

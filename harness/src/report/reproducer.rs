@@ -12,8 +12,10 @@ use crate::engine::executor::ExecutorKind;
 use crate::engine::pipeline::Cell;
 use crate::engine::plan::Plan;
 use crate::engine::results::{write_atomic, Record, Stage};
+use crate::model::Program;
 use crate::oracle::findings::Finding;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -168,6 +170,58 @@ exit 1
 "#,
     );
     s
+}
+
+/// A finding as stored in `findings/<id>/`: what was found, the program,
+/// and the environment of its runs.
+pub struct Stored {
+    pub finding: Finding,
+    pub program: Program,
+    pub env: BTreeMap<String, String>,
+}
+
+/// Whether `dir` holds a stored finding.
+pub fn is_finding_dir(dir: &Path) -> bool {
+    dir.join("finding.json").is_file()
+}
+
+/// Read `findings/<id>/` back.
+pub fn load(dir: &Path) -> Result<Stored> {
+    let fpath = dir.join("finding.json");
+    let data = fs::read(&fpath).with_context(|| {
+        format!(
+            "{} is not a finding directory (no finding.json)",
+            dir.display()
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_slice(&data)
+        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
+    let finding: Finding = serde_json::from_value(json.clone())
+        .map_err(|e| anyhow!("{}: malformed: {e}", fpath.display()))?;
+    let env: BTreeMap<String, String> = json
+        .get("run_env")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let read = |f: &str| {
+        fs::read_to_string(dir.join(f))
+            .with_context(|| format!("{}: cannot read", dir.join(f).display()))
+    };
+    let program = Program {
+        name: finding.program.clone(),
+        main_go: read("main.go")?,
+        go_mod: read("go.mod")?,
+        spec_json: read("spec.json").ok(),
+        template: finding.template.clone(),
+        seed: finding.seed,
+        timeout: None,
+        timeout_emulated: None,
+        env: BTreeMap::new(),
+    };
+    Ok(Stored {
+        finding,
+        program,
+        env,
+    })
 }
 
 /// Write findings/<id>/ for one finding.

@@ -307,8 +307,13 @@ pub fn all(home: &Path) -> Vec<Toolchain> {
 pub fn check(mut tc: Toolchain) -> Toolchain {
     // A devel build keeps the user's name; it must keep reporting the devel
     // version it reported when it was built.
-    let devel_ok =
-        |v: &str| tc.source == Source::Built && v.starts_with("devel ") && v == tc.version;
+    // A build of one commit of a release branch (`go1.14.1-2a3b4c5`) reports
+    // the branch's release.
+    let devel_ok = |v: &str| {
+        tc.source == Source::Built
+            && v == tc.version
+            && (v.starts_with("devel ") || tc.name.starts_with(&format!("{v}-")))
+    };
     match go_version(&tc.goroot) {
         Ok(v) if v == tc.name || devel_ok(&v) => {
             tc.version = v;
@@ -400,7 +405,7 @@ pub fn resolve_release(name: &str, cfg: &ProxyConfig) -> Result<String> {
         .ok_or_else(|| anyhow!("the proxy serves no {name}.N toolchain for {goos}/{goarch}"))
 }
 
-fn host_goos_goarch() -> Result<(&'static str, &'static str)> {
+pub fn host_goos_goarch() -> Result<(&'static str, &'static str)> {
     let arch = crate::model::Arch::host()
         .ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?;
     Ok(("linux", arch.goarch()))

@@ -448,14 +448,16 @@ fn cached(dir: &Path, name: &str, resolved: &Resolved) -> R<Option<Toolchain>> {
     }
 }
 
-/// The name must be the tree's VERSION when it has one; a tree without one
-/// builds a devel toolchain, which must not take a release's name.
+/// The name must be the tree's VERSION when it has one, or that VERSION with
+/// a suffix (`go1.14.1-2a3b4c5`: one commit of a release branch, as commit
+/// bisection names them); a tree without one builds a devel toolchain, which
+/// must not take a release's name.
 fn check_name_against(name: &str, version: Option<&str>, resolved: &Resolved) -> R<()> {
     match version {
         Some(v) if v.starts_with("go") => {
-            if v != name {
+            if !release_build_name(name, v) {
                 return Err(bad(format!(
-                    "{} is {v} (its VERSION file), not {name}: build it as {v}",
+                    "{} is {v} (its VERSION file), not {name}: build it as {v} or {v}-<commit>",
                     resolved.describe()
                 )));
             }
@@ -477,7 +479,7 @@ fn check_name_against(name: &str, version: Option<&str>, resolved: &Resolved) ->
 /// some devel version for a tree without a VERSION file.
 fn expect_reported(name: &str, reported: &str, version: Option<&str>) -> Result<(), String> {
     let ok = match version {
-        Some(v) if v.starts_with("go") => reported == name,
+        Some(v) if v.starts_with("go") => reported == v && release_build_name(name, v),
         _ => reported.starts_with("devel ") && !registry::valid_release_name(name),
     };
     if ok {
@@ -487,6 +489,14 @@ fn expect_reported(name: &str, reported: &str, version: Option<&str>) -> Result<
             "the built toolchain reports {reported}, not {name}; nothing was registered"
         ))
     }
+}
+
+/// `name` is the release `v` itself, or `v-<suffix>`.
+fn release_build_name(name: &str, v: &str) -> bool {
+    name == v
+        || name
+            .strip_prefix(v)
+            .is_some_and(|rest| rest.starts_with('-') && registry::valid_built_name(name))
 }
 
 fn check_no_conflict(home: &Path, name: &str) -> R<()> {
@@ -1112,5 +1122,10 @@ mod tests {
         assert!(expect_reported("go1.14.1", "go1.14.2", Some("go1.14.1")).is_err());
         assert!(expect_reported("devel-2a3b", "devel +2a3b", None).is_ok());
         assert!(expect_reported("devel-2a3b", "go1.14.1", None).is_err());
+        // One commit of a release branch, as commit bisection names it.
+        assert!(check_name_against("go1.14.1-2a3b4c5", Some("go1.14.1"), &r).is_ok());
+        assert!(check_name_against("go1.14.10-2a3b4c5", Some("go1.14.1"), &r).is_err());
+        assert!(expect_reported("go1.14.1-2a3b4c5", "go1.14.1", Some("go1.14.1")).is_ok());
+        assert!(expect_reported("go1.14.1-2a3b4c5", "go1.14.2", Some("go1.14.1")).is_err());
     }
 }

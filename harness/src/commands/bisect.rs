@@ -1,0 +1,859 @@
+//! `divergo bisect`: find where a finding's (or a corpus entry's) behaviour
+//! changes, across releases (`--versions A..B`) or across the commits of a Go
+//! git repository (`--go-repo PATH --good REF --bad REF`).
+//!
+//! Both ends are run first (`--calibrate` trials each): exactly one must show
+//! the bug, and its failure rate p sets how many clean runs a "good" verdict
+//! needs: the smallest n with (1 − p)^n < 0.01. Each probed point is then
+//! bad (the bug's signature showed), good (n clean runs and nothing else), or
+//! unknown (it does not build, fails differently, or ran out of trials):
+//! unknown points are skipped and widen the boundary, never guessed.
+
+use crate::engine::bisect::{clean_runs_needed, Search, Side};
+use crate::engine::corpus;
+use crate::engine::executor::QemuMode;
+use crate::engine::pipeline::{self, Config, TrialPolicy};
+use crate::engine::plan;
+use crate::engine::results::{self, Counts, Writer};
+use crate::error::{InfraError, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
+use crate::exec;
+use crate::model::{Arch, Class, Outcome, Program, Record, Stage};
+use crate::oracle::classify::bug_key;
+use crate::oracle::findings::Kind;
+use crate::report::reproducer;
+use crate::toolchain::fetch::{self, go_version_cmp};
+use crate::toolchain::registry::{self, ProxyConfig, Toolchain};
+use crate::toolchain::source;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What to bisect and how.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// A finding dir (`findings/<id>`) or a corpus entry dir (`go-corpus/<entry>`).
+    pub target: PathBuf,
+    pub range: Range,
+    /// The arch to run on [default: the finding's divergent arch; the host for a corpus entry].
+    pub arch: Option<Arch>,
+    /// Trials at each end before the search.
+    pub calibrate: u32,
+    /// Most trials at one point.
+    pub max_trials: u32,
+    pub jobs: usize,
+    /// Where the records, bisect.json and bisect.md go.
+    pub out: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// The points to search.
+#[derive(Clone, Debug)]
+pub enum Range {
+    /// Releases from `from` to `to` (both included) that can be had.
+    Releases { from: String, to: String },
+    /// Commits of a Go git repository between two refs.
+    Commits {
+        repo: PathBuf,
+        good: String,
+        bad: String,
+    },
+}
+
+/// One point of the search.
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    /// The toolchain name (a release, or `<VERSION>-<commit>` / `devel-<commit>`).
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// The verdict on one point.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub point: Point,
+    /// bad, good or unknown.
+    pub verdict: String,
+    /// Outcome counts of its runs (a failed build counts once).
+    pub counts: Counts,
+    /// Runs that showed the bug.
+    pub bad_runs: u32,
+    pub runs: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub seconds: f64,
+}
+
+/// The whole bisection, as bisect.json holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub program: String,
+    pub arch: Arch,
+    pub executor: String,
+    /// The bug key the search follows.
+    pub bug: String,
+    pub points: Vec<Point>,
+    /// The failure rate of the bad end, and the clean runs a good verdict needs.
+    pub bad_rate: f64,
+    pub clean_runs_needed: u32,
+    pub steps: Vec<Step>,
+    /// Whether the bug is fixed going forward (bad → good) or a regression.
+    pub direction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_bad: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_good: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad: Option<Point>,
+    /// Points between the boundary's two ends that could not be judged.
+    pub unknown_between: Vec<Point>,
+    pub seconds: f64,
+}
+
+/// What the search follows: the program, and which runs show the bug.
+struct Target {
+    label: String,
+    program: Program,
+    env: BTreeMap<String, String>,
+    /// The bug key, when the target names one (a finding does; a corpus
+    /// entry's comes from the end that fails).
+    bug: Option<String>,
+    arch: Option<Arch>,
+    mode: QemuMode,
+}
+
+fn load_target(path: &Path) -> Result<Target> {
+    if reproducer::is_finding_dir(path) {
+        let s = reproducer::load(path)?;
+        let f = &s.finding;
+        if f.kind == Kind::WrongOutput {
+            bail!(
+                "{}: bisecting a wrong-output finding is not supported (only crashes, hangs and \
+                 build failures)",
+                path.display()
+            );
+        }
+        let arch = f.cells.iter().find(|c| c.divergent).map(|c| c.arch);
+        let mode = if f.cells.iter().any(|c| c.executor.contains("plain")) {
+            QemuMode::Plain
+        } else {
+            QemuMode::OneInsnPerTb
+        };
+        return Ok(Target {
+            label: format!("finding {}", f.id),
+            program: s.program.clone(),
+            env: s.env.clone(),
+            bug: Some(f.bug.clone()),
+            arch,
+            mode,
+        });
+    }
+    if path.join("main.go").is_file() && path.join("expect.toml").is_file() {
+        let e = corpus::load_entry(path)?;
+        return Ok(Target {
+            label: format!("corpus entry {}", e.name),
+            program: e.program(),
+            env: BTreeMap::from([("GOGC".to_string(), "25".to_string())]),
+            bug: None,
+            arch: None,
+            mode: QemuMode::OneInsnPerTb,
+        });
+    }
+    bail!(
+        "{} is neither a finding directory (finding.json) nor a corpus entry (main.go and \
+         expect.toml)",
+        path.display()
+    )
+}
+
+/// Whether a record shows a failure, and its bug key.
+fn failure_key(class: Class, signature: &str) -> Option<String> {
+    match class {
+        Class::Ok | Class::Infra => None,
+        _ => Some(bug_key(signature)),
+    }
+}
+
+/// Trials at one point: stop at the first run that shows the bug, after
+/// `clean` clean runs, or after `max` runs.
+struct ProbeTrials<'a> {
+    bug: Option<&'a str>,
+    clean: u32,
+    max: u32,
+    batch: u32,
+}
+
+impl TrialPolicy for ProbeTrials<'_> {
+    fn more(&self, cell: usize, all: &[Vec<Outcome>], _cost: &[f64]) -> u32 {
+        let runs = &all[cell];
+        let shows = |o: &Outcome| {
+            self.bug
+                .is_some_and(|b| failure_key(o.class, &o.signature).as_deref() == Some(b))
+        };
+        let ok = runs.iter().filter(|o| o.class == Class::Ok).count() as u32;
+        if runs.iter().any(shows) || ok >= self.clean || runs.len() as u32 >= self.max {
+            return 0;
+        }
+        (self.max - runs.len() as u32).min(self.batch).max(1)
+    }
+}
+
+/// Everything a probe needs besides the point.
+struct Prober<'a> {
+    home: PathBuf,
+    cfg: Config,
+    writer: Mutex<Writer>,
+    target: &'a Target,
+    arch: Arch,
+    proxy: ProxyConfig,
+    range: &'a Range,
+}
+
+/// The runs of one probe.
+struct Probe {
+    records: Vec<Record>,
+    seconds: f64,
+    /// Why the point has no runs (the toolchain could not be had).
+    unavailable: Option<String>,
+}
+
+impl Probe {
+    fn runs(&self) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(|r| r.stage == Stage::Run)
+    }
+
+    fn counts(&self) -> Counts {
+        let mut c = Counts::new();
+        for r in &self.records {
+            if r.stage == Stage::Run || r.outcome != Class::Ok {
+                *c.entry(r.outcome).or_default() += 1;
+            }
+        }
+        c
+    }
+
+    fn shows(&self, bug: &str) -> u32 {
+        self.records
+            .iter()
+            .filter(|r| failure_key(r.outcome, &r.signature).as_deref() == Some(bug))
+            .count() as u32
+    }
+
+    /// The most common bug key among its failures.
+    fn main_failure(&self) -> Option<String> {
+        let mut n: BTreeMap<String, u32> = BTreeMap::new();
+        for r in &self.records {
+            if let Some(k) = failure_key(r.outcome, &r.signature) {
+                *n.entry(k).or_default() += 1;
+            }
+        }
+        n.into_iter().max_by_key(|(_, c)| *c).map(|(k, _)| k)
+    }
+}
+
+impl Prober<'_> {
+    /// The toolchain of a point: installed, fetched from the proxy, or built
+    /// from the repository at that commit.
+    fn toolchain(&self, p: &Point) -> Result<Toolchain, String> {
+        if let Some(tc) = registry::find(&self.home, &p.name) {
+            let tc = registry::check(tc);
+            if tc.usable {
+                return Ok(tc);
+            }
+        }
+        match (self.range, &p.commit) {
+            (Range::Commits { repo, .. }, Some(commit)) => {
+                eprintln!("  building {} from {} ...", p.name, repo.display());
+                let req = source::BuildRequest {
+                    name: p.name.clone(),
+                    source: repo.clone(),
+                    git_ref: Some(commit.clone()),
+                    bootstrap: None,
+                    proxy: self.proxy.clone(),
+                    timeout: Duration::from_secs(3 * 3600),
+                };
+                source::build(&self.home, &req, &mut |_| {})
+                    .map(|o| o.toolchain)
+                    .map_err(|e| format!("does not build: {e}"))
+            }
+            _ => {
+                eprintln!("  installing {} ...", p.name);
+                registry::install_from_proxy(&self.home, &p.name, &self.proxy, &mut |_, _| {})
+                    .map(|(tc, _)| tc)
+                    .map_err(|e| format!("cannot install: {e:#}"))
+            }
+        }
+    }
+
+    fn probe(&self, p: &Point, policy: &ProbeTrials) -> Result<Probe> {
+        let start = Instant::now();
+        let tc = match self.toolchain(p) {
+            Ok(tc) => tc,
+            Err(why) => {
+                return Ok(Probe {
+                    records: Vec::new(),
+                    seconds: start.elapsed().as_secs_f64(),
+                    unavailable: Some(why),
+                })
+            }
+        };
+        let cells = plan::cells(&[tc], &[self.arch], self.target.mode);
+        let records = pipeline::test_program(
+            &self.cfg,
+            &self.target.program,
+            &cells,
+            policy,
+            &HashMap::new(),
+            &self.writer,
+            &|_| {},
+        )?;
+        Ok(Probe {
+            records,
+            seconds: start.elapsed().as_secs_f64(),
+            unavailable: None,
+        })
+    }
+}
+
+/// Judge a probe: bad when the bug showed, good with enough clean runs and
+/// nothing else, unknown otherwise.
+fn judge(p: &Point, probe: &Probe, bug: &str, need: u32) -> Step {
+    let bad_runs = probe.shows(bug);
+    let runs = probe.runs().count() as u32;
+    let ok = probe.runs().filter(|r| r.outcome == Class::Ok).count() as u32;
+    let other = probe.records.iter().find(|r| {
+        r.outcome != Class::Ok && failure_key(r.outcome, &r.signature).as_deref() != Some(bug)
+    });
+    let (verdict, why) = if let Some(why) = &probe.unavailable {
+        ("unknown", Some(why.clone()))
+    } else if bad_runs > 0 {
+        ("bad", None)
+    } else if let Some(r) = other {
+        let what = if r.stage == Stage::Build {
+            "does not build"
+        } else {
+            "fails differently"
+        };
+        (
+            "unknown",
+            Some(format!("{what}: {} {}", r.outcome, r.signature)),
+        )
+    } else if ok >= need {
+        ("good", None)
+    } else {
+        (
+            "unknown",
+            Some(format!(
+                "{ok} clean runs of the {need} a good verdict needs"
+            )),
+        )
+    };
+    Step {
+        point: p.clone(),
+        verdict: verdict.to_string(),
+        counts: probe.counts(),
+        bad_runs,
+        runs,
+        why,
+        seconds: probe.seconds,
+    }
+}
+
+/// The releases from `from` to `to` that can be had: the proxy's list, names
+/// it serves but does not list (probed), and toolchains registered here
+/// (e.g. go1.14.1 built from source).
+pub fn releases_between(
+    home: &Path,
+    from: &str,
+    to: &str,
+    proxy: &ProxyConfig,
+) -> Result<Vec<String>> {
+    for v in [from, to] {
+        if !registry::valid_release_name(v) || v.contains("rc") || v.contains("beta") {
+            bail!("{v:?} is not a Go release name (such as go1.23.0 or go1.14)");
+        }
+    }
+    if go_version_cmp(from, to) != std::cmp::Ordering::Less {
+        bail!("empty range {from}..{to}: the first release must be older than the second");
+    }
+    let in_range = |v: &str| {
+        go_version_cmp(v, from) != std::cmp::Ordering::Less
+            && go_version_cmp(v, to) != std::cmp::Ordering::Greater
+    };
+    let stable =
+        |v: &str| registry::valid_release_name(v) && !v.contains("rc") && !v.contains("beta");
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for tc in registry::all(home) {
+        if stable(&tc.name) && in_range(&tc.name) {
+            out.insert(tc.name);
+        }
+    }
+    let (goos, goarch) = registry::host_goos_goarch()?;
+    let listed = fetch::list_toolchain_versions(&proxy.goproxy, goos, goarch)
+        .map_err(|e| InfraError(format!("listing toolchain releases: {e:#}")))?;
+    for v in &listed {
+        if stable(v) && in_range(v) {
+            out.insert(v.clone());
+        }
+    }
+    // Probe the patch releases the list may omit.
+    let minor = |v: &str| source::release_minor(v);
+    let (lo, hi) = (
+        minor(from).ok_or_else(|| anyhow!("cannot read the Go minor of {from}"))?,
+        minor(to).ok_or_else(|| anyhow!("cannot read the Go minor of {to}"))?,
+    );
+    for m in lo..=hi {
+        let name = |p: u32| {
+            if p == 0 && m < 21 {
+                format!("go1.{m}")
+            } else {
+                format!("go1.{m}.{p}")
+            }
+        };
+        let mut p = 0;
+        let mut misses = 0;
+        // Past the last listed patch of this minor, stop at the first miss.
+        let listed_max = listed
+            .iter()
+            .filter(|v| minor(v) == Some(m) && stable(v))
+            .filter_map(|v| v.rsplit('.').next()?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0);
+        while p <= 99 {
+            let v = name(p);
+            if go_version_cmp(&v, to) == std::cmp::Ordering::Greater {
+                break;
+            }
+            if in_range(&v) && !out.contains(&v) {
+                let has = fetch::toolchain_available(&proxy.goproxy, goos, goarch, &v)
+                    .map_err(|e| InfraError(format!("probing {v}: {e:#}")))?;
+                if has {
+                    out.insert(v);
+                } else {
+                    misses += 1;
+                    if p > listed_max && misses > 0 {
+                        break;
+                    }
+                }
+            }
+            p += 1;
+        }
+    }
+    let mut v: Vec<String> = out.into_iter().collect();
+    v.sort_by(|a, b| go_version_cmp(a, b));
+    Ok(v)
+}
+
+fn git(repo: &Path, args: &[&str]) -> Result<String> {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run git in {}", repo.display()))?;
+    if !o.status.success() {
+        bail!(
+            "git {} in {}: {}",
+            args.join(" "),
+            repo.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// The commits from the older ref to the newer one (first-parent history),
+/// each named for its build: `<VERSION>-<commit>` or `devel-<commit>`.
+pub fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<Point>> {
+    if !repo.join(".git").exists() && git(repo, &["rev-parse", "--git-dir"]).is_err() {
+        bail!("{} is not a git repository", repo.display());
+    }
+    let resolve = |r: &str| {
+        git(repo, &["rev-parse", "--verify", &format!("{r}^{{commit}}")])
+            .map_err(|_| anyhow!("{}: no commit {r:?}", repo.display()))
+    };
+    let (g, b) = (resolve(good)?, resolve(bad)?);
+    if g == b {
+        bail!("--good and --bad name the same commit {g}");
+    }
+    for c in [&g, &b] {
+        if git(repo, &["cat-file", "-e", &format!("{c}:src/make.bash")]).is_err() {
+            bail!(
+                "{} is not a Go repository: commit {} has no src/make.bash",
+                repo.display(),
+                &c[..12]
+            );
+        }
+    }
+    let is_ancestor = |a: &str, d: &str| {
+        Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["merge-base", "--is-ancestor", a, d])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let (old, new) = if is_ancestor(&g, &b) {
+        (g, b)
+    } else if is_ancestor(&b, &g) {
+        (b, g)
+    } else {
+        bail!("neither {good} nor {bad} is an ancestor of the other");
+    };
+    let list = git(
+        repo,
+        &[
+            "rev-list",
+            "--first-parent",
+            "--reverse",
+            &format!("{old}..{new}"),
+        ],
+    )?;
+    let mut out = Vec::new();
+    for c in std::iter::once(old.as_str()).chain(list.lines()) {
+        let version = git(repo, &["show", &format!("{c}:VERSION")])
+            .ok()
+            .and_then(|v| v.lines().next().map(str::to_string))
+            .filter(|v| v.starts_with("go") && registry::valid_release_name(v));
+        let short = &c[..10];
+        let name = match version {
+            Some(v) => format!("{v}-{short}"),
+            None => format!("devel-{short}"),
+        };
+        out.push(Point {
+            name,
+            commit: Some(c.to_string()),
+            subject: Some(git(repo, &["log", "-1", "--format=%s", c])?),
+        });
+    }
+    Ok(out)
+}
+
+pub fn bisect(req: &Request) -> Result<i32> {
+    let start = Instant::now();
+    let target = load_target(&req.target)?;
+    let home = registry::home();
+    let proxy = ProxyConfig::from_env();
+    let arch = match req.arch.or(target.arch) {
+        Some(a) => a,
+        None => Arch::host().ok_or_else(|| anyhow!("unsupported host arch"))?,
+    };
+    let points: Vec<Point> = match &req.range {
+        Range::Releases { from, to } => releases_between(&home, from, to, &proxy)?
+            .into_iter()
+            .map(|name| Point {
+                name,
+                commit: None,
+                subject: None,
+            })
+            .collect(),
+        Range::Commits { repo, good, bad } => commits_between(repo, good, bad)?,
+    };
+    if points.len() < 2 {
+        bail!(
+            "the range holds {} point(s) that can be had; a bisection needs two",
+            points.len()
+        );
+    }
+    let out = match &req.out {
+        Some(o) => o.clone(),
+        None if reproducer::is_finding_dir(&req.target) => req.target.join("bisect"),
+        None => plan::default_out_dir(),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix(".work-")
+        .tempdir_in(&out)
+        .context("cannot create scratch dir")?;
+    let prober = Prober {
+        home: home.clone(),
+        cfg: Config::standard(
+            home.clone(),
+            out.clone(),
+            work.path().to_path_buf(),
+            req.jobs,
+            target.env.clone(),
+        ),
+        writer: Mutex::new(Writer::open(&out)?),
+        target: &target,
+        arch,
+        proxy,
+        range: &req.range,
+    };
+    eprintln!(
+        "bisect {} on {arch}: {} points from {} to {}",
+        target.label,
+        points.len(),
+        points[0].name,
+        points[points.len() - 1].name
+    );
+
+    // Both ends, with a fixed number of trials: which one shows the bug, and how often.
+    let calib = ProbeTrials {
+        bug: None,
+        clean: u32::MAX,
+        max: req.calibrate.max(1),
+        batch: req.jobs as u32,
+    };
+    let last = points.len() - 1;
+    let mut ends = Vec::new();
+    for i in [0, last] {
+        let p = prober.probe(&points[i], &calib)?;
+        if exec::interrupted() {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        if let Some(why) = &p.unavailable {
+            bail!("{}: {why}", points[i].name);
+        }
+        eprintln!(
+            "  end {:<22} {}",
+            points[i].name,
+            results::counts_str(&p.counts())
+        );
+        ends.push(p);
+    }
+    let executor = ends[0]
+        .records
+        .first()
+        .map_or_else(String::new, |r| r.executor.clone());
+    let bug = match &target.bug {
+        Some(b) => b.clone(),
+        None => match (ends[0].main_failure(), ends[1].main_failure()) {
+            (Some(b), None) | (None, Some(b)) => b,
+            (Some(a), Some(b)) if a == b => a,
+            (Some(a), Some(b)) => {
+                eprintln!("both ends fail, differently ({a} / {b}): no single behaviour to bisect");
+                return Ok(EXIT_FINDINGS);
+            }
+            (None, None) => {
+                eprintln!(
+                    "neither end failed in {} runs: nothing to bisect (raise --calibrate?)",
+                    req.calibrate
+                );
+                return Ok(EXIT_FINDINGS);
+            }
+        },
+    };
+    let shows = [ends[0].shows(&bug), ends[1].shows(&bug)];
+    let bad_first = match shows {
+        [a, 0] if a > 0 => true,
+        [0, b] if b > 0 => false,
+        [0, 0] => {
+            eprintln!(
+                "neither end shows {bug} in {} runs: nothing to bisect (raise --calibrate?)",
+                req.calibrate
+            );
+            return Ok(EXIT_FINDINGS);
+        }
+        _ => {
+            eprintln!("both ends show {bug}: its behaviour does not change in this range");
+            return Ok(EXIT_FINDINGS);
+        }
+    };
+    let bad_end = if bad_first { &ends[0] } else { &ends[1] };
+    let bad_runs = bad_end.runs().count().max(1) as f64;
+    let rate = (bad_end.shows(&bug) as f64 / bad_runs).min(1.0);
+    let need = clean_runs_needed(rate).unwrap_or(1);
+    let max = req.max_trials.max(need);
+    eprintln!(
+        "  bug: {bug}\n  the bad end shows it in {:.0} % of runs, so a good verdict needs {need} \
+         clean runs ((1 - {rate:.2})^{need} < 0.01)",
+        rate * 100.0
+    );
+    let policy = ProbeTrials {
+        bug: Some(&bug),
+        clean: need,
+        max,
+        batch: req.jobs as u32,
+    };
+    let side_of = |verdict: &str| match (verdict, bad_first) {
+        ("bad", true) | ("good", false) => Side::First,
+        ("bad", false) | ("good", true) => Side::Last,
+        _ => Side::Unknown,
+    };
+    let mut steps = Vec::new();
+    // The good end needs as many clean runs as any good point.
+    for (k, i) in [(0usize, 0usize), (1, last)] {
+        let mut step = judge(&points[i], &ends[k], &bug, need);
+        let want = if (k == 0) == bad_first { "bad" } else { "good" };
+        if want == "good"
+            && step.verdict != "good"
+            && step
+                .why
+                .as_deref()
+                .is_some_and(|w| w.contains("clean runs"))
+        {
+            let more = prober.probe(&points[i], &policy)?;
+            let mut all = ends[k].records.clone();
+            all.extend(more.records);
+            let merged = Probe {
+                records: all,
+                seconds: ends[k].seconds + more.seconds,
+                unavailable: None,
+            };
+            step = judge(&points[i], &merged, &bug, need);
+        }
+        if step.verdict != want {
+            eprintln!(
+                "  end {} is {} ({}), not {want}: cannot bisect",
+                points[i].name,
+                step.verdict,
+                step.why.as_deref().unwrap_or("")
+            );
+            print_step(&step);
+            return Ok(EXIT_FINDINGS);
+        }
+        print_step(&step);
+        steps.push(step);
+    }
+
+    let mut search = Search::new(points.len());
+    while let Some(i) = search.next() {
+        if exec::interrupted() {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        let probe = prober.probe(&points[i], &policy)?;
+        if exec::interrupted() {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        let step = judge(&points[i], &probe, &bug, need);
+        print_step(&step);
+        search.record(i, side_of(&step.verdict));
+        steps.push(step);
+    }
+    drop(work);
+    let (lo, hi, between) = search.boundary();
+    let (first_side, last_side) = (points[lo].clone(), points[hi].clone());
+    let mut report = Report {
+        target: req.target.display().to_string(),
+        program: target.program.name.clone(),
+        arch,
+        executor,
+        bug: bug.clone(),
+        points: points.clone(),
+        bad_rate: rate,
+        clean_runs_needed: need,
+        steps,
+        direction: if bad_first { "fixed" } else { "regressed" }.into(),
+        last_bad: None,
+        first_good: None,
+        last_good: None,
+        first_bad: None,
+        unknown_between: between.iter().map(|&i| points[i].clone()).collect(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let boundary = if bad_first {
+        report.last_bad = Some(first_side.clone());
+        report.first_good = Some(last_side.clone());
+        format!(
+            "first good: {} (last bad: {})",
+            describe(&last_side),
+            describe(&first_side)
+        )
+    } else {
+        report.last_good = Some(first_side.clone());
+        report.first_bad = Some(last_side.clone());
+        format!(
+            "first bad: {} (last good: {})",
+            describe(&last_side),
+            describe(&first_side)
+        )
+    };
+    let unknown = if between.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; could not judge {} in between: the change is in one of them or at the boundary",
+            report
+                .unknown_between
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let steps_n = report.steps.len();
+    let md = render_md(&report, &boundary, &unknown);
+    results::write_atomic(
+        &out.join("bisect.json"),
+        &serde_json::to_vec_pretty(&report)?,
+    )?;
+    results::write_atomic(&out.join("bisect.md"), md.as_bytes())?;
+    eprintln!(
+        "{boundary}{unknown}\n{steps_n} steps in {:.0} s; report: {}",
+        report.seconds,
+        out.join("bisect.md").display()
+    );
+    if req.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(EXIT_OK)
+}
+
+fn describe(p: &Point) -> String {
+    match (&p.commit, &p.subject) {
+        (Some(c), Some(s)) => format!("{} ({} \"{s}\")", p.name, &c[..12.min(c.len())]),
+        _ => p.name.clone(),
+    }
+}
+
+fn print_step(s: &Step) {
+    eprintln!(
+        "  {:<22} {:<7} {:<24} {:>3} runs {:>6.1} s{}",
+        s.point.name,
+        s.verdict,
+        results::counts_str(&s.counts),
+        s.runs,
+        s.seconds,
+        s.why
+            .as_deref()
+            .map(|w| format!("  ({w})"))
+            .unwrap_or_default()
+    );
+}
+
+fn render_md(r: &Report, boundary: &str, unknown: &str) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "# divergo bisect: {}\n", r.program);
+    let _ = writeln!(s, "**{boundary}**{unknown}\n");
+    let _ = writeln!(
+        s,
+        "Target `{}` on {} ({}); bug `{}`. The bad end showed it in {:.0} % of its runs, so a \
+         good verdict needed {} clean runs ((1 − p)^n < 0.01). {} points, {} steps, {:.0} s.\n",
+        r.target,
+        r.arch,
+        r.executor,
+        r.bug,
+        r.bad_rate * 100.0,
+        r.clean_runs_needed,
+        r.points.len(),
+        r.steps.len(),
+        r.seconds
+    );
+    let _ = writeln!(s, "| point | verdict | runs | outcomes | s | note |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for st in &r.steps {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.1} | {} |",
+            describe(&st.point),
+            st.verdict,
+            st.runs,
+            results::counts_str(&st.counts),
+            st.seconds,
+            st.why.as_deref().unwrap_or("")
+        );
+    }
+    s
+}
