@@ -120,6 +120,21 @@ divergo bisect go-corpus/timer-reset-38023 --versions go1.14.1..go1.14.2\n  \
 divergo bisect findings/3f2a9c01de --go-repo ~/go --good go1.14.2 --bad go1.14.1"
     )]
     Bisect(BisectArgs),
+    /// Shrink a finding's program while it still shows the same divergence
+    #[command(
+        long_about = "Shrink a finding's program (findings/<id>) while it still shows the same \
+divergence: the same kind on the same divergent cells, still significant by the verdict rules, \
+and the same bug key. A candidate that fails another way is rejected (reduce.log says so); one \
+that does not build is rejected before any trial. Stage 1 shrinks the generator spec (generated \
+programs), stage 2 cuts the Go source: top-level declarations, blocks, statements, constants. \
+Candidates are tried one at a time, each with up to --jobs parallel runs.\n\n\
+Output: findings/<id>/reduced/ with main.go, go.mod, repro.sh and reduce.log (each accepted \
+step with lines before and after and the trials it cost). Exit status 0 when the reduced \
+program reproduces the finding in a final check, 1 when it (or the original) does not, 2 bad \
+input, 130 interrupted.\n\n\
+Example:\n  divergo reduce divergo-runs/20261122-101500/findings/3f2a9c01de --budget 20m"
+    )]
+    Reduce(ReduceArgs),
 }
 
 #[derive(Args, Debug)]
@@ -346,6 +361,43 @@ struct BisectArgs {
 }
 
 #[derive(Args, Debug)]
+struct ReduceArgs {
+    /// A finding directory (findings/<id> inside a results dir)
+    dir: PathBuf,
+    /// Time budget: the reduction stops trying candidates after it (e.g. 90s, 10m, 1h)
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    budget: std::time::Duration,
+    /// Most trials per cell for one candidate [default: as many as the finding had]
+    #[arg(long)]
+    trials: Option<u32>,
+    /// Parallel runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// `90s`, `10m`, `1h` or plain seconds.
+fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let (num, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.trim().len()),
+    );
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 10m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: expected a duration such as 90s, 10m or 1h")),
+    };
+    if secs == 0 {
+        return Err(format!("{s:?}: the budget must be positive"));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+#[derive(Args, Debug)]
 struct ReplayArgs {
     /// A finding directory (findings/<id> inside a results dir)
     dir: PathBuf,
@@ -422,6 +474,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
         Cmd::Bisect(a) => bisect_cmd(a),
+        Cmd::Reduce(a) => crate::commands::reduce::reduce(&crate::commands::reduce::Request {
+            dir: a.dir,
+            budget: a.budget,
+            trials: a.trials,
+            jobs: jobs(a.jobs),
+        }),
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod bisect;
 pub mod cli;
+pub mod reduce;
 pub mod replay;
 pub mod run;

@@ -5,12 +5,12 @@
 use crate::engine::executor::QemuMode;
 use crate::error::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 
-use crate::engine::pipeline::{self, Config, TrialPolicy};
+use crate::engine::pipeline::{self, Cell, Config, TrialPolicy};
 use crate::engine::plan::{self, AdaptiveTrials};
 use crate::engine::results;
 use crate::engine::results::Writer;
 use crate::exec;
-use crate::model::{Arch, Class, Outcome};
+use crate::model::{Arch, Class, Outcome, Program, Record, Stage};
 use crate::oracle::findings::{self, Finding, Kind};
 use crate::report::reproducer;
 use crate::toolchain::registry as toolchain;
@@ -19,122 +19,197 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
+/// A stored finding made ready to test programs against: its cells, trial
+/// budget and environment. `replay` tests the finding's own program;
+/// `reduce` tests smaller ones.
+pub struct Reproduction {
+    pub finding: Finding,
+    pub cells: Vec<Cell>,
+    pub max_trials: u32,
+    cfg: Config,
+    writer: Mutex<Writer>,
+}
+
+/// What one test of a program showed.
+pub struct Tested {
+    pub records: Vec<Record>,
+    /// The finding of the same kind on the same divergent cells, if any.
+    pub same: Option<Finding>,
+}
+
+impl Tested {
+    /// Whether it is the finding's bug again: same kind, same divergent
+    /// cells, still significant, and the same bug key.
+    pub fn same_bug(&self, want: &Finding) -> bool {
+        self.same.as_ref().is_some_and(|f| f.bug == want.bug)
+    }
+
+    /// Trials it ran.
+    pub fn trials(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.stage == Stage::Run)
+            .count()
+    }
+}
+
+fn divergent_cells(f: &Finding) -> BTreeSet<(String, Arch)> {
+    f.cells
+        .iter()
+        .filter(|c| c.divergent)
+        .map(|c| (c.toolchain.clone(), c.arch))
+        .collect()
+}
+
+impl Reproduction {
+    /// Prepare to test programs against `finding`, writing records into
+    /// `out` (scratch space in `out/work`).
+    pub fn new(
+        finding: Finding,
+        env: BTreeMap<String, String>,
+        out: &Path,
+        trials: Option<u32>,
+        jobs: usize,
+    ) -> Result<Reproduction> {
+        let home = toolchain::home();
+        let names: Vec<String> = finding
+            .cells
+            .iter()
+            .map(|c| c.toolchain.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let tcs = plan::resolve_toolchains(&home, &names)?;
+        let archs: Vec<Arch> = finding
+            .cells
+            .iter()
+            .map(|c| c.arch)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mode = if finding.cells.iter().any(|c| c.executor.contains("plain")) {
+            QemuMode::Plain
+        } else {
+            QemuMode::OneInsnPerTb
+        };
+        let cells: Vec<_> = plan::cells(&tcs, &archs, mode)
+            .into_iter()
+            .filter(|c| {
+                finding
+                    .cells
+                    .iter()
+                    .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
+            })
+            .collect();
+        let max_trials = trials.unwrap_or_else(|| {
+            finding
+                .cells
+                .iter()
+                .map(|c| c.runs)
+                .max()
+                .unwrap_or(3)
+                .max(1)
+        });
+        let work = out.join("work");
+        std::fs::create_dir_all(&work)?;
+        let cfg = Config::standard(home, out.to_path_buf(), work, jobs, env);
+        let writer = Mutex::new(Writer::open(out)?);
+        Ok(Reproduction {
+            finding,
+            cells,
+            max_trials,
+            cfg,
+            writer,
+        })
+    }
+
+    /// Build and run `prog` on the finding's cells with the replay trials.
+    pub fn test(&self, prog: &Program) -> Result<Tested> {
+        let finding = &self.finding;
+        let divergent: Vec<bool> = self
+            .cells
+            .iter()
+            .map(|c| {
+                finding
+                    .cells
+                    .iter()
+                    .any(|f| f.divergent && f.toolchain == c.toolchain.name && f.arch == c.arch)
+            })
+            .collect();
+        let policy = ReplayTrials {
+            inner: AdaptiveTrials::new(self.max_trials, &self.cells),
+            divergent,
+            kind: finding.kind,
+        };
+        let records = pipeline::test_program(
+            &self.cfg,
+            prog,
+            &self.cells,
+            &policy,
+            &HashMap::new(),
+            &self.writer,
+            &|_| {},
+        )?;
+        let want = divergent_cells(finding);
+        let same = findings::findings_for_program_at(prog, &records, finding.alpha)
+            .into_iter()
+            .find(|f| f.kind == finding.kind && divergent_cells(f) == want);
+        Ok(Tested { records, same })
+    }
+
+    /// Outcome counts per cell, one line each.
+    pub fn cell_lines(&self, recs: &[Record]) -> Vec<String> {
+        self.cells
+            .iter()
+            .map(|c| {
+                let mut counts: results::Counts = BTreeMap::new();
+                for r in recs
+                    .iter()
+                    .filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch)
+                {
+                    if r.stage == Stage::Run || r.outcome != Class::Ok {
+                        *counts.entry(r.outcome).or_default() += 1;
+                    }
+                }
+                format!(
+                    "{} {}: {}",
+                    c.toolchain.name,
+                    c.executor_label(),
+                    results::counts_str(&counts)
+                )
+            })
+            .collect()
+    }
+}
+
 pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
     let reproducer::Stored {
         finding,
         program: prog,
         env,
     } = reproducer::load(dir)?;
-    let home = toolchain::home();
-    let names: Vec<String> = finding
-        .cells
-        .iter()
-        .map(|c| c.toolchain.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let tcs = plan::resolve_toolchains(&home, &names)?;
-    let archs: Vec<Arch> = finding
-        .cells
-        .iter()
-        .map(|c| c.arch)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mode = if finding.cells.iter().any(|c| c.executor.contains("plain")) {
-        QemuMode::Plain
-    } else {
-        QemuMode::OneInsnPerTb
-    };
-    let cells: Vec<_> = plan::cells(&tcs, &archs, mode)
-        .into_iter()
-        .filter(|c| {
-            finding
-                .cells
-                .iter()
-                .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
-        })
-        .collect();
-    let max_trials = trials.unwrap_or_else(|| {
-        finding
-            .cells
-            .iter()
-            .map(|c| c.runs)
-            .max()
-            .unwrap_or(3)
-            .max(1)
-    });
     let out = tempfile::Builder::new()
         .prefix("replay-")
         .tempdir_in(dir)
         .or_else(|_| tempfile::tempdir())?;
-    let work = out.path().join("work");
-    std::fs::create_dir_all(&work)?;
-    let cfg = Config::standard(home.clone(), out.path().to_path_buf(), work, jobs, env);
-    let writer = Mutex::new(Writer::open(out.path())?);
-    let divergent: Vec<bool> = cells
-        .iter()
-        .map(|c| {
-            finding
-                .cells
-                .iter()
-                .any(|f| f.divergent && f.toolchain == c.toolchain.name && f.arch == c.arch)
-        })
-        .collect();
-    let policy = ReplayTrials {
-        inner: AdaptiveTrials::new(max_trials, &cells),
-        divergent,
-        kind: finding.kind,
-    };
+    let r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
+    let finding = &r.finding;
     eprintln!(
-        "replaying {} ({:?}, {}) on {} cell(s), up to {max_trials} trials each",
+        "replaying {} ({:?}, {}) on {} cell(s), up to {} trials each",
         finding.id,
         finding.kind,
         finding.signature,
-        cells.len()
+        r.cells.len(),
+        r.max_trials
     );
-    let recs = pipeline::test_program(
-        &cfg,
-        &prog,
-        &cells,
-        &policy,
-        &HashMap::new(),
-        &writer,
-        &|_| {},
-    )?;
+    let t = r.test(&prog)?;
     if exec::interrupted() {
         return Ok(EXIT_INTERRUPTED);
     }
-    for c in &cells {
-        let mut counts: results::Counts = BTreeMap::new();
-        for r in recs
-            .iter()
-            .filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch)
-        {
-            if r.stage == results::Stage::Run || r.outcome != crate::model::Class::Ok {
-                *counts.entry(r.outcome).or_default() += 1;
-            }
-        }
-        eprintln!(
-            "  {} {}: {}",
-            c.toolchain.name,
-            c.executor_label(),
-            results::counts_str(&counts)
-        );
+    for line in r.cell_lines(&t.records) {
+        eprintln!("  {line}");
     }
-    let now = findings::findings_for_program_at(&prog, &recs, finding.alpha);
-    let divergent = |f: &Finding| -> BTreeSet<(String, Arch)> {
-        f.cells
-            .iter()
-            .filter(|c| c.divergent)
-            .map(|c| (c.toolchain.clone(), c.arch))
-            .collect()
-    };
-    let want = divergent(&finding);
-    let same = now
-        .iter()
-        .find(|f| f.kind == finding.kind && divergent(f) == want);
-    match same {
+    match &t.same {
         Some(f) => {
             eprintln!(
                 "reproduced: {:?} on the same cells{}{}",

@@ -26,6 +26,7 @@ pub mod closures;
 pub mod deferpanic;
 pub mod hostile;
 pub mod pressure;
+pub mod reduce_src;
 mod shrink;
 mod src;
 pub mod timers;

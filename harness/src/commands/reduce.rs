@@ -1,0 +1,338 @@
+//! `divergo reduce findings/<id>`: shrink a finding's program while it still
+//! shows the same divergence.
+//!
+//! Interesting = the same finding again: the same kind on the same divergent
+//! cells, still significant by the verdict rules (the replay trials), and
+//! the same bug key. A candidate that fails some other way is rejected and
+//! the log says so; one that does not build on every toolchain of the
+//! finding is rejected before any trial runs.
+//!
+//! Stage 1 shrinks the stored generator spec (`gen::shrink_candidates`);
+//! stage 2 cuts the Go source (`gen::reduce_src`). Each accepted candidate
+//! becomes the new program; a pass that accepts nothing ends a stage. The
+//! result goes to `findings/<id>/reduced/`: main.go, go.mod, repro.sh and
+//! reduce.log.
+
+use crate::commands::replay::Reproduction;
+use crate::engine::build::{self, BuildRequest};
+use crate::engine::results;
+use crate::error::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
+use crate::exec;
+use crate::gen::{self, reduce_src, ProgramSpec};
+use crate::model::{Class, Program};
+use crate::report::reproducer;
+use crate::toolchain::registry;
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to reduce and how long for.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub dir: PathBuf,
+    pub budget: Duration,
+    pub trials: Option<u32>,
+    pub jobs: usize,
+}
+
+/// The reduction so far.
+struct State {
+    program: Program,
+    spec: Option<ProgramSpec>,
+    log: String,
+    trials: usize,
+    tried: usize,
+    accepted: usize,
+    rejected_build: usize,
+    rejected_other_bug: usize,
+    rejected_gone: usize,
+}
+
+impl State {
+    fn lines(&self) -> usize {
+        reduce_src::non_blank_lines(&self.program.main_go)
+    }
+}
+
+/// Build `main_go` with the first toolchain of the finding for its arch: a
+/// cheap check before any trial. Repairs unused imports once.
+fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<String, String>> {
+    let cell = &rep.cells[0];
+    let mut src = prog.main_go.clone();
+    for _ in 0..2 {
+        let sdir = dir.join("check");
+        let _ = fs::remove_dir_all(&sdir);
+        fs::create_dir_all(&sdir)?;
+        fs::write(sdir.join("main.go"), &src)?;
+        fs::write(sdir.join("go.mod"), &prog.go_mod)?;
+        let home = registry::home();
+        let r = build::build(&BuildRequest {
+            src_dir: sdir.clone(),
+            goroot: cell.toolchain.goroot.clone(),
+            arch: cell.arch,
+            out: sdir.join("prog"),
+            gocache: registry::gocache(&home, &cell.toolchain.name),
+            gopath: home.join("gopath"),
+            timeout: Duration::from_secs(120),
+        });
+        if r.outcome.class == Class::Ok {
+            return Ok(Ok(src));
+        }
+        match reduce_src::drop_unused_imports(&src, &r.log) {
+            Some(fixed) => src = fixed,
+            None => return Ok(Err(r.outcome.signature)),
+        }
+    }
+    Ok(Err("unused imports remain".into()))
+}
+
+/// Try one candidate; keep it when it is interesting.
+fn attempt(
+    rep: &Reproduction,
+    scratch: &Path,
+    st: &mut State,
+    what: &str,
+    mut cand: Program,
+    spec: Option<ProgramSpec>,
+    t0: Instant,
+) -> Result<bool> {
+    st.tried += 1;
+    let before = st.lines();
+    match compile(rep, scratch, &cand)? {
+        Ok(src) => cand.main_go = src,
+        Err(_) => {
+            st.rejected_build += 1;
+            return Ok(false);
+        }
+    }
+    let after = reduce_src::non_blank_lines(&cand.main_go);
+    if after > before || (after == before && cand.main_go.len() >= st.program.main_go.len()) {
+        return Ok(false);
+    }
+    let started = Instant::now();
+    let t = rep.test(&cand)?;
+    let trials = t.trials();
+    st.trials += trials;
+    let secs = started.elapsed().as_secs_f64();
+    if t.same_bug(&rep.finding) {
+        st.accepted += 1;
+        let _ = writeln!(
+            st.log,
+            "[{:>5.0} s] accepted  {what}: {before} -> {after} lines ({trials} trials, {secs:.0} s)",
+            t0.elapsed().as_secs_f64()
+        );
+        st.program = cand;
+        if spec.is_some() {
+            st.spec = spec;
+        }
+        return Ok(true);
+    }
+    if let Some(f) = &t.same {
+        st.rejected_other_bug += 1;
+        let _ = writeln!(
+            st.log,
+            "[{:>5.0} s] rejected  {what}: a different bug ({}) ({trials} trials)",
+            t0.elapsed().as_secs_f64(),
+            f.bug
+        );
+    } else {
+        st.rejected_gone += 1;
+        let _ = writeln!(
+            st.log,
+            "[{:>5.0} s] rejected  {what}: divergence not shown ({}) ({trials} trials)",
+            t0.elapsed().as_secs_f64(),
+            rep.cell_lines(&t.records).join("; ")
+        );
+    }
+    Ok(false)
+}
+
+pub fn reduce(req: &Request) -> Result<i32> {
+    let t0 = Instant::now();
+    let stored = reproducer::load(&req.dir)?;
+    let out = req.dir.join("reduced");
+    let scratch = req.dir.join(".reduce-work");
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+    let rep = Reproduction::new(
+        stored.finding.clone(),
+        stored.env.clone(),
+        &scratch,
+        req.trials,
+        req.jobs,
+    )?;
+    let f = &rep.finding;
+    let spec: Option<ProgramSpec> = stored
+        .program
+        .spec_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok());
+    let mut st = State {
+        program: stored.program.clone(),
+        spec,
+        log: String::new(),
+        trials: 0,
+        tried: 0,
+        accepted: 0,
+        rejected_build: 0,
+        rejected_other_bug: 0,
+        rejected_gone: 0,
+    };
+    let start_lines = st.lines();
+    eprintln!(
+        "reducing {} ({:?}, bug {}) on {} cell(s): {start_lines} lines, budget {} s",
+        f.id,
+        f.kind,
+        f.bug,
+        rep.cells.len(),
+        req.budget.as_secs()
+    );
+    let _ = writeln!(
+        st.log,
+        "divergo reduce {}: {:?}, bug {:?}, cells {}\nstart: {start_lines} non-blank lines",
+        f.id,
+        f.kind,
+        f.bug,
+        rep.cells
+            .iter()
+            .map(|c| format!("{}/{}", c.toolchain.name, c.arch))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The original must reproduce, or nothing can be judged.
+    let first = rep.test(&st.program)?;
+    st.trials += first.trials();
+    if exec::interrupted() {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if !first.same_bug(f) {
+        eprintln!(
+            "the finding does not reproduce on its own program ({}): nothing to reduce",
+            rep.cell_lines(&first.records).join("; ")
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(250));
+    let over = |t0: Instant| t0.elapsed() >= req.budget || exec::interrupted();
+    let status = |bar: &indicatif::ProgressBar, st: &State, stage: &str| {
+        bar.set_message(format!(
+            "{stage}: {} lines, {} candidates tried, {} accepted, {} trials",
+            st.lines(),
+            st.tried,
+            st.accepted,
+            st.trials
+        ))
+    };
+
+    // Stage 1: the generator spec.
+    'spec: while let Some(spec) = st.spec.clone() {
+        for cand in gen::shrink_candidates(&spec) {
+            if over(t0) {
+                break 'spec;
+            }
+            status(&bar, &st, "spec");
+            let p = gen::render(&cand);
+            let prog = Program {
+                main_go: p.main_go,
+                go_mod: p.go_mod,
+                spec_json: serde_json::to_string_pretty(&cand).ok(),
+                ..st.program.clone()
+            };
+            if attempt(&rep, &scratch, &mut st, "spec shrink", prog, Some(cand), t0)? {
+                continue 'spec;
+            }
+        }
+        break;
+    }
+    // Stage 2: the source.
+    let mut pass_accepted = true;
+    while pass_accepted && !over(t0) {
+        pass_accepted = false;
+        let mut k = 0;
+        loop {
+            let cands = reduce_src::candidates(&st.program.main_go);
+            if k >= cands.len() || over(t0) {
+                break;
+            }
+            status(&bar, &st, "source");
+            let prog = Program {
+                main_go: cands[k].clone(),
+                spec_json: None,
+                ..st.program.clone()
+            };
+            if attempt(
+                &rep,
+                &scratch,
+                &mut st,
+                &format!("source cut {k}"),
+                prog,
+                None,
+                t0,
+            )? {
+                pass_accepted = true;
+                // Candidates of the smaller program start over from here.
+            } else {
+                k += 1;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if exec::interrupted() {
+        let _ = fs::remove_dir_all(&scratch);
+        return Ok(EXIT_INTERRUPTED);
+    }
+    let end_lines = st.lines();
+    // The result, verified once more; its records make repro.sh.
+    let last = rep.test(&st.program)?;
+    st.trials += last.trials();
+    let verified = last.same_bug(f);
+    let _ =
+        writeln!(
+        st.log,
+        "end: {start_lines} -> {end_lines} non-blank lines in {:.0} s; {} candidates tried, {} \
+         accepted; rejected: {} did not build, {} showed a different bug, {} lost the divergence; \
+         {} trials in all\nfinal check: {} ({})",
+        t0.elapsed().as_secs_f64(),
+        st.tried,
+        st.accepted,
+        st.rejected_build,
+        st.rejected_other_bug,
+        st.rejected_gone,
+        st.trials,
+        if verified { "reproduced" } else { "NOT reproduced" },
+        rep.cell_lines(&last.records).join("; ")
+    );
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    results::write_atomic(&out.join("main.go"), st.program.main_go.as_bytes())?;
+    results::write_atomic(&out.join("go.mod"), st.program.go_mod.as_bytes())?;
+    if let Some(spec) = &st.program.spec_json {
+        results::write_atomic(&out.join("spec.json"), spec.as_bytes())?;
+    }
+    let now = last.same.clone().unwrap_or_else(|| f.clone());
+    let script = reproducer::repro_script(&now, &rep.cells, &last.records, rep.max_trials);
+    let rp = out.join("repro.sh");
+    results::write_atomic(&rp, script.as_bytes())?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&rp, fs::Permissions::from_mode(0o755))?;
+    }
+    results::write_atomic(&out.join("reduce.log"), st.log.as_bytes())?;
+    let _ = fs::remove_dir_all(&scratch);
+    eprintln!(
+        "reduced {start_lines} -> {end_lines} lines in {:.0} s ({} candidates, {} trials); {}; \
+         written to {}",
+        t0.elapsed().as_secs_f64(),
+        st.tried,
+        st.trials,
+        if verified {
+            "the reduced program reproduces the finding"
+        } else {
+            "the reduced program did NOT reproduce in the final check"
+        },
+        out.display()
+    );
+    Ok(if verified { EXIT_OK } else { EXIT_FINDINGS })
+}

@@ -1,0 +1,272 @@
+//! Delta debugging on Go source text: smaller variants of a program, for a
+//! reducer that keeps whichever still shows the behaviour of interest.
+//!
+//! The cuts follow the shape gofmt gives a file: top-level declarations
+//! (with the comments and directives right above them), blocks that open at
+//! the end of a line and close on a line of their own, single statement
+//! lines, and integer constants halved. A cut may leave a program that does
+//! not compile (a variable no longer used, say): the reducer's build check
+//! rejects it; [`drop_unused_imports`] repairs the one error a cut often
+//! causes.
+
+/// Non-blank lines: the size a reduction reports.
+pub fn non_blank_lines(src: &str) -> usize {
+    src.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+/// Net `{`/`(` depth change of a line, ignoring strings, runes and comments.
+fn depth_change(line: &str) -> i32 {
+    let mut d = 0;
+    let mut chars = line.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == '\\' && q != '`' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '/' if chars.peek() == Some(&'/') => break,
+            '{' | '(' | '[' => d += 1,
+            '}' | ')' | ']' => d -= 1,
+            _ => {}
+        }
+    }
+    d
+}
+
+/// The line where the construct opened at line `start` closes (depth back
+/// to where it was before `start`).
+fn closing_line(lines: &[&str], start: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        depth += depth_change(l);
+        if depth <= 0 {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn without(lines: &[&str], from: usize, to: usize) -> String {
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    out.extend_from_slice(&lines[..from]);
+    out.extend_from_slice(&lines[to + 1..]);
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+/// Smaller variants of `src`, biggest cuts first.
+pub fn candidates(src: &str) -> Vec<String> {
+    let lines: Vec<&str> = src.lines().collect();
+    let mut decls = Vec::new();
+    let mut blocks = Vec::new();
+    let mut stmts = Vec::new();
+    let mut consts = Vec::new();
+    // Depth at the start of each line.
+    let mut depth_at = Vec::with_capacity(lines.len());
+    let mut d = 0;
+    for l in &lines {
+        depth_at.push(d);
+        d += depth_change(l);
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim();
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        // Top-level declarations other than main, package and imports.
+        if depth_at[i] == 0 {
+            let decl = ["func ", "type ", "var ", "const "]
+                .iter()
+                .any(|k| l.starts_with(k));
+            if decl && !l.starts_with("func main()") {
+                if let Some(end) = closing_line(&lines, i) {
+                    let mut from = i;
+                    while from > 0 && lines[from - 1].trim_start().starts_with("//") {
+                        from -= 1;
+                    }
+                    decls.push(without(&lines, from, end));
+                }
+            }
+            continue;
+        }
+        let opens = depth_change(l) > 0;
+        if opens && t.ends_with('{') && !t.starts_with('}') && !t.starts_with("case ") {
+            if let Some(end) = closing_line(&lines, i) {
+                let close = lines[end].trim();
+                if matches!(close, "}" | "})" | "}()") && end > i {
+                    blocks.push(without(&lines, i, end));
+                }
+            }
+            continue;
+        }
+        let balanced = depth_change(l) == 0 && !t.contains('{') && !t.contains('}');
+        let structural = t.ends_with(':') || t.starts_with("case ") || t == "default:";
+        if balanced && !structural && !t.starts_with("return") {
+            stmts.push(without(&lines, i, i));
+        }
+    }
+    // Integer literals of 4 and more, halved, one at a time.
+    for (i, l) in lines.iter().enumerate() {
+        if depth_at[i] == 0 && (l.starts_with("import") || l.starts_with("package")) {
+            continue;
+        }
+        if l.contains('"') || l.trim_start().starts_with("//") {
+            continue;
+        }
+        let b = l.as_bytes();
+        let mut k = 0;
+        while k < b.len() {
+            if b[k].is_ascii_digit()
+                && (k == 0
+                    || !(b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_' || b[k - 1] == b'.'))
+            {
+                let s = k;
+                while k < b.len() && b[k].is_ascii_digit() {
+                    k += 1;
+                }
+                let next_ok =
+                    k >= b.len() || !(b[k].is_ascii_alphanumeric() || b[k] == b'.' || b[k] == b'_');
+                if next_ok {
+                    if let Ok(n) = l[s..k].parse::<u64>() {
+                        if n >= 4 {
+                            let line = format!("{}{}{}", &l[..s], n / 2, &l[k..]);
+                            let mut out: Vec<String> =
+                                lines.iter().map(|x| x.to_string()).collect();
+                            out[i] = line;
+                            consts.push(out.join("\n") + "\n");
+                        }
+                    }
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+    let mut all = decls;
+    all.extend(blocks);
+    all.extend(stmts);
+    all.extend(consts);
+    all.retain(|c| c != src);
+    all
+}
+
+/// Remove the imports a build log says are not used (`imported and not
+/// used: "os"` before go1.20, `"os" imported and not used` after). None
+/// when the log names none.
+pub fn drop_unused_imports(src: &str, build_log: &str) -> Option<String> {
+    let mut unused: Vec<String> = Vec::new();
+    for l in build_log.lines() {
+        let name = if let Some(rest) = l.split("imported and not used: ").nth(1) {
+            rest.trim()
+                .trim_matches('"')
+                .split('"')
+                .next()
+                .map(str::to_string)
+        } else if l.contains("imported and not used") {
+            l.split('"').nth(1).map(str::to_string)
+        } else {
+            None
+        };
+        if let Some(n) = name {
+            unused.push(n);
+        }
+    }
+    if unused.is_empty() {
+        return None;
+    }
+    let kept: Vec<&str> = src
+        .lines()
+        .filter(|l| {
+            let t = l.trim();
+            !unused
+                .iter()
+                .any(|u| t == format!("\"{u}\"") || t == format!("import \"{u}\""))
+        })
+        .collect();
+    let out = kept.join("\n") + "\n";
+    (out != src).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROG: &str = r#"package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// helper is not needed.
+//go:noinline
+func helper(x int) int {
+	if x > 100 {
+		return x
+	}
+	return x + 1
+}
+
+func main() {
+	n := 1000
+	for i := 0; i < 3; i++ {
+		n += helper(i)
+	}
+	fmt.Println("checksum:", n)
+	os.Exit(0)
+}
+"#;
+
+    #[test]
+    fn cuts_declarations_blocks_statements_and_constants() {
+        let c = candidates(PROG);
+        // The helper and its comments go in one cut.
+        assert!(c
+            .iter()
+            .any(|s| !s.contains("helper(x int)") && !s.contains("go:noinline")));
+        // The for loop goes as one block.
+        assert!(c
+            .iter()
+            .any(|s| !s.contains("for i") && s.contains("n := 1000")));
+        // A statement line goes alone.
+        assert!(c
+            .iter()
+            .any(|s| !s.contains("os.Exit") && s.contains("fmt.Println")));
+        // Constants are halved.
+        assert!(c.iter().any(|s| s.contains("n := 500")));
+        // main itself, package and imports are never cut.
+        assert!(c
+            .iter()
+            .all(|s| s.contains("func main()") && s.starts_with("package main")));
+        // Every candidate is smaller or has a smaller constant.
+        for s in &c {
+            assert!(non_blank_lines(s) < non_blank_lines(PROG) || s.len() <= PROG.len());
+        }
+    }
+
+    #[test]
+    fn unused_imports_are_dropped_in_both_message_forms() {
+        let old = "./main.go:5:2: imported and not used: \"os\"";
+        let new = "./main.go:5:2: \"os\" imported and not used";
+        for log in [old, new] {
+            let out = drop_unused_imports(PROG, log).unwrap();
+            assert!(!out.contains("\"os\""));
+            assert!(out.contains("\"fmt\""));
+        }
+        assert!(drop_unused_imports(PROG, "some other error").is_none());
+    }
+
+    #[test]
+    fn depth_ignores_braces_in_strings_and_comments() {
+        assert_eq!(depth_change(r#"fmt.Println("{")"#), 0);
+        assert_eq!(depth_change("if x { // }"), 1);
+        assert_eq!(depth_change("s := `}`"), 0);
+    }
+}
