@@ -9,7 +9,7 @@
 //! unknown (it does not build, fails differently, or ran out of trials):
 //! unknown points are skipped and widen the boundary, never guessed.
 
-use crate::engine::bisect::{clean_runs_needed, Search, Side};
+use crate::engine::bisect::{clean_runs_needed, rate_lower_bound, Search, Side};
 use crate::engine::corpus;
 use crate::engine::executor::QemuMode;
 use crate::engine::pipeline::{self, Config, TrialPolicy};
@@ -100,8 +100,10 @@ pub struct Report {
     /// The bug key the search follows.
     pub bug: String,
     pub points: Vec<Point>,
-    /// The failure rate of the bad end, and the clean runs a good verdict needs.
+    /// The failure rate seen at the bad end, the lower end of its 95 %
+    /// interval (the rate assumed), and the clean runs a good verdict needs.
     pub bad_rate: f64,
+    pub bad_rate_assumed: f64,
     pub clean_runs_needed: u32,
     pub steps: Vec<Step>,
     /// Whether the bug is fixed going forward (bad → good) or a regression.
@@ -662,13 +664,14 @@ pub fn bisect(req: &Request) -> Result<i32> {
     };
     let bad_end = if bad_first { &ends[0] } else { &ends[1] };
     let bad_runs = bad_end.runs().count().max(1) as f64;
-    let rate = (bad_end.shows(&bug) as f64 / bad_runs).min(1.0);
-    let need = clean_runs_needed(rate).unwrap_or(1);
+    let seen = bad_end.shows(&bug);
+    let rate = (seen as f64 / bad_runs).min(1.0);
+    let assumed = rate_lower_bound(seen, bad_runs as u32);
+    let need = clean_runs_needed(assumed).unwrap_or(1);
     let max = req.max_trials.max(need);
     eprintln!(
-        "  bug: {bug}\n  the bad end shows it in {:.0} % of runs, so a good verdict needs {need} \
-         clean runs ((1 - {rate:.2})^{need} < 0.01)",
-        rate * 100.0
+        "  bug: {bug}\n  the bad end shows it in {seen} of {bad_runs} runs (95 % lower bound \
+         {assumed:.2}), so a good verdict needs {need} clean runs ((1 - {assumed:.2})^{need} < 0.01)"
     );
     let policy = ProbeTrials {
         bug: Some(&bug),
@@ -742,6 +745,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
         bug: bug.clone(),
         points: points.clone(),
         bad_rate: rate,
+        bad_rate_assumed: assumed,
         clean_runs_needed: need,
         steps,
         direction: if bad_first { "fixed" } else { "regressed" }.into(),
@@ -829,13 +833,15 @@ fn render_md(r: &Report, boundary: &str, unknown: &str) -> String {
     let _ = writeln!(s, "**{boundary}**{unknown}\n");
     let _ = writeln!(
         s,
-        "Target `{}` on {} ({}); bug `{}`. The bad end showed it in {:.0} % of its runs, so a \
-         good verdict needed {} clean runs ((1 − p)^n < 0.01). {} points, {} steps, {:.0} s.\n",
+        "Target `{}` on {} ({}); bug `{}`. The bad end showed it in {:.0} % of its runs (95 % \
+         lower bound {:.2}), so a good verdict needed {} clean runs ((1 − p)^n < 0.01). {} points, \
+         {} steps, {:.0} s.\n",
         r.target,
         r.arch,
         r.executor,
         r.bug,
         r.bad_rate * 100.0,
+        r.bad_rate_assumed,
         r.clean_runs_needed,
         r.points.len(),
         r.steps.len(),

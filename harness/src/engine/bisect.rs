@@ -6,7 +6,8 @@
 //!
 //! Also the arithmetic of a "good" verdict: with the bad end failing at rate
 //! p per run, n clean runs are needed so that a bad point would have shown
-//! with probability at least 99 %: (1 − p)^n < 0.01.
+//! with probability at least 99 %: (1 − p)^n < 0.01. p is the lower end of
+//! the 95 % interval of the rate measured at the bad end, not the rate seen.
 
 use serde::Serialize;
 
@@ -78,6 +79,20 @@ impl Search {
         between.sort_unstable();
         (self.lo, self.hi, between)
     }
+}
+
+/// The lower end of the 95 % Wilson score interval of a rate seen `k` times
+/// in `n` runs: the rate a bisection assumes for its bad end, so that a few
+/// lucky runs there do not make "good" verdicts cheap.
+pub fn rate_lower_bound(k: u32, n: u32) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.96f64);
+    let p = k / n;
+    let centre = p + z * z / (2.0 * n);
+    let margin = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((centre - margin) / (1.0 + z * z / n)).clamp(0.0, 1.0)
 }
 
 /// Clean runs needed to call a point good when the bad end fails at rate
@@ -161,6 +176,19 @@ mod tests {
     fn two_points_need_no_probe() {
         let ((lo, hi, between), probed) = bisect(&history(0, 2));
         assert_eq!((lo, hi, between, probed), (0, 1, vec![], vec![]));
+    }
+
+    #[test]
+    fn the_assumed_bad_rate_is_a_lower_bound() {
+        assert_eq!(rate_lower_bound(0, 10), 0.0);
+        // 10 of 10: Wilson gives 0.722.
+        assert!((rate_lower_bound(10, 10) - 0.7225).abs() < 1e-3);
+        // 7 of 10: 0.397; 9 of 10: 0.596.
+        assert!((rate_lower_bound(7, 10) - 0.3968).abs() < 1e-3);
+        assert!((rate_lower_bound(9, 10) - 0.5958).abs() < 1e-3);
+        for (k, n) in [(1, 10), (5, 10), (30, 30), (3, 40)] {
+            assert!(rate_lower_bound(k, n) < k as f64 / n as f64);
+        }
     }
 
     #[test]

@@ -52,12 +52,18 @@ fn closing_line(lines: &[&str], start: usize) -> Option<usize> {
     None
 }
 
+/// `lines` without `from..=to`, with no two blank lines in a row.
 fn without(lines: &[&str], from: usize, to: usize) -> String {
-    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
-    out.extend_from_slice(&lines[..from]);
-    out.extend_from_slice(&lines[to + 1..]);
-    let mut s = out.join("\n");
-    s.push('\n');
+    let mut s = String::new();
+    let mut blank = false;
+    for l in lines[..from].iter().chain(&lines[to + 1..]) {
+        let b = l.trim().is_empty();
+        if !(b && blank) {
+            s.push_str(l);
+            s.push('\n');
+        }
+        blank = b;
+    }
     s
 }
 
