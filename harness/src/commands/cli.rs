@@ -219,7 +219,8 @@ struct MatrixArgs {
     /// Toolchains, comma-separated [default: go1.14.1 when registered, go1.23.11, go1.23.12, newest go1.25.x]
     #[arg(long, value_delimiter = ',')]
     toolchains: Vec<String>,
-    /// Architectures, comma-separated: amd64, arm64 [default: the host's]
+    /// Architectures, comma-separated: amd64, arm64 [default for run: the host's, plus the
+    /// other when qemu-user is installed; for corpus: the host's]
     #[arg(long = "arch", value_delimiter = ',')]
     archs: Vec<Arch>,
     /// Parallel builds and runs [default: number of cores]
@@ -726,6 +727,43 @@ fn toolchain_names(given: &[String]) -> Vec<String> {
     }
 }
 
+/// The toolchains and archs of a run: as given, or the default matrix. The
+/// first lines of the run say what it is and why any cell is missing.
+fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>)> {
+    let d = plan::default_matrix(&toolchain::home(), m.qemu_mode)?;
+    let toolchains = if m.toolchains.is_empty() {
+        d.toolchains
+    } else {
+        m.toolchains.clone()
+    };
+    let archs = if m.archs.is_empty() {
+        d.archs
+    } else {
+        default_archs(&m.archs)?
+    };
+    if !m.quiet {
+        let given = |g: bool| if g { "given" } else { "default" };
+        eprintln!(
+            "matrix ({} toolchains, {} archs): {} × {}",
+            given(!m.toolchains.is_empty()),
+            given(!m.archs.is_empty()),
+            toolchains.join(", "),
+            archs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for n in d.notes.iter().filter(|n| {
+            (m.toolchains.is_empty() && n.starts_with("go1.14.1"))
+                || (m.archs.is_empty() && !n.starts_with("go1.14.1"))
+        }) {
+            eprintln!("  note: {n}");
+        }
+    }
+    Ok((toolchains, archs))
+}
+
 fn run_cmd(a: RunArgs) -> Result<i32> {
     let opts = Options {
         jobs: jobs(a.m.jobs),
@@ -775,12 +813,13 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     if let Some(d) = &a.godebug {
         env.insert("GODEBUG".to_string(), d.clone());
     }
+    let (toolchains, archs) = run_matrix(&a.m)?;
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
         divergo_version: crate::model::version(),
         programs,
-        toolchains: toolchain_names(&a.m.toolchains),
-        archs: default_archs(&a.m.archs)?,
+        toolchains,
+        archs,
         trials: a.trials,
         env,
         timeout_s: a.timeout,

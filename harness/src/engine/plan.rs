@@ -241,6 +241,43 @@ pub fn generated_program(seed: u64, fams: &[crate::gen::Family]) -> Program {
     }
 }
 
+/// The matrix a run covers when not told: every default toolchain (go1.14.1
+/// when registered, go1.23.11, go1.23.12, the newest go1.25.x) on the host
+/// arch and, where an executor for it is found (qemu-user), the other arch.
+/// `notes` say why a cell of the mission's matrix is missing.
+pub struct DefaultMatrix {
+    pub toolchains: Vec<String>,
+    pub archs: Vec<Arch>,
+    pub notes: Vec<String>,
+}
+
+pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
+    let host =
+        Arch::host().ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?;
+    let mut notes = Vec::new();
+    let toolchains = registry::default_names(home);
+    if !toolchains.iter().any(|t| t == "go1.14.1") {
+        notes.push(
+            "go1.14.1 is not registered (the go1.14.1 timer deadlock needs it): scripts/setup.sh \
+             builds it from ../shared/go-src/go1.14.1.src.tar.gz or $DIVERGO_GO1141_SRC, or run \
+             `divergo toolchains build go1.14.1 --source go1.14.1.src.tar.gz`"
+                .to_string(),
+        );
+    }
+    let mut archs = vec![host];
+    for a in Arch::ALL.into_iter().filter(|&a| a != host) {
+        match executor::detect(a, mode) {
+            Ok(_) => archs.push(a),
+            Err(why) => notes.push(format!("{a} is left out: {why}")),
+        }
+    }
+    Ok(DefaultMatrix {
+        toolchains,
+        archs,
+        notes,
+    })
+}
+
 /// A new results directory name under ./divergo-runs/.
 pub fn default_out_dir() -> PathBuf {
     let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
