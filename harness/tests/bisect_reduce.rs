@@ -90,7 +90,14 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
     let out = tempfile::tempdir().unwrap();
     let o = divergo()
         .args([
-            "run", "--quiet", "--json", "--trials", "6", "--arch", "amd64",
+            "run",
+            "--quiet",
+            "--json",
+            "--no-triage",
+            "--trials",
+            "6",
+            "--arch",
+            "amd64",
         ])
         .args(["--toolchains", "go1.23.11,go1.23.12", "--corpus"])
         .arg(fixture("reduce"))

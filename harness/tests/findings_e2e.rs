@@ -16,6 +16,7 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
         .args([
             "run",
             "--quiet",
+            "--no-triage",
             "--toolchains",
             "go1.23.11,go1.23.12",
             "--arch",

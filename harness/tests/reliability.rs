@@ -153,6 +153,7 @@ fn spawn_corpus_run(out: &Path, filter: Option<&str>, trials: &str) -> Child {
     c.args([
         "run",
         "--quiet",
+        "--no-triage",
         "--arch",
         "amd64",
         "--toolchains",

@@ -23,7 +23,7 @@ fn run(filter: &str, archs: &str, extra: &[&str], out: &Path) -> (Option<i32>, V
     let newest = toolchain("go1.25");
     toolchain("go1.23.12");
     let o = divergo()
-        .args(["run", "--quiet", "--json", "--trials", "6"])
+        .args(["run", "--quiet", "--json", "--no-triage", "--trials", "6"])
         .arg("--corpus")
         .arg(fixtures())
         .args(["--filter", filter, "--arch", archs])
@@ -156,4 +156,61 @@ fn toolchain_divergence_on_one_arch_blames_one_cell() {
     assert_eq!(findings.len(), 2, "{v}");
     assert_eq!(known.len(), 1, "{v}");
     assert_eq!(known[0]["program"], "arm64-only-panic");
+}
+
+/// Triage on a program whose answer is certain: it panics with go1.25.x
+/// unless GOGC=off. 6 of 6 panics against 0 of 8 under GOGC=off gives
+/// p = 1/3003 = 3.3e-4, under the 0.01/5 threshold of the five knobs a
+/// native cell tries; every other knob leaves 8 of 8 panicking (p = 1).
+#[test]
+fn triage_says_which_knob_makes_a_finding_vanish() {
+    let newest = toolchain("go1.25");
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args([
+            "run", "--quiet", "--json", "--trials", "6", "--arch", "amd64",
+        ])
+        .args(["--toolchains", &format!("go1.23.12,{}", newest.name)])
+        .arg("--corpus")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/triage"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let f = &v["findings"][0];
+    let t = &f["triage"];
+    assert_eq!(t["cell"], format!("{}/amd64", newest.name), "{f}");
+    let knobs = t["knobs"].as_array().unwrap();
+    assert_eq!(knobs.len(), 5, "no plain-qemu knob on a native cell: {t}");
+    for k in knobs {
+        let want = if k["knob"] == "GOGC=off" {
+            "vanishes"
+        } else {
+            "no-change"
+        };
+        assert_eq!(k["effect"], want, "{k}");
+    }
+    let line = t["line"].as_str().unwrap();
+    assert!(
+        line.starts_with("vanishes with GOGC=off (0 of 8) → it needs the garbage collector to run"),
+        "{line}"
+    );
+    let id = f["id"].as_str().unwrap();
+    let summary = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
+    assert!(summary.contains(line), "{summary}");
+    let fj: Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("findings").join(id).join("finding.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fj["triage"]["line"], line);
+    // The triage runs are kept apart from the run's own records.
+    assert!(out
+        .path()
+        .join("triage")
+        .join(id)
+        .join("results.jsonl")
+        .is_file());
 }

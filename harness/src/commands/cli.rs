@@ -287,6 +287,12 @@ struct RunArgs {
     /// Stop after the first program with a finding
     #[arg(long)]
     stop_on_first: bool,
+    /// Skip triage: by default each new crash or hang finding's failing cell is rerun
+    /// under GODEBUG=asyncpreemptoff=1, GOGC=off, GOGC=1, GODEBUG=gcstoptheworld=1,
+    /// GOMAXPROCS=1 and (arm64 under qemu) plain qemu, and finding.json and summary.md
+    /// say which make it vanish or show more often
+    #[arg(long)]
+    no_triage: bool,
     /// Known-issues file: findings matching an entry are listed as known and
     /// do not count (exit status, --stop-on-first) [default: go-corpus/known.toml
     /// when it exists]
@@ -769,6 +775,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         jobs: jobs(a.m.jobs),
         keep: a.m.keep,
         quiet: a.m.quiet,
+        triage: !a.no_triage,
     };
     if let Some(dir) = &a.resume {
         let plan = plan::read_plan(dir)?;
@@ -839,6 +846,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         jobs: jobs(a.m.jobs),
         keep: a.m.keep,
         quiet: a.m.quiet,
+        triage: false,
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,

@@ -1,13 +1,17 @@
 //! `divergo run` and `divergo corpus`: execute a plan over its programs and
 //! cells, judge each program's records, and write the reports.
 
+use crate::engine::pipeline::Cell;
 use crate::engine::pipeline::{self, Config, TrialPolicy};
 use crate::engine::plan::{
     cells, disk_usage, load_programs, read_plan, resolve_toolchains, self_peak_rss, AdaptiveTrials,
     CorpusTrials, Options, Plan, Programs, RunOutcome,
 };
 use crate::engine::results::{self, Record, Stage, Writer};
+use crate::engine::triage as engine_triage;
 use crate::exec;
+use crate::oracle::findings::{Finding, Kind};
+use crate::oracle::triage::Triage;
 use crate::oracle::{findings, known};
 use crate::report::summary;
 use crate::toolchain::registry;
@@ -126,6 +130,18 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         tested += 1;
         let mut new = findings::findings_for_program(prog, &recs);
         known::label(&plan.known, &mut new);
+        if opts.triage && !plan.corpus_trials {
+            for f in new.iter_mut() {
+                let seen = findings.iter().any(|g| g.id == f.id && g.triage.is_some());
+                if f.is_new() && !seen && matches!(f.kind, Kind::Crash | Kind::Hang) {
+                    bar.set_message(format!("{}: triage of {}", prog.name, f.id));
+                    f.triage = triage_finding(&cfg, prog, &cells, f, &recs, out_dir)?;
+                    if let Some(t) = &f.triage {
+                        bar.println(format!("  triage {} on {}: {}", f.id, t.cell, t.line));
+                    }
+                }
+            }
+        }
         all.extend(recs);
         let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
         findings.extend(new);
@@ -161,6 +177,33 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
+}
+
+/// Rerun the divergent cell with the most bad runs under each triage knob.
+fn triage_finding(
+    cfg: &Config,
+    prog: &crate::model::Program,
+    cells: &[Cell],
+    f: &Finding,
+    recs: &[Record],
+    out_dir: &Path,
+) -> Result<Option<Triage>> {
+    let best = cells
+        .iter()
+        .filter(|c| {
+            f.cells
+                .iter()
+                .any(|fc| fc.divergent && fc.toolchain == c.toolchain.name && fc.arch == c.arch)
+        })
+        .map(|c| (c, engine_triage::tally(recs, c, &f.bug)))
+        .filter(|(_, (bad, _))| *bad > 0)
+        .max_by_key(|(_, (bad, _))| *bad);
+    let Some((cell, base)) = best else {
+        return Ok(None);
+    };
+    let runs = base.1.clamp(8, 12);
+    let dir = out_dir.join("triage").join(&f.id);
+    engine_triage::run(cfg, prog, cell, &f.bug, base, runs, &dir).map(Some)
 }
 
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {

@@ -8,3 +8,4 @@ pub mod executor;
 pub mod pipeline;
 pub mod plan;
 pub mod results;
+pub mod triage;

@@ -61,6 +61,8 @@ pub struct Options {
     pub jobs: usize,
     pub keep: bool,
     pub quiet: bool,
+    /// Rerun each new crash or hang finding's failing cell under the triage knobs.
+    pub triage: bool,
 }
 
 /// What a finished (or interrupted) run produced.

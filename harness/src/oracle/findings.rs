@@ -79,6 +79,9 @@ pub struct Finding {
     /// The questions asked of the cells whose rates differ, with answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<ComparisonReport>,
+    /// What makes it vanish or show more often (see `triage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<crate::oracle::triage::Triage>,
     /// The known issue (see `known`) this finding matches, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
@@ -281,6 +284,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 threshold: None,
                 settled: true,
                 comparisons: Vec::new(),
+                triage: None,
                 known: None,
                 source: Some(prog.clone()),
             }

@@ -166,6 +166,7 @@ mod tests {
             threshold: None,
             settled: true,
             comparisons: vec![],
+            triage: None,
             known: None,
             source: None,
         }

@@ -6,4 +6,5 @@ pub mod classify;
 pub mod findings;
 pub mod known;
 pub mod scan;
+pub mod triage;
 pub mod verdict;

@@ -220,6 +220,13 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
         if !f.bug.is_empty() && f.bug != f.signature {
             let _ = writeln!(s, "bug: `{}`\n", f.bug);
         }
+        if let Some(t) = &f.triage {
+            let _ = writeln!(
+                s,
+                "triage ({}, {} of {} bad without a knob): {}\n",
+                t.cell, t.bad, t.runs, t.line
+            );
+        }
         let _ = writeln!(
             s,
             "program {} (template {}, seed {}), seen in {} program(s){}; reproducer: findings/{}/\n",
