@@ -363,6 +363,10 @@ const GOLDEN: &[(u32, &str)] = &[
         2,
         "8355c837820f9394a3e7d4dc4e260f38f8a40492fc88b704fa758786909a1f18",
     ),
+    (
+        3,
+        "dff3f7fbc4838c2c3c1a5a8b9319e627c4e71ceac252a87f21c737be9c20d460",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

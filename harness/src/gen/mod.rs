@@ -37,7 +37,8 @@ use src::{Src, Unit};
 
 /// Bump whenever the program generated for some seed changes.
 /// 2: the ReadMemStats hammer yields between calls.
-pub const GENERATOR_VERSION: u32 = 2;
+/// 3: timers cases mostly carry Reset+Gosched goroutines (golang/go#38023).
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;
@@ -250,6 +251,11 @@ impl ProgramSpec {
             self.gomaxprocs = Some(n.clamp(1, 8));
         }
         self.pressure.normalize();
+        // Timer yielders call runtime.Gosched in a loop: beside a spinner
+        // that never yields, each call can wait out a 10 ms time slice.
+        if self.pressure.spinners > 0 && self.timers.iter().any(|c| c.yielders.is_some()) {
+            self.pressure.spinner_gosched = true;
+        }
         self.bigstack.truncate(MAX_CASES_PER_FAMILY);
         self.closures.truncate(MAX_CASES_PER_FAMILY);
         self.timers.truncate(MAX_CASES_PER_FAMILY);
