@@ -365,7 +365,7 @@ const GOLDEN: &[(u32, &str)] = &[
     ),
     (
         3,
-        "dff3f7fbc4838c2c3c1a5a8b9319e627c4e71ceac252a87f21c737be9c20d460",
+        "ee3131a4f43facf2d8420610a781279b43ad12b418842b37a242cb15510fdfd2",
     ),
 ];
 
