@@ -9,17 +9,68 @@
 # filled by loops, scripts/bench/published-73259) built with go1.23.11 for arm64 under the
 # same qemu mode with a bounded budget, and prints its time to crash (or "none in N s").
 #
-# Usage: scripts/time-to-detect.sh [SEED...]   (default seeds: 1 2 3 4 5)
-# Env:   DIVERGO (binary, default target/release/divergo), BUDGET (published shape, s, default 120)
+# MODE=timers: time for divergo to find the go1.14.1 timer deadlock (golang/go#38023) instead.
+# For each seed, cold, runs
+#   divergo run --toolchains go1.14.1,go1.23.12 --arch amd64 --templates timers \
+#               --seed S --stop-on-first --json
+# and prints its time and whether a finding with go1.14.1/amd64 hanging and go1.23.12/amd64
+# not hanging was reported, then the median (a seed without one counts as infinite).
+# go1.14.1 must be registered (scripts/setup.sh builds it from source).
+#
+# Usage: scripts/time-to-detect.sh [SEED...]   (default seeds: 1 2 3 4 5; MODE=timers: 1..10)
+# Env:   DIVERGO (binary, default target/release/divergo), BUDGET (published shape, s, default 120),
+#        MODE (73259, the default, or timers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIVERGO=${DIVERGO:-target/release/divergo}
 BUDGET=${BUDGET:-120}
+MODE=${MODE:-73259}
 seeds=("$@")
-[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 [ -x "$DIVERGO" ] || cargo build --release --quiet -p divergo
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+median() {
+  python3 -c '
+import sys
+v = sorted(float(x) for x in sys.stdin.read().split())
+m = v[len(v)//2] if len(v) % 2 else (v[len(v)//2-1] + v[len(v)//2]) / 2
+print(f"{m:.1f} s")'
+}
+
+if [ "$MODE" = timers ]; then
+  [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6 7 8 9 10)
+  times=()
+  for s in "${seeds[@]}"; do
+    start=$(date +%s.%N)
+    "$DIVERGO" run --quiet --toolchains go1.14.1,go1.23.12 --arch amd64 \
+      --templates timers --seed "$s" --stop-on-first --json --out "$tmp/run-$s" \
+      >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
+    end=$(date +%s.%N)
+    t=$(echo "$end - $start" | bc)
+    verdict=$(python3 - "$tmp/out-$s.json" <<'PY'
+import json, sys
+try:
+    v = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("no JSON output"); sys.exit()
+for f in v["findings"]:
+    cells = {(c["toolchain"], c["arch"]): c for c in f["cells"]}
+    a, b = cells.get(("go1.14.1", "amd64")), cells.get(("go1.23.12", "amd64"))
+    if a and b and a["divergent"] and a["outcomes"].get("hang", 0) > 0 and b["outcomes"].get("hang", 0) == 0:
+        print(f'found in {f["program"]} ({v["programs"]} program(s)): go1.14.1/amd64 {a["outcomes"]} vs go1.23.12/amd64 {b["outcomes"]}, p={f["p_value"]:.1e}')
+        sys.exit()
+print(f'no go1.14.1 hang finding in {v["programs"]} program(s)')
+PY
+)
+    printf 'seed %-4s %6.1f s  %s\n' "$s" "$t" "$verdict"
+    case "$verdict" in found*) times+=("$t") ;; *) times+=("inf") ;; esac
+  done
+  echo "median time to first go1.14.1 timer-hang finding over ${#seeds[@]} seeds: $(printf '%s\n' "${times[@]}" | median)"
+  exit 0
+fi
+
+[ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 
 times=()
 for s in "${seeds[@]}"; do

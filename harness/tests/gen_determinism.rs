@@ -363,6 +363,10 @@ const GOLDEN: &[(u32, &str)] = &[
         2,
         "8355c837820f9394a3e7d4dc4e260f38f8a40492fc88b704fa758786909a1f18",
     ),
+    (
+        3,
+        "ee3131a4f43facf2d8420610a781279b43ad12b418842b37a242cb15510fdfd2",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

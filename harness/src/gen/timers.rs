@@ -12,6 +12,21 @@
 //! non-blocking. Whether a timer fired, how many stale values were seen, what
 //! Stop/Reset returned: none of that reaches the checksum, which only counts
 //! operations completed.
+//!
+//! Most cases also run [`Yielders`]: goroutines that Reset a microsecond
+//! timer and call runtime.Gosched, in a loop. The yield lets the scheduler
+//! run the (already due) timer, so every Reset finds it fired and removed
+//! and takes go1.14.1's re-add path, `modtimer → addInitializedTimer →
+//! wakeNetPoller`, with the timer in `timerModifying`. A stop-the-world from
+//! the GC hammer then preempts the goroutine at a prologue in that window
+//! and its P spins in `runtimer` on the same timer for ever
+//! (golang/go#38023, #38070). Measured with hand-written programs on
+//! go1.14.1 (GOMAXPROCS(2), a runtime.GC() loop, Reset(1µs)+Gosched): 4
+//! goroutines × 50k rounds hung 9 of 10 runs, 80k rounds in all about half
+//! (9–13 of 16); 64–256 idle timers per goroutine raised 9/16 to 12–13/16.
+//! The corpus shape (a Gosched every 64th Reset) hangs about once per second
+//! of run time. 5 µs durations or more, no GC loop, or GOMAXPROCS(1) made it
+//! rare or absent.
 
 use super::pick;
 use super::src::{micros, micros_tight, Src, Unit};
@@ -102,6 +117,66 @@ pub struct TimerCase {
     /// Iterations per goroutine.
     pub iters: u16,
     pub ops: Vec<TimerOp>,
+    /// Reset-and-yield goroutines beside the op workers (golang/go#38023).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yielders: Option<Yielders>,
+}
+
+/// Goroutines that each loop `t.Reset(us); runtime.Gosched()` on their own
+/// timer, started before the op workers and run beside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Yielders {
+    pub goroutines: u8,
+    /// Reset+Gosched rounds per goroutine.
+    pub iters: u16,
+    /// Timer duration in microseconds; only the shortest (1–2 µs) are due by
+    /// the time the goroutine runs again, which the shape needs.
+    pub us: u16,
+    /// Armed one-hour timers each goroutine keeps (stopped at the end): a
+    /// bigger timer heap makes the locked part of addInitializedTimer, and
+    /// so the window, longer.
+    #[serde(default)]
+    pub idle: u16,
+}
+
+pub const MAX_YIELDERS: u8 = 8;
+pub const MAX_YIELD_ITERS: u16 = 20_000;
+pub const MAX_YIELD_US: u16 = 2;
+pub const MAX_YIELD_IDLE: u16 = 256;
+/// Native cost of one Reset+Gosched round, in nanoseconds (measured about
+/// 0.3–0.5 µs on the project's 2-core machine with GOMAXPROCS(2)).
+pub const YIELD_NS: u64 = 500;
+
+impl Yielders {
+    fn arb(u: &mut Unstructured) -> Result<Yielders> {
+        let goroutines = pick(u, &[(1, 2u8), (3, 4), (2, 6), (1, 8)])?;
+        // 80k–160k Resets in all (40–80 ms at YIELD_NS). The hang comes
+        // at a roughly constant rate per Reset: 80k hung go1.14.1 in about
+        // half the runs, 200k in 9 of 10.
+        let total = pick(u, &[(1, 80_000u32), (2, 120_000), (1, 160_000)])?;
+        // 1 µs: at 2 µs generated programs already hung go1.14.1 far less.
+        let us = 1;
+        let idle = pick(u, &[(1, 0u16), (1, 32), (2, 128), (1, 256)])?;
+        let mut y = Yielders {
+            goroutines,
+            iters: (total / goroutines as u32) as u16,
+            us,
+            idle,
+        };
+        y.normalize();
+        Ok(y)
+    }
+
+    fn normalize(&mut self) {
+        self.goroutines = self.goroutines.clamp(1, MAX_YIELDERS);
+        self.iters = self.iters.clamp(1, MAX_YIELD_ITERS);
+        self.us = self.us.clamp(1, MAX_YIELD_US);
+        self.idle = self.idle.min(MAX_YIELD_IDLE);
+    }
+
+    fn cost_us(&self) -> u64 {
+        self.goroutines as u64 * self.iters as u64 * YIELD_NS / 1000
+    }
 }
 
 pub const MAX_GOROUTINES: u8 = 32;
@@ -144,10 +219,17 @@ impl TimerCase {
             ops.push(op);
         }
         let iters = u.int_in_range(4..=MAX_ITERS)?;
+        // Most cases carry the #38023 shape; the rest keep the op mix alone.
+        let yielders = if u.ratio(5, 6)? {
+            Some(Yielders::arb(u)?)
+        } else {
+            None
+        };
         let mut c = TimerCase {
             goroutines,
             iters,
             ops,
+            yielders,
         };
         c.normalize();
         Ok(c)
@@ -156,6 +238,9 @@ impl TimerCase {
     pub(crate) fn normalize(&mut self) {
         self.goroutines = self.goroutines.clamp(1, MAX_GOROUTINES);
         self.iters = self.iters.clamp(1, MAX_ITERS);
+        if let Some(y) = &mut self.yielders {
+            y.normalize();
+        }
         if self.ops.is_empty() {
             self.ops.push(TimerOp::ResetWait { us: 10 });
         }
@@ -201,16 +286,29 @@ impl TimerCase {
                 _ => 1,
             })
             .sum();
-        per_iter * self.iters as u64 + cpu * self.iters as u64 * self.goroutines as u64
+        // The yielders run beside the workers, whose wall time is mostly
+        // waiting: charge whichever is longer.
+        let wall = per_iter * self.iters as u64;
+        wall.max(self.yielders.map_or(0, |y| y.cost_us()))
+            + cpu * self.iters as u64 * self.goroutines as u64
     }
 
     pub(crate) fn scale(&mut self, num: u64, den: u64) {
         self.iters = ((self.iters as u64 * num / den) as u16).max(1);
+        if let Some(y) = &mut self.yielders {
+            y.iters = ((y.iters as u64 * num / den) as u16).max(1);
+        }
     }
 
     pub(crate) fn weight(&self) -> u64 {
         10 + self.goroutines as u64
             + (self.iters as u64).ilog2() as u64
+            + self.yielders.map_or(0, |y| {
+                4 + y.goroutines as u64
+                    + (y.iters as u64).ilog2() as u64
+                    + (y.us > 1) as u64
+                    + (y.idle > 0) as u64
+            })
             + self
                 .ops
                 .iter()
@@ -229,6 +327,34 @@ impl TimerCase {
 
     pub(crate) fn shrink(&self) -> Vec<TimerCase> {
         let mut out = Vec::new();
+        if let Some(y) = self.yielders {
+            let mut c = self.clone();
+            c.yielders = None;
+            out.push(c);
+            let mut push = |y: Yielders| {
+                let mut c = self.clone();
+                c.yielders = Some(y);
+                out.push(c);
+            };
+            if y.goroutines > 1 {
+                push(Yielders {
+                    goroutines: y.goroutines / 2,
+                    ..y
+                });
+            }
+            if y.iters > 1 {
+                push(Yielders {
+                    iters: y.iters / 2,
+                    ..y
+                });
+            }
+            if y.us > 1 {
+                push(Yielders { us: 1, ..y });
+            }
+            if y.idle > 0 {
+                push(Yielders { idle: 0, ..y });
+            }
+        }
         if self.ops.len() > 1 {
             for k in 0..self.ops.len() {
                 let mut c = self.clone();
@@ -390,11 +516,52 @@ impl TimerCase {
         s.close("}");
         unit.decl(s);
 
+        if let Some(y) = self.yielders {
+            // Reset a timer that has fired (the yield lets the scheduler
+            // run it), so modtimer re-adds it: golang/go#38023's window.
+            unit.import("runtime");
+            let mut s = Src::new();
+            s.open(format!("func {id}yielder(w int) uint64 {{"));
+            s.line("var h uint64");
+            if y.idle > 0 {
+                s.line(format!("idle := make([]*time.Timer, {})", y.idle));
+                s.open("for k := range idle {");
+                s.line("idle[k] = time.NewTimer(time.Hour)");
+                s.close("}");
+            }
+            s.line(format!("t := time.NewTimer({})", micros(y.us as u32)));
+            s.open(format!("for i := 0; i < {}; i++ {{", y.iters));
+            s.line(format!("t.Reset({})", micros(y.us as u32)));
+            s.line("runtime.Gosched()");
+            s.line("h = h*31 + uint64(i+w)");
+            s.close("}");
+            s.line(format!("{id}quiet(t)"));
+            if y.idle > 0 {
+                s.open("for _, it := range idle {");
+                s.line("it.Stop()");
+                s.close("}");
+            }
+            s.line("return h");
+            s.close("}");
+            unit.decl(s);
+        }
+
         let g = self.goroutines;
         let mut s = Src::new();
         s.open(format!("func {id}Run() uint64 {{"));
-        s.line(format!("res := make([]uint64, {g})"));
         s.line("var wg sync.WaitGroup");
+        if let Some(y) = self.yielders {
+            let n = y.goroutines;
+            s.line(format!("yres := make([]uint64, {n})"));
+            s.open(format!("for w := 0; w < {n}; w++ {{"));
+            s.line("wg.Add(1)");
+            s.open("go func(w int) {");
+            s.line("defer wg.Done()");
+            s.line(format!("yres[w] = {id}yielder(w)"));
+            s.close("}(w)");
+            s.close("}");
+        }
+        s.line(format!("res := make([]uint64, {g})"));
         s.open(format!("for w := 0; w < {g}; w++ {{"));
         s.line("wg.Add(1)");
         s.open("go func(w int) {");
@@ -407,6 +574,11 @@ impl TimerCase {
         s.open("for _, r := range res {");
         s.line("h = mix(h, r)");
         s.close("}");
+        if self.yielders.is_some() {
+            s.open("for _, r := range yres {");
+            s.line("h = mix(h, r)");
+            s.close("}");
+        }
         s.line("return h");
         s.close("}");
         unit.decl(s);
