@@ -3,7 +3,7 @@
 #
 # For each seed, from a cold start of divergo (toolchains already installed), runs
 #   divergo run --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
-#               --templates bigstack --seed S --stop-on-first --json
+#               --templates bigstack --seed S --stop-on-first --no-triage --json
 # and prints the time to the first finding (go1.23.11/arm64 crashes, go1.23.12/arm64 does not),
 # then the median. For comparison it runs the published reproducer shape (64 KiB buffer
 # filled by loops, scripts/bench/published-73259) built with go1.23.11 for arm64 under the
@@ -12,12 +12,13 @@
 # MODE=timers: time for divergo to find the go1.14.1 timer deadlock (golang/go#38023) instead.
 # For each seed, cold, runs
 #   divergo run --toolchains go1.14.1,go1.23.12 --arch amd64 --templates timers \
-#               --seed S --stop-on-first --json
+#               --seed S --stop-on-first --no-triage --json
 # and prints its time and whether a finding with go1.14.1/amd64 hanging and go1.23.12/amd64
 # not hanging was reported, then the median (a seed without one counts as infinite).
 # go1.14.1 must be registered (scripts/setup.sh builds it from source).
 #
 # Usage: scripts/time-to-detect.sh [SEED...]   (default seeds: 1 2 3 4 5; MODE=timers: 1..10)
+# Triage (--no-triage) is left out: these figures time the detection, not the diagnosis.
 # Env:   DIVERGO (binary, default target/release/divergo), BUDGET (published shape, s, default 120),
 #        MODE (73259, the default, or timers)
 set -euo pipefail
@@ -44,7 +45,7 @@ if [ "$MODE" = timers ]; then
   for s in "${seeds[@]}"; do
     start=$(date +%s.%N)
     "$DIVERGO" run --quiet --toolchains go1.14.1,go1.23.12 --arch amd64 \
-      --templates timers --seed "$s" --stop-on-first --json --out "$tmp/run-$s" \
+      --templates timers --seed "$s" --stop-on-first --no-triage --json --out "$tmp/run-$s" \
       >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
     end=$(date +%s.%N)
     t=$(echo "$end - $start" | bc)
@@ -76,7 +77,7 @@ times=()
 for s in "${seeds[@]}"; do
   start=$(date +%s.%N)
   "$DIVERGO" run --quiet --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
-    --templates bigstack --seed "$s" --stop-on-first --json --out "$tmp/run-$s" \
+    --templates bigstack --seed "$s" --stop-on-first --no-triage --json --out "$tmp/run-$s" \
     >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
   end=$(date +%s.%N)
   t=$(echo "$end - $start" | bc)
