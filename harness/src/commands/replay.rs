@@ -119,13 +119,24 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
                 .any(|f| f.divergent && f.toolchain == c.toolchain.name && f.arch == c.arch)
         })
         .collect();
-    let policy = ReplayTrials {
-        inner: AdaptiveTrials::new(max_trials, &cells),
-        divergent,
-        kind: finding.kind,
+    let policy: Box<dyn TrialPolicy> = if finding.kind.is_static() {
+        // A static finding is exact: the builds and their scans are the
+        // whole evidence.
+        Box::new(pipeline::FixedTrials(0))
+    } else {
+        Box::new(ReplayTrials {
+            inner: AdaptiveTrials::new(max_trials, &cells),
+            divergent,
+            kind: finding.kind,
+        })
+    };
+    let budget = if finding.kind.is_static() {
+        "builds and scans only".to_string()
+    } else {
+        format!("up to {max_trials} trials each")
     };
     eprintln!(
-        "replaying {} ({:?}, {}) on {} cell(s), up to {max_trials} trials each",
+        "replaying {} ({:?}, {}) on {} cell(s), {budget}",
         finding.id,
         finding.kind,
         finding.signature,
@@ -135,7 +146,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         &cfg,
         &prog,
         &cells,
-        &policy,
+        policy.as_ref(),
         &HashMap::new(),
         &writer,
         &|_| {},
@@ -217,6 +228,8 @@ impl TrialPolicy for ReplayTrials {
             Kind::Hang => o.class == Class::Hang,
             // Build and wrong-output findings show on the first run or not at all.
             Kind::Build | Kind::WrongOutput => true,
+            // Static findings are judged from the builds; nothing runs.
+            Kind::UnsafeWindow => true,
         });
         u32::from(self.divergent[cell] && !shown && (runs.len() as u32) < self.inner.max)
     }

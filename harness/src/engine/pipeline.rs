@@ -200,6 +200,7 @@ impl<'a> ProgramTest<'a> {
             timeout_ms: None,
             peak_rss: None,
             log: None,
+            scan: None,
         }
     }
 
@@ -274,8 +275,22 @@ impl<'a> ProgramTest<'a> {
         rec.duration_ms = r.duration.as_millis() as u64;
         rec.log = log;
         match prev {
-            Some(prev) if prev.outcome == Class::Ok => self.emit(prev.clone(), false)?,
-            _ => self.emit(rec, true)?,
+            Some(prev) if prev.outcome == Class::Ok => {
+                // Resumed: the rebuilt binary is the same (Go builds are
+                // reproducible), so its scan is kept; a record of an older
+                // divergo without one gets it now.
+                let mut prev = prev.clone();
+                if prev.scan.is_none() && ok {
+                    prev.scan = Some(build::scan_facts(&bin));
+                }
+                self.emit(prev, false)?
+            }
+            _ => {
+                if ok {
+                    rec.scan = Some(build::scan_facts(&bin));
+                }
+                self.emit(rec, true)?
+            }
         }
         Ok(ok.then_some(bin))
     }
@@ -538,6 +553,7 @@ fn run_once(
         timeout_ms: Some(timeout.as_millis() as u64),
         peak_rss: Some(r.peak_rss),
         log,
+        scan: None,
     };
     (rec, outcome, dur)
 }

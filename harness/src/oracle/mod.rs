@@ -1,9 +1,11 @@
 //! The oracles: what a build or run left behind (classify), whether cells
 //! differ (verdict), the findings of a program, the known issues they match,
-//! and the static scan of binaries.
+//! the static scan of binaries, and the static findings its windows make
+//! (windows).
 
 pub mod classify;
 pub mod findings;
 pub mod known;
 pub mod scan;
 pub mod verdict;
+pub mod windows;

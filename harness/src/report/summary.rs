@@ -227,21 +227,38 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
             f.template.as_deref().unwrap_or("-"),
             f.seed.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
             f.count,
-            f.p_value.map(|p| format!(", p = {p:.2e}")).unwrap_or_default(),
+            if f.kind.is_static() {
+                ", exact (static scan of the builds, no trials)".to_string()
+            } else {
+                f.p_value.map(|p| format!(", p = {p:.2e}")).unwrap_or_default()
+            },
             f.id
         );
         for c in &f.cells {
+            let what = if !f.kind.is_static() {
+                results::counts_str(&c.outcomes)
+            } else if c.divergent {
+                "window (static scan of its build)".to_string()
+            } else {
+                "no such window (static scan of its build)".to_string()
+            };
             let _ = writeln!(
                 s,
                 "- {}{} {}: {}",
                 if c.divergent { "**" } else { "" },
                 c.toolchain,
                 c.executor,
-                results::counts_str(&c.outcomes)
+                what
             );
             if c.divergent {
                 s.truncate(s.trim_end().len());
                 s.push_str("**\n");
+            }
+        }
+        if !f.static_windows.is_empty() {
+            s.push('\n');
+            for w in &f.static_windows {
+                let _ = writeln!(s, "- {}", w.line());
             }
         }
         if let Some(t) = f.threshold {
