@@ -63,7 +63,29 @@ pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) 
                     }
                 },
             };
-            let _ = write!(s, " {cell} |");
+            let build = recs.iter().find(|r| {
+                r.stage == Stage::Build
+                    && r.program == e.name
+                    && r.toolchain == c.toolchain.name
+                    && r.arch == c.arch
+            });
+            let stat = match e.static_expectation(&c.toolchain.name, c.arch) {
+                None => String::new(),
+                Some(x) => {
+                    let (v, found) = x.judge(build);
+                    if v != Verdict::Pass {
+                        failures += 1;
+                    }
+                    let v = match v {
+                        Verdict::Pass => "PASS",
+                        Verdict::Fail => "FAIL",
+                        Verdict::Infra => "INFRA",
+                        Verdict::NotRun => "NOT RUN",
+                    };
+                    format!("; static {v} {found} (want {})", x.describe())
+                }
+            };
+            let _ = write!(s, " {cell}{stat} |");
         }
         s.push('\n');
     }
