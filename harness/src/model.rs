@@ -281,6 +281,9 @@ pub struct WindowFact {
     /// Offset of the window's first PC from the function's entry.
     pub offset: u64,
     pub pc: u64,
+    /// Last PC of the window.
+    #[serde(default)]
+    pub end_pc: u64,
     /// The scan rule that names it (`split-sp-epilogue`), and its bug.
     pub rule: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -202,6 +202,29 @@ fn static_findings_of_the_corpus_pair_on_real_builds() {
         let back: Finding = serde_json::from_value(json).unwrap();
         assert_eq!(back.static_windows, f.static_windows);
 
+        if name == "arm64-split-sp-73259" {
+            // A real crash of this program on go1.23.11/arm64 (harvested
+            // from an earlier run, tests/fixtures/classify/runs): the
+            // goroutine the unwinder failed on was stopped in main.bigFrame
+            // at pc 0xa1014, the second of the build's two windows (one per
+            // RET), which the dump thus confirms; the first it does not.
+            let dump = std::fs::read_to_string(common::repo_root().join(
+                "harness/tests/fixtures/classify/runs/crash_split_sp/arm64-split-sp-73259-go1.23.11-arm64-tbcrash-r0/stderr",
+            ))
+            .unwrap();
+            let mut crash = vec![f.clone()];
+            crash[0].kind = Kind::Crash;
+            divergo::oracle::windows::confirm_from_dumps(
+                &mut crash,
+                &[("go1.23.11".into(), Arch::Arm64, dump)],
+            );
+            let confirmed: Vec<(u64, bool)> = crash[0]
+                .static_windows
+                .iter()
+                .map(|w| (w.window.offset, w.in_crash_dump))
+                .collect();
+            assert_eq!(confirmed, vec![(0x60, false), (0x74, true)]);
+        }
         // Resumed: the builds are redone, the scans kept, the verdict the same.
         let scans = |rs: &[Record]| -> Vec<_> {
             let mut v: Vec<_> = rs

@@ -164,8 +164,22 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
                 *counts.entry(r.outcome).or_default() += 1;
             }
         }
+        let windows: BTreeSet<&str> = recs
+            .iter()
+            .filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch)
+            .filter_map(|r| r.scan.as_ref())
+            .flat_map(|s| s.windows.iter().map(|w| w.function.as_str()))
+            .collect();
+        let stat = if windows.is_empty() {
+            "no window".to_string()
+        } else {
+            format!(
+                "window in {}",
+                windows.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
         eprintln!(
-            "  {} {}: {}",
+            "  {} {}: {} (static: {stat})",
             c.toolchain.name,
             c.executor_label(),
             results::counts_str(&counts)

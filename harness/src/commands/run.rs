@@ -8,7 +8,7 @@ use crate::engine::plan::{
 };
 use crate::engine::results::{self, Record, Stage, Writer};
 use crate::exec;
-use crate::oracle::{findings, known};
+use crate::oracle::{findings, known, windows};
 use crate::report::summary;
 use crate::toolchain::registry;
 use anyhow::{bail, Context, Result};
@@ -127,6 +127,9 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         }
         tested += 1;
         let mut new = findings::findings_for_program(prog, &recs);
+        if new.iter().any(|f| !f.static_windows.is_empty()) {
+            windows::confirm_from_dumps(&mut new, &crash_dumps(out_dir, &recs));
+        }
         known::label(&plan.known, &mut new);
         all.extend(recs);
         let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
@@ -163,6 +166,29 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
+}
+
+/// The kept logs of a program's crashed runs (a few per cell), as
+/// (toolchain, arch, text).
+fn crash_dumps(out_dir: &Path, recs: &[Record]) -> Vec<(String, crate::model::Arch, String)> {
+    const PER_CELL: usize = 3;
+    let mut per_cell: HashMap<(String, crate::model::Arch), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for r in recs
+        .iter()
+        .filter(|r| r.stage == Stage::Run && r.outcome.is_crash())
+    {
+        let Some(log) = &r.log else { continue };
+        let n = per_cell.entry((r.toolchain.clone(), r.arch)).or_default();
+        if *n >= PER_CELL {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(out_dir.join(log)) {
+            *n += 1;
+            out.push((r.toolchain.clone(), r.arch, text));
+        }
+    }
+    out
 }
 
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {

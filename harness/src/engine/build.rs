@@ -156,6 +156,7 @@ pub fn facts_of(
                 function: w.function.clone(),
                 offset: w.offset,
                 pc: w.pc,
+                end_pc: w.end_pc,
                 rule: w.rule.clone(),
                 bug: w.bug.clone(),
                 sp_actual: w.sp_actual,

@@ -92,9 +92,10 @@ pub type RecordKey = (Stage, String, String, Arch, u32);
 /// Test one program on every cell. `done` holds records of a previous,
 /// interrupted run (resume); they are reused instead of run again.
 ///
-/// The steps: write the sources, build every cell, record the cells whose
-/// executor is missing, then run trials in rounds while `policy` asks for
-/// more.
+/// The steps: write the sources, build every cell and scan each binary it
+/// built ([`build::scan_facts`] puts its windows on the build record),
+/// record the cells whose executor is missing, then run trials in rounds
+/// while `policy` asks for more.
 pub fn test_program(
     cfg: &Config,
     prog: &Program,

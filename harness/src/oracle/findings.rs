@@ -113,6 +113,10 @@ pub struct StaticWindow {
     pub arch: Arch,
     #[serde(flatten)]
     pub window: crate::model::WindowFact,
+    /// A crash dump of this cell has a frame of the window's function at a
+    /// PC inside the window (see [`crate::oracle::windows::confirm_from_dumps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_crash_dump: bool,
 }
 
 impl StaticWindow {
@@ -131,7 +135,11 @@ impl StaticWindow {
                 .as_deref()
                 .map(|b| format!(", {b}"))
                 .unwrap_or_default()
-        )
+        ) + if self.in_crash_dump {
+            "; a crash dump has this frame at a PC inside the window"
+        } else {
+            ""
+        }
     }
 }
 

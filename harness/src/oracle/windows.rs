@@ -118,6 +118,7 @@ pub fn findings(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
                         toolchain: c.toolchain.clone(),
                         arch: c.arch,
                         window: w.clone(),
+                        in_crash_dump: false,
                     })
             })
             .collect();
@@ -215,9 +216,60 @@ pub fn cross_reference(findings: &mut [Finding], recs: &[Record]) {
                         toolchain: tc.clone(),
                         arch: *arch,
                         window: w.clone(),
+                        in_crash_dump: false,
                     })
             })
             .collect();
+    }
+}
+
+/// (function, pc) of each frame of a dump.
+type Frames = Vec<(String, u64)>;
+
+/// The frames of a Go traceback: (function, pc) for each frame line that
+/// the runtime printed with its `pc=0x…` (GOTRACEBACK=crash and the throw's
+/// own dump print them).
+pub fn dump_frames(dump: &str) -> Frames {
+    let mut out = Vec::new();
+    let mut func: Option<&str> = None;
+    for line in dump.lines() {
+        if let Some(loc) = line.strip_prefix('\t') {
+            if let (Some(f), Some(i)) = (func.take(), loc.rfind(" pc=0x")) {
+                let hex = loc[i + 6..].split_whitespace().next().unwrap_or("");
+                if let Ok(pc) = u64::from_str_radix(hex, 16) {
+                    out.push((f.to_string(), pc));
+                }
+            }
+            continue;
+        }
+        func = line
+            .rfind('(')
+            .map(|i| &line[..i])
+            .filter(|f| !f.is_empty() && !f.contains(' '));
+    }
+    out
+}
+
+/// Confirm the static evidence of crash findings from their crash dumps
+/// (toolchain, arch, text of each): a window is confirmed when a dump of its
+/// cell has a frame of the window's function at a PC inside the window, i.e.
+/// a goroutine was stopped right there when the run crashed.
+pub fn confirm_from_dumps(findings: &mut [Finding], dumps: &[(String, Arch, String)]) {
+    let frames: Vec<(&str, Arch, Frames)> = dumps
+        .iter()
+        .map(|(tc, arch, text)| (tc.as_str(), *arch, dump_frames(text)))
+        .collect();
+    for f in findings.iter_mut().filter(|f| f.kind == Kind::Crash) {
+        for w in &mut f.static_windows {
+            let range = w.window.pc..=w.window.end_pc.max(w.window.pc);
+            w.in_crash_dump = frames.iter().any(|(tc, arch, fr)| {
+                *tc == w.toolchain
+                    && *arch == w.arch
+                    && fr
+                        .iter()
+                        .any(|(func, pc)| *func == w.window.function && range.contains(pc))
+            });
+        }
     }
 }
 
@@ -245,6 +297,7 @@ mod tests {
             function: function.into(),
             offset,
             pc: 0x1000 + offset,
+            end_pc: 0x1000 + offset,
             rule: "split-sp-epilogue".into(),
             bug: Some("golang/go#73259".into()),
             sp_actual: -69632,
@@ -362,6 +415,38 @@ mod tests {
             build("go1.25.14", Arch::Arm64, vec![]),
         ];
         assert!(findings(&prog(), &clean, 0.01).is_empty());
+    }
+
+    #[test]
+    fn frames_of_a_real_split_sp_dump() {
+        // A go1.23.11/arm64 crash of go-corpus/arm64-split-sp-73259: the
+        // goroutine being scanned was stopped in main.bigFrame.
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/fixtures/classify/runs/crash_split_sp/arm64-split-sp-73259-go1.23.11-arm64-tbcrash-r0/stderr",
+        );
+        let dump = std::fs::read_to_string(p).unwrap();
+        let frames = dump_frames(&dump);
+        assert!(
+            frames.contains(&("main.bigFrame".to_string(), 0xa1014)),
+            "{frames:?}"
+        );
+        assert!(frames.contains(&("runtime.scanstack".to_string(), 0x2a920)));
+        let mut w = window("main.bigFrame", 0x74);
+        let mut crash = |pc: u64| {
+            w.pc = pc;
+            w.end_pc = pc;
+            let mut f = findings(
+                &prog(),
+                &[build("go1.23.11", Arch::Arm64, vec![w.clone()])],
+                0.01,
+            );
+            f[0].kind = Kind::Crash;
+            let dumps = vec![("go1.23.11".to_string(), Arch::Arm64, dump.clone())];
+            confirm_from_dumps(&mut f, &dumps);
+            f[0].static_windows[0].in_crash_dump
+        };
+        assert!(crash(0xa1014));
+        assert!(!crash(0xa1018));
     }
 
     #[test]
