@@ -348,3 +348,93 @@ fn corpus_checks_static_expectations() {
         "{c:?}"
     );
 }
+
+/// `divergo run` on the first generated bigstack program with a big
+/// non-leaf frame (seed 2): the static toolchain finding, in finding.json
+/// and summary.md, the same after `--resume`, and `divergo replay` of it
+/// (builds and scans only) reproduces it.
+#[test]
+fn run_reports_and_replays_the_static_toolchain_finding() {
+    common::toolchain("go1.23.11");
+    common::toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("r");
+    let run = |extra: &[&str]| {
+        let mut c = common::divergo();
+        c.args(["run", "--quiet", "--json"]);
+        if extra.is_empty() {
+            c.arg("--no-known")
+                .args(["--toolchains", "go1.23.11,go1.23.12", "--arch", "arm64"])
+                .args(["--templates", "bigstack", "--seed", "2", "--count", "1"])
+                .args(["--trials", "1", "--out"])
+                .arg(&dir);
+        } else {
+            c.args(extra).arg(&dir);
+        }
+        let o = c.output().unwrap();
+        let (stdout, err) = common::text(&o);
+        assert_eq!(o.status.code(), Some(1), "new findings exit 1: {err}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "unsafe-window")
+            .map(|f| {
+                let div: Vec<String> = f["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["divergent"] == true)
+                    .map(|c| {
+                        format!(
+                            "{}/{}",
+                            c["toolchain"].as_str().unwrap(),
+                            c["arch"].as_str().unwrap()
+                        )
+                    })
+                    .collect();
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["scope"].as_str().unwrap().to_string(),
+                    div,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = run(&[]);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (id, scope, div) = &first[0];
+    assert_eq!(scope, "toolchain");
+    assert_eq!(div, &vec!["go1.23.11/arm64".to_string()]);
+    let recs = common::records(&dir);
+    let builds: Vec<&Record> = recs.iter().filter(|r| r.stage == Stage::Build).collect();
+    assert_eq!(builds.len(), 2);
+    assert!(builds
+        .iter()
+        .all(|b| b.scan.as_ref().is_some_and(|s| s.error.is_none())));
+    let fj: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("findings").join(id).join("finding.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fj["kind"], "unsafe-window");
+    assert!(!fj["static_windows"].as_array().unwrap().is_empty());
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.contains("- static: window in main."), "{summary}");
+
+    // Resumed when complete: nothing more runs, the same static finding.
+    assert_eq!(run(&["--resume"]), first);
+
+    let o = common::divergo()
+        .arg("replay")
+        .arg(dir.join("findings").join(id))
+        .output()
+        .unwrap();
+    let (_, err) = common::text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("builds and scans only"), "{err}");
+    assert!(
+        err.contains("reproduced: UnsafeWindow on the same cells"),
+        "{err}"
+    );
+}

@@ -178,11 +178,15 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
                 windows.into_iter().collect::<Vec<_>>().join(", ")
             )
         };
+        let runs = if counts.is_empty() {
+            "no runs".to_string()
+        } else {
+            results::counts_str(&counts)
+        };
         eprintln!(
-            "  {} {}: {} (static: {stat})",
+            "  {} {}: {runs} (static: {stat})",
             c.toolchain.name,
             c.executor_label(),
-            results::counts_str(&counts)
         );
     }
     let now = findings::findings_for_program_at(&prog, &recs, finding.alpha);
