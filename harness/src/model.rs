@@ -248,6 +248,59 @@ pub struct Record {
     /// Where the full output of this run was kept, relative to the results dir.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Builds that built: what the static scan (`oracle::scan`) found in the
+    /// binary. Absent in records of older divergo versions, and older
+    /// readers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanFacts>,
+}
+
+/// The static facts of one build: the preemption windows the scan found in
+/// its binary (deterministic: one scan is the whole evidence), or why the
+/// binary could not be scanned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanFacts {
+    /// Asynchronously preemptible windows, in address order.
+    #[serde(default)]
+    pub windows: Vec<WindowFact>,
+    /// Functions with preemptible PCs that were checked.
+    #[serde(default)]
+    pub functions_checked: usize,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// The scan failed (a divergo problem, not a program outcome): the
+    /// cell has no static verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One window of a build, as a cell fact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowFact {
+    pub function: String,
+    /// Offset of the window's first PC from the function's entry.
+    pub offset: u64,
+    pub pc: u64,
+    /// Last PC of the window.
+    #[serde(default)]
+    pub end_pc: u64,
+    /// The scan rule that names it (`split-sp-epilogue`), and its bug.
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bug: Option<String>,
+    /// SP relative to entry as the instructions leave it, and as pcsp says.
+    pub sp_actual: i64,
+    pub sp_table: i64,
+    /// The instruction that opened the window and those inside it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insns: Vec<String>,
+}
+
+impl ScanFacts {
+    /// Whether the scan ran and gives the cell a static verdict.
+    pub fn judged(&self) -> bool {
+        self.error.is_none()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

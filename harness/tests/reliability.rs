@@ -550,6 +550,7 @@ fn results_writer_never_leaves_a_partial_line_on_a_full_disk() {
         timeout_ms: None,
         peak_rss: None,
         log: None,
+        scan: None,
     };
     let mut written = 0;
     let err = loop {

@@ -20,6 +20,7 @@ use crate::exec;
 use crate::model::{Arch, Class, Outcome, Program, Record, Stage};
 use crate::oracle::classify::bug_key;
 use crate::oracle::findings::Kind;
+use crate::oracle::windows;
 use crate::report::reproducer;
 use crate::toolchain::fetch::{self, go_version_cmp};
 use crate::toolchain::registry::{self, ProxyConfig, Toolchain};
@@ -129,6 +130,9 @@ struct Target {
     /// The bug key, when the target names one (a finding does; a corpus
     /// entry's comes from the end that fails).
     bug: Option<String>,
+    /// A static finding (a window in the build): judged from the builds'
+    /// scans, no runs.
+    is_static: bool,
     arch: Option<Arch>,
     mode: QemuMode,
 }
@@ -155,6 +159,7 @@ fn load_target(path: &Path) -> Result<Target> {
             program: s.program.clone(),
             env: s.env.clone(),
             bug: Some(f.bug.clone()),
+            is_static: f.kind.is_static(),
             arch,
             mode,
         });
@@ -166,6 +171,7 @@ fn load_target(path: &Path) -> Result<Target> {
             program: e.program(),
             env: BTreeMap::from([("GOGC".to_string(), "25".to_string())]),
             bug: None,
+            is_static: false,
             arch: None,
             mode: QemuMode::OneInsnPerTb,
         });
@@ -244,10 +250,37 @@ impl Probe {
     }
 
     fn shows(&self, bug: &str) -> u32 {
-        self.records
+        let runs = self
+            .records
             .iter()
             .filter(|r| failure_key(r.outcome, &r.signature).as_deref() == Some(bug))
-            .count() as u32
+            .count();
+        // A build whose scan has a window of this bug (a static finding).
+        let builds = self
+            .records
+            .iter()
+            .filter(|r| r.stage == Stage::Build)
+            .filter_map(|r| r.scan.as_ref())
+            .filter(|s| {
+                s.windows
+                    .iter()
+                    .any(|w| windows::bug_key(&w.rule, w.bug.as_deref()) == bug)
+            })
+            .count();
+        (runs + builds) as u32
+    }
+
+    /// Whether every build was scanned (a static verdict needs it).
+    fn scanned(&self) -> bool {
+        let builds: Vec<&Record> = self
+            .records
+            .iter()
+            .filter(|r| r.stage == Stage::Build)
+            .collect();
+        !builds.is_empty()
+            && builds.iter().all(|r| {
+                r.outcome == Class::Ok && r.scan.as_ref().is_some_and(|s| s.error.is_none())
+            })
     }
 
     /// The most common bug key among its failures.
@@ -328,7 +361,40 @@ impl Prober<'_> {
 
 /// Judge a probe: bad when the bug showed, good with enough clean runs and
 /// nothing else, unknown otherwise.
-fn judge(p: &Point, probe: &Probe, bug: &str, need: u32) -> Step {
+fn judge(p: &Point, probe: &Probe, bug: &str, need: u32, is_static: bool) -> Step {
+    if is_static {
+        let bad_runs = probe.shows(bug);
+        let (verdict, why) = if let Some(why) = &probe.unavailable {
+            ("unknown", Some(why.clone()))
+        } else if !probe.scanned() {
+            (
+                "unknown",
+                Some("did not build or could not be scanned".to_string()),
+            )
+        } else if bad_runs > 0 {
+            let fns: BTreeSet<&str> = probe
+                .records
+                .iter()
+                .filter_map(|r| r.scan.as_ref())
+                .flat_map(|s| s.windows.iter())
+                .filter(|w| windows::bug_key(&w.rule, w.bug.as_deref()) == bug)
+                .map(|w| w.function.as_str())
+                .collect();
+            let fns: Vec<&str> = fns.into_iter().collect();
+            ("bad", Some(format!("static: window in {}", fns.join(", "))))
+        } else {
+            ("good", Some("static: no such window".to_string()))
+        };
+        return Step {
+            point: p.clone(),
+            verdict: verdict.to_string(),
+            counts: probe.counts(),
+            bad_runs,
+            runs: 0,
+            why,
+            seconds: probe.seconds,
+        };
+    }
     let bad_runs = probe.shows(bug);
     let runs = probe.runs().count() as u32;
     let ok = probe.runs().filter(|r| r.outcome == Class::Ok).count() as u32;
@@ -604,7 +670,11 @@ pub fn bisect(req: &Request) -> Result<i32> {
     let calib = ProbeTrials {
         bug: None,
         clean: u32::MAX,
-        max: req.calibrate.max(1),
+        max: if target.is_static {
+            0
+        } else {
+            req.calibrate.max(1)
+        },
         batch: req.jobs as u32,
     };
     let last = points.len() - 1;
@@ -666,13 +736,22 @@ pub fn bisect(req: &Request) -> Result<i32> {
     let bad_runs = bad_end.runs().count().max(1) as f64;
     let seen = bad_end.shows(&bug);
     let rate = (seen as f64 / bad_runs).min(1.0);
-    let assumed = rate_lower_bound(seen, bad_runs as u32);
-    let need = clean_runs_needed(assumed).unwrap_or(1);
-    let max = req.max_trials.max(need);
-    eprintln!(
+    let (assumed, need, max) = if target.is_static {
+        // A scan is exact: one build is the whole evidence.
+        (1.0, 1, 0)
+    } else {
+        let assumed = rate_lower_bound(seen, bad_runs as u32);
+        let need = clean_runs_needed(assumed).unwrap_or(1);
+        (assumed, need, req.max_trials.max(need))
+    };
+    if target.is_static {
+        eprintln!("  bug: {bug} (static: each point is judged by scanning its build)");
+    } else {
+        eprintln!(
         "  bug: {bug}\n  the bad end shows it in {seen} of {bad_runs} runs (95 % lower bound \
          {assumed:.2}), so a good verdict needs {need} clean runs ((1 - {assumed:.2})^{need} < 0.01)"
     );
+    }
     let policy = ProbeTrials {
         bug: Some(&bug),
         clean: need,
@@ -687,7 +766,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
     let mut steps = Vec::new();
     // The good end needs as many clean runs as any good point.
     for (k, i) in [(0usize, 0usize), (1, last)] {
-        let mut step = judge(&points[i], &ends[k], &bug, need);
+        let mut step = judge(&points[i], &ends[k], &bug, need, target.is_static);
         let want = if (k == 0) == bad_first { "bad" } else { "good" };
         if want == "good"
             && step.verdict != "good"
@@ -704,7 +783,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
                 seconds: ends[k].seconds + more.seconds,
                 unavailable: None,
             };
-            step = judge(&points[i], &merged, &bug, need);
+            step = judge(&points[i], &merged, &bug, need, target.is_static);
         }
         if step.verdict != want {
             eprintln!(
@@ -729,7 +808,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
         if exec::interrupted() {
             return Ok(EXIT_INTERRUPTED);
         }
-        let step = judge(&points[i], &probe, &bug, need);
+        let step = judge(&points[i], &probe, &bug, need, target.is_static);
         print_step(&step);
         search.record(i, side_of(&step.verdict));
         steps.push(step);

@@ -136,16 +136,22 @@ impl Reproduction {
                     .any(|f| f.divergent && f.toolchain == c.toolchain.name && f.arch == c.arch)
             })
             .collect();
-        let policy = ReplayTrials {
-            inner: AdaptiveTrials::new(self.max_trials, &self.cells),
-            divergent,
-            kind: finding.kind,
+        let policy: Box<dyn TrialPolicy> = if finding.kind.is_static() {
+            // A static finding is exact: the builds and their scans are the
+            // whole evidence.
+            Box::new(pipeline::FixedTrials(0))
+        } else {
+            Box::new(ReplayTrials {
+                inner: AdaptiveTrials::new(self.max_trials, &self.cells),
+                divergent,
+                kind: finding.kind,
+            })
         };
         let records = pipeline::test_program(
             &self.cfg,
             prog,
             &self.cells,
-            &policy,
+            policy.as_ref(),
             &HashMap::new(),
             &self.writer,
             &|_| {},
@@ -171,11 +177,29 @@ impl Reproduction {
                         *counts.entry(r.outcome).or_default() += 1;
                     }
                 }
+                let windows: BTreeSet<&str> = recs
+                    .iter()
+                    .filter(|r| r.toolchain == c.toolchain.name && r.arch == c.arch)
+                    .filter_map(|r| r.scan.as_ref())
+                    .flat_map(|s| s.windows.iter().map(|w| w.function.as_str()))
+                    .collect();
+                let stat = if windows.is_empty() {
+                    "no window".to_string()
+                } else {
+                    format!(
+                        "window in {}",
+                        windows.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                };
+                let runs = if counts.is_empty() {
+                    "no runs".to_string()
+                } else {
+                    results::counts_str(&counts)
+                };
                 format!(
-                    "{} {}: {}",
+                    "{} {}: {runs} (static: {stat})",
                     c.toolchain.name,
                     c.executor_label(),
-                    results::counts_str(&counts)
                 )
             })
             .collect()
@@ -194,13 +218,17 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .or_else(|_| tempfile::tempdir())?;
     let r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
     let finding = &r.finding;
+    let budget = if finding.kind.is_static() {
+        "builds and scans only".to_string()
+    } else {
+        format!("up to {} trials each", r.max_trials)
+    };
     eprintln!(
-        "replaying {} ({:?}, {}) on {} cell(s), up to {} trials each",
+        "replaying {} ({:?}, {}) on {} cell(s), {budget}",
         finding.id,
         finding.kind,
         finding.signature,
         r.cells.len(),
-        r.max_trials
     );
     let t = r.test(&prog)?;
     if exec::interrupted() {
@@ -254,6 +282,8 @@ impl TrialPolicy for ReplayTrials {
             Kind::Hang => o.class == Class::Hang,
             // Build and wrong-output findings show on the first run or not at all.
             Kind::Build | Kind::WrongOutput => true,
+            // Static findings are judged from the builds; nothing runs.
+            Kind::UnsafeWindow => true,
         });
         u32::from(self.divergent[cell] && !shown && (runs.len() as u32) < self.inner.max)
     }

@@ -12,7 +12,7 @@ use crate::engine::triage as engine_triage;
 use crate::exec;
 use crate::oracle::findings::{Finding, Kind};
 use crate::oracle::triage::Triage;
-use crate::oracle::{findings, known};
+use crate::oracle::{findings, known, windows};
 use crate::report::summary;
 use crate::toolchain::registry;
 use anyhow::{bail, Context, Result};
@@ -129,6 +129,9 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         }
         tested += 1;
         let mut new = findings::findings_for_program(prog, &recs);
+        if new.iter().any(|f| !f.static_windows.is_empty()) {
+            windows::confirm_from_dumps(&mut new, &crash_dumps(out_dir, &recs));
+        }
         known::label(&plan.known, &mut new);
         if opts.triage && !plan.corpus_trials {
             for f in new.iter_mut() {
@@ -204,6 +207,29 @@ fn triage_finding(
     let runs = base.1.clamp(8, 12);
     let dir = out_dir.join("triage").join(&f.id);
     engine_triage::run(cfg, prog, cell, &f.bug, base, runs, &dir).map(Some)
+}
+
+/// The kept logs of a program's crashed runs (a few per cell), as
+/// (toolchain, arch, text).
+fn crash_dumps(out_dir: &Path, recs: &[Record]) -> Vec<(String, crate::model::Arch, String)> {
+    const PER_CELL: usize = 3;
+    let mut per_cell: HashMap<(String, crate::model::Arch), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for r in recs
+        .iter()
+        .filter(|r| r.stage == Stage::Run && r.outcome.is_crash())
+    {
+        let Some(log) = &r.log else { continue };
+        let n = per_cell.entry((r.toolchain.clone(), r.arch)).or_default();
+        if *n >= PER_CELL {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(out_dir.join(log)) {
+            *n += 1;
+            out.push((r.toolchain.clone(), r.arch, text));
+        }
+    }
+    out
 }
 
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {

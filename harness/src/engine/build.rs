@@ -123,3 +123,49 @@ pub fn build(req: &BuildRequest) -> BuildResult {
         log,
     }
 }
+
+/// The static facts of a built binary: scan it ([`crate::oracle::scan`]) and
+/// keep its windows as cell facts. This is the hook every stage that builds
+/// (run, corpus, replay, and later qualify and bisect) calls on each binary it
+/// built; a scan error is kept as the facts' `error`, never an outcome.
+pub fn scan_facts(bin: &std::path::Path) -> crate::model::ScanFacts {
+    let start = std::time::Instant::now();
+    let r = crate::oracle::scan::scan_file(bin);
+    let duration_ms = start.elapsed().as_millis() as u64;
+    match r {
+        Ok(report) => facts_of(&report, duration_ms),
+        Err(e) => crate::model::ScanFacts {
+            error: Some(e.to_string()),
+            duration_ms,
+            ..Default::default()
+        },
+    }
+}
+
+/// The cell facts of a scan report (its preemptible windows).
+pub fn facts_of(
+    report: &crate::oracle::scan::ScanReport,
+    duration_ms: u64,
+) -> crate::model::ScanFacts {
+    crate::model::ScanFacts {
+        windows: report
+            .windows
+            .iter()
+            .filter(|w| w.preemptible)
+            .map(|w| crate::model::WindowFact {
+                function: w.function.clone(),
+                offset: w.offset,
+                pc: w.pc,
+                end_pc: w.end_pc,
+                rule: w.rule.clone(),
+                bug: w.bug.clone(),
+                sp_actual: w.sp_actual,
+                sp_table: w.sp_table,
+                insns: w.insns.iter().map(|i| i.text.clone()).collect(),
+            })
+            .collect(),
+        functions_checked: report.functions_checked,
+        duration_ms,
+        error: None,
+    }
+}

@@ -20,13 +20,20 @@
 //!
 //! [[expect]]
 //! outcome = ["ok"]
+//!
+//! [[static]]            # what the static scan finds in the cell's build; first matching block wins
+//! toolchains = ["go1.23.11"]  # optional, as above
+//! archs = ["arm64"]           # optional
+//! windows = ["main.bigFrame"] # exactly the functions with a window ([] = none)
 //! ```
 //! A cell that no block matches has no expectation and is shown, not judged.
+//! Static expectations are exact: the scan is deterministic, so one build
+//! decides them.
 
-use crate::model::{Arch, Class, Program};
+use crate::model::{Arch, Class, Program, Record};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +53,18 @@ struct RawEntry {
     env: BTreeMap<String, String>,
     #[serde(default)]
     expect: Vec<RawExpect>,
+    #[serde(default, rename = "static")]
+    statics: Vec<RawStatic>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatic {
+    #[serde(default)]
+    toolchains: Vec<String>,
+    #[serde(default)]
+    archs: Vec<String>,
+    windows: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -122,6 +141,67 @@ impl Expect {
     }
 }
 
+/// What the static scan must find in the build of matching cells.
+#[derive(Clone, Debug)]
+pub struct StaticExpect {
+    pub toolchains: Vec<String>,
+    pub archs: Vec<Arch>,
+    /// The functions with a window, exactly (empty: no window at all).
+    pub windows: BTreeSet<String>,
+}
+
+impl StaticExpect {
+    pub fn matches(&self, toolchain: &str, arch: Arch) -> bool {
+        (self.toolchains.is_empty()
+            || self
+                .toolchains
+                .iter()
+                .any(|t| crate::toolchain::registry::name_matches(t, toolchain)))
+            && (self.archs.is_empty() || self.archs.contains(&arch))
+    }
+
+    /// Judge a cell by its build record: the scanned windows' functions
+    /// must be exactly the expected ones.
+    pub fn judge(&self, build: Option<&Record>) -> (Verdict, String) {
+        let Some(b) = build else {
+            return (Verdict::NotRun, "not built".into());
+        };
+        match b.outcome {
+            Class::Ok => {}
+            Class::Infra => return (Verdict::Infra, "build infra".into()),
+            c => return (Verdict::Fail, format!("{c}, not scanned")),
+        }
+        let Some(facts) = &b.scan else {
+            return (Verdict::NotRun, "not scanned".into());
+        };
+        if let Some(e) = &facts.error {
+            return (Verdict::Infra, format!("scan failed: {e}"));
+        }
+        let found: BTreeSet<String> = facts.windows.iter().map(|w| w.function.clone()).collect();
+        let v = if found == self.windows {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
+        (v, windows_str(&found))
+    }
+
+    pub fn describe(&self) -> String {
+        windows_str(&self.windows)
+    }
+}
+
+fn windows_str(fns: &BTreeSet<String>) -> String {
+    if fns.is_empty() {
+        "no window".into()
+    } else {
+        format!(
+            "window in {}",
+            fns.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
@@ -143,6 +223,8 @@ pub struct Entry {
     pub timeout_emulated_s: Option<f64>,
     pub env: BTreeMap<String, String>,
     pub expect: Vec<Expect>,
+    /// Static expectations (`[[static]]`).
+    pub statics: Vec<StaticExpect>,
     pub main_go: String,
     pub go_mod: String,
 }
@@ -150,6 +232,10 @@ pub struct Entry {
 impl Entry {
     pub fn expectation(&self, toolchain: &str, arch: Arch) -> Option<&Expect> {
         self.expect.iter().find(|e| e.matches(toolchain, arch))
+    }
+
+    pub fn static_expectation(&self, toolchain: &str, arch: Arch) -> Option<&StaticExpect> {
+        self.statics.iter().find(|e| e.matches(toolchain, arch))
     }
 }
 
@@ -235,6 +321,26 @@ pub fn load_entry(dir: &Path) -> Result<Entry> {
             when,
         });
     }
+    let mut statics = Vec::new();
+    for (i, e) in raw.statics.iter().enumerate() {
+        let at = |m: String| bad(format!("static block {}: {m}", i + 1));
+        let archs = e
+            .archs
+            .iter()
+            .map(|a| a.parse::<Arch>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(at)?;
+        for t in &e.toolchains {
+            if !crate::toolchain::registry::valid_name(t) {
+                return Err(at(format!("invalid toolchain name {t:?}")));
+            }
+        }
+        statics.push(StaticExpect {
+            toolchains: e.toolchains.clone(),
+            archs,
+            windows: e.windows.iter().cloned().collect(),
+        });
+    }
     let trials = raw.trials.unwrap_or(1);
     if trials == 0 || trials > 1000 {
         return Err(bad(format!("trials = {trials}: expected 1..=1000")));
@@ -266,6 +372,7 @@ pub fn load_entry(dir: &Path) -> Result<Entry> {
         timeout_emulated_s: raw.timeout_emulated_s,
         env: raw.env,
         expect,
+        statics,
         main_go: read("main.go")?,
         go_mod: read("go.mod")?,
     })

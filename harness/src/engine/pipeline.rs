@@ -120,9 +120,10 @@ pub type RecordKey = (Stage, String, String, Arch, u32);
 /// Test one program on every cell. `done` holds records of a previous,
 /// interrupted run (resume); they are reused instead of run again.
 ///
-/// The steps: write the sources, build every cell, record the cells whose
-/// executor is missing, then run trials in rounds while `policy` asks for
-/// more.
+/// The steps: write the sources, build every cell and scan each binary it
+/// built ([`build::scan_facts`] puts its windows on the build record),
+/// record the cells whose executor is missing, then run trials in rounds
+/// while `policy` asks for more.
 pub fn test_program(
     cfg: &Config,
     prog: &Program,
@@ -228,6 +229,7 @@ impl<'a> ProgramTest<'a> {
             timeout_ms: None,
             peak_rss: None,
             log: None,
+            scan: None,
         }
     }
 
@@ -302,8 +304,22 @@ impl<'a> ProgramTest<'a> {
         rec.duration_ms = r.duration.as_millis() as u64;
         rec.log = log;
         match prev {
-            Some(prev) if prev.outcome == Class::Ok => self.emit(prev.clone(), false)?,
-            _ => self.emit(rec, true)?,
+            Some(prev) if prev.outcome == Class::Ok => {
+                // Resumed: the rebuilt binary is the same (Go builds are
+                // reproducible), so its scan is kept; a record of an older
+                // divergo without one gets it now.
+                let mut prev = prev.clone();
+                if prev.scan.is_none() && ok {
+                    prev.scan = Some(build::scan_facts(&bin));
+                }
+                self.emit(prev, false)?
+            }
+            _ => {
+                if ok {
+                    rec.scan = Some(build::scan_facts(&bin));
+                }
+                self.emit(rec, true)?
+            }
         }
         Ok(ok.then_some(bin))
     }
@@ -566,6 +582,7 @@ fn run_once(
         timeout_ms: Some(timeout.as_millis() as u64),
         peak_rss: Some(r.peak_rss),
         log,
+        scan: None,
     };
     (rec, outcome, dur)
 }

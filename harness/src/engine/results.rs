@@ -169,6 +169,7 @@ mod tests {
             timeout_ms: Some(1000),
             peak_rss: None,
             log: None,
+            scan: None,
         }
     }
 

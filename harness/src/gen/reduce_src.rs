@@ -52,11 +52,11 @@ fn closing_line(lines: &[&str], start: usize) -> Option<usize> {
     None
 }
 
-/// `lines` without `from..=to`, with no two blank lines in a row.
-fn without(lines: &[&str], from: usize, to: usize) -> String {
+/// `lines` joined, with no two blank lines in a row.
+fn join_collapsed<'a>(lines: impl Iterator<Item = &'a str>) -> String {
     let mut s = String::new();
     let mut blank = false;
-    for l in lines[..from].iter().chain(&lines[to + 1..]) {
+    for l in lines {
         let b = l.trim().is_empty();
         if !(b && blank) {
             s.push_str(l);
@@ -65,6 +65,11 @@ fn without(lines: &[&str], from: usize, to: usize) -> String {
         blank = b;
     }
     s
+}
+
+/// `lines` without `from..=to`.
+fn without(lines: &[&str], from: usize, to: usize) -> String {
+    join_collapsed(lines[..from].iter().chain(&lines[to + 1..]).copied())
 }
 
 /// Smaller variants of `src`, biggest cuts first.
@@ -155,7 +160,20 @@ pub fn candidates(src: &str) -> Vec<String> {
             }
         }
     }
-    let mut all = decls;
+    // Full-line comments (not //go: directives) carry no behaviour: all in one cut.
+    let uncommented: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.starts_with("//") || t.starts_with("//go:")
+        })
+        .collect();
+    let mut all = Vec::new();
+    if uncommented.len() < lines.len() {
+        all.push(join_collapsed(uncommented.into_iter()));
+    }
+    all.extend(decls);
     all.extend(blocks);
     all.extend(stmts);
     all.extend(consts);
@@ -247,6 +265,8 @@ func main() {
             .any(|s| !s.contains("os.Exit") && s.contains("fmt.Println")));
         // Constants are halved.
         assert!(c.iter().any(|s| s.contains("n := 500")));
+        // Comments go in one cut; directives stay.
+        assert!(c[0].contains("//go:noinline") && !c[0].contains("// helper"));
         // main itself, package and imports are never cut.
         assert!(c
             .iter()

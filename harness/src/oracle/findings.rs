@@ -15,16 +15,26 @@ pub enum Kind {
     Crash,
     Hang,
     WrongOutput,
+    /// A static finding: preemption windows the scan found in some cells'
+    /// builds and not in others' (see [`crate::oracle::windows`]).
+    #[serde(rename = "unsafe-window", alias = "unsafe_window")]
+    UnsafeWindow,
 }
 
 impl Kind {
     fn severity(self) -> u8 {
         match self {
-            Kind::WrongOutput => 4,
-            Kind::Crash => 3,
+            Kind::WrongOutput => 5,
+            Kind::Crash => 4,
+            Kind::UnsafeWindow => 3,
             Kind::Hang => 2,
             Kind::Build => 1,
         }
+    }
+
+    /// Whether the finding comes from the static scan (exact, no trials).
+    pub fn is_static(self) -> bool {
+        self == Kind::UnsafeWindow
     }
 }
 
@@ -85,12 +95,55 @@ pub struct Finding {
     /// The known issue (see `known`) this finding matches, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<String>,
+    /// Static evidence: for an `unsafe-window` finding, the windows of its
+    /// divergent cells; for a crash finding, the windows that its divergent
+    /// cells' builds have and its clean cells' builds on the same arch lack
+    /// (the static scan and the dynamic crash confirm each other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_windows: Vec<StaticWindow>,
     #[serde(skip)]
     pub source: Option<Program>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A window of one cell's build, as a finding reports it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StaticWindow {
+    pub toolchain: String,
+    pub arch: Arch,
+    #[serde(flatten)]
+    pub window: crate::model::WindowFact,
+    /// A crash dump of this cell has a frame of the window's function at a
+    /// PC inside the window (see [`crate::oracle::windows::confirm_from_dumps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_crash_dump: bool,
+}
+
+impl StaticWindow {
+    /// `static: window in main.bigFrame at +0x60 (go1.23.11/arm64:
+    /// split-sp-epilogue, golang/go#73259)`.
+    pub fn line(&self) -> String {
+        let w = &self.window;
+        format!(
+            "static: window in {} at +{:#x} ({}/{}: {}{})",
+            w.function,
+            w.offset,
+            self.toolchain,
+            self.arch,
+            w.rule,
+            w.bug
+                .as_deref()
+                .map(|b| format!(", {b}"))
+                .unwrap_or_default()
+        ) + if self.in_crash_dump {
+            "; a crash dump has this frame at a PC inside the window"
+        } else {
+            ""
+        }
+    }
 }
 
 /// One comparison of a finding, by cell name.
@@ -177,7 +230,7 @@ fn program_runs(c: &CellReport) -> u32 {
         .sum()
 }
 
-fn finding_id(kind: Kind, bug: &str, cells: &[CellReport]) -> String {
+pub(crate) fn finding_id(kind: Kind, bug: &str, cells: &[CellReport]) -> String {
     let mut h = Sha256::new();
     h.update(format!("{kind:?}\0{bug}\0"));
     for c in cells.iter().filter(|c| c.divergent) {
@@ -286,6 +339,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
                 comparisons: Vec::new(),
                 triage: None,
                 known: None,
+                static_windows: Vec::new(),
                 source: Some(prog.clone()),
             }
         };
@@ -397,6 +451,11 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
             scope,
         ));
     }
+
+    // Static: the windows of each cell's build (exact; no trials), and the
+    // static evidence of each crash finding.
+    crate::oracle::windows::cross_reference(&mut out, recs);
+    out.extend(crate::oracle::windows::findings(prog, recs, alpha));
     out
 }
 
@@ -478,6 +537,7 @@ mod tests {
                 timeout_ms: Some(1000),
                 peak_rss: None,
                 log: None,
+                scan: None,
             })
             .collect()
     }

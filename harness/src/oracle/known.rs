@@ -12,7 +12,10 @@
 //! signature = "unwind"                # regex the finding's signature or its bug key must
 //!                                     # match (required); the bug key groups the forms of one
 //!                                     # runtime fault: `runtime fault in F1 < F2`
-//! kinds = ["crash"]                   # optional: build, crash, hang, wrong_output
+//! kinds = ["crash"]                   # optional: build, crash, hang, wrong_output,
+//!                                     # unsafe-window (a static finding: its bug key is
+//!                                     # `unsafe window: RULE (BUG)`, e.g. `unsafe window:
+//!                                     # split-sp-epilogue (golang/go#73259)`)
 //! scopes = ["cross-arch", "all"]      # optional: toolchain, cross-arch, arch, all
 //! archs = ["arm64"]                   # optional: every divergent cell is on one of these
 //! toolchains = ["go1.23", "go1.25"]   # optional: every divergent cell is one of these
@@ -168,6 +171,7 @@ mod tests {
             comparisons: vec![],
             triage: None,
             known: None,
+            static_windows: vec![],
             source: None,
         }
     }
@@ -279,5 +283,27 @@ archs = ["arm64"]
                 assert_eq!(fs[1].known, None, "{sig}");
             }
         }
+        // The static form: a split-SP window in every arm64 build (scope
+        // all or cross-arch) is the known leaf variant; one in some arm64
+        // builds and not others (toolchain) is not, nor is another rule.
+        let stat = |scope: &str, rule: &str| {
+            let mut f = finding(
+                scope,
+                &format!("unsafe window: {rule} in main.bigLeaf"),
+                arm(),
+            );
+            f.kind = Kind::UnsafeWindow;
+            f.bug = crate::oracle::windows::bug_key(rule, Some("golang/go#73259"));
+            f
+        };
+        let mut fs = vec![
+            stat("all", "split-sp-epilogue"),
+            stat("cross-arch", "split-sp-epilogue"),
+            stat("toolchain", "split-sp-epilogue"),
+            stat("all", "sp-delta-mismatch"),
+        ];
+        label(&k, &mut fs);
+        let known: Vec<bool> = fs.iter().map(|f| f.known.is_some()).collect();
+        assert_eq!(known, vec![true, true, false, false]);
     }
 }

@@ -1,6 +1,7 @@
 //! The oracles: what a build or run left behind (classify), whether cells
 //! differ (verdict), the findings of a program, the known issues they match,
-//! and the static scan of binaries.
+//! the static scan of binaries, and the static findings its windows make
+//! (windows).
 
 pub mod classify;
 pub mod findings;
@@ -8,3 +9,4 @@ pub mod known;
 pub mod scan;
 pub mod triage;
 pub mod verdict;
+pub mod windows;

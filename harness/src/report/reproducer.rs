@@ -49,6 +49,14 @@ pub fn repro_script(f: &Finding, cells: &[Cell], recs: &[Record], trials: u32) -
          # GOROOT_go1_23_11=/path/to/goroot (dots as underscores). Exit status 0 means\n\
          # the divergence reproduced (a divergent cell failed and a clean cell did not)."
     );
+    if f.kind.is_static() {
+        let _ = writeln!(
+            s,
+            "# This is a static finding: its evidence is the build, not a run. Build each\n\
+             # cell as below and scan the binary with `divergo scan BINARY` (exit 1: a window);\n\
+             # the windows of each divergent cell are in finding.json (static_windows)."
+        );
+    }
     s.push_str(
         r#"set -u
 here=$(cd "$(dirname "$0")" && pwd)

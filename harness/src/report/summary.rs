@@ -63,7 +63,29 @@ pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) 
                     }
                 },
             };
-            let _ = write!(s, " {cell} |");
+            let build = recs.iter().find(|r| {
+                r.stage == Stage::Build
+                    && r.program == e.name
+                    && r.toolchain == c.toolchain.name
+                    && r.arch == c.arch
+            });
+            let stat = match e.static_expectation(&c.toolchain.name, c.arch) {
+                None => String::new(),
+                Some(x) => {
+                    let (v, found) = x.judge(build);
+                    if v != Verdict::Pass {
+                        failures += 1;
+                    }
+                    let v = match v {
+                        Verdict::Pass => "PASS",
+                        Verdict::Fail => "FAIL",
+                        Verdict::Infra => "INFRA",
+                        Verdict::NotRun => "NOT RUN",
+                    };
+                    format!("; static {v} {found} (want {})", x.describe())
+                }
+            };
+            let _ = write!(s, " {cell}{stat} |");
         }
         s.push('\n');
     }
@@ -234,21 +256,38 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
             f.template.as_deref().unwrap_or("-"),
             f.seed.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
             f.count,
-            f.p_value.map(|p| format!(", p = {p:.2e}")).unwrap_or_default(),
+            if f.kind.is_static() {
+                ", exact (static scan of the builds, no trials)".to_string()
+            } else {
+                f.p_value.map(|p| format!(", p = {p:.2e}")).unwrap_or_default()
+            },
             f.id
         );
         for c in &f.cells {
+            let what = if !f.kind.is_static() {
+                results::counts_str(&c.outcomes)
+            } else if c.divergent {
+                "window (static scan of its build)".to_string()
+            } else {
+                "no such window (static scan of its build)".to_string()
+            };
             let _ = writeln!(
                 s,
                 "- {}{} {}: {}",
                 if c.divergent { "**" } else { "" },
                 c.toolchain,
                 c.executor,
-                results::counts_str(&c.outcomes)
+                what
             );
             if c.divergent {
                 s.truncate(s.trim_end().len());
                 s.push_str("**\n");
+            }
+        }
+        if !f.static_windows.is_empty() {
+            s.push('\n');
+            for w in &f.static_windows {
+                let _ = writeln!(s, "- {}", w.line());
             }
         }
         if let Some(t) = f.threshold {
