@@ -225,3 +225,61 @@ fn bad_input_is_one_line_and_exit_2() {
         .unwrap();
     one_line_usage_error(&o);
 }
+
+/// A static finding (the split-SP window in go1.23.11's arm64 build of the
+/// corpus entry, absent from go1.23.12's) bisects and reduces from builds
+/// and scans alone: exact, no trials.
+#[test]
+fn a_static_finding_bisects_and_reduces_without_runs() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["run", "--quiet", "--json", "--no-triage", "--trials", "1"])
+        .args(["--toolchains", "go1.23.11,go1.23.12", "--arch", "arm64"])
+        .args(["--filter", "arm64-split-sp-73259", "--corpus"])
+        .arg(corpus_dir())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "unsafe-window")
+        .unwrap_or_else(|| panic!("no static finding: {v}"));
+    let dir = out.path().join("findings").join(f["id"].as_str().unwrap());
+    let o = divergo()
+        .args(["bisect", "--versions", "go1.23.11..go1.23.12", "--json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(r["first_good"]["name"], "go1.23.12", "{err}");
+    assert_eq!(r["last_bad"]["name"], "go1.23.11", "{err}");
+    for s in r["steps"].as_array().unwrap() {
+        assert_eq!(s["runs"], 0, "static steps run nothing: {s}");
+    }
+    let o = divergo()
+        .args(["reduce", "--budget", "3m"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let before = std::fs::read_to_string(dir.join("main.go")).unwrap();
+    let after = std::fs::read_to_string(dir.join("reduced/main.go")).unwrap();
+    let lines = |s: &str| s.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(lines(&after) < lines(&before), "{after}");
+    assert!(after.contains("func bigFrame"), "{after}");
+    let log = std::fs::read_to_string(dir.join("reduced/reduce.log")).unwrap();
+    assert!(
+        log.contains("0 trials in all") || log.contains("final check: reproduced"),
+        "{log}"
+    );
+}
