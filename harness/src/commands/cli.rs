@@ -735,7 +735,7 @@ fn toolchain_names(given: &[String]) -> Vec<String> {
 
 /// The toolchains and archs of a run: as given, or the default matrix. The
 /// first lines of the run say what it is and why any cell is missing.
-fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>)> {
+fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
     let d = plan::default_matrix(&toolchain::home(), m.qemu_mode)?;
     let toolchains = if m.toolchains.is_empty() {
         d.toolchains
@@ -747,9 +747,10 @@ fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>)> {
     } else {
         default_archs(&m.archs)?
     };
-    if !m.quiet {
+    let mut lines = Vec::new();
+    {
         let given = |g: bool| if g { "given" } else { "default" };
-        eprintln!(
+        lines.push(format!(
             "matrix ({} toolchains, {} archs): {} × {}",
             given(!m.toolchains.is_empty()),
             given(!m.archs.is_empty()),
@@ -759,23 +760,24 @@ fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>)> {
                 .map(|a| a.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
         for n in d.notes.iter().filter(|n| {
             (m.toolchains.is_empty() && n.starts_with("go1.14.1"))
                 || (m.archs.is_empty() && !n.starts_with("go1.14.1"))
         }) {
-            eprintln!("  note: {n}");
+            lines.push(format!("  note: {n}"));
         }
     }
-    Ok((toolchains, archs))
+    Ok((toolchains, archs, lines))
 }
 
 fn run_cmd(a: RunArgs) -> Result<i32> {
-    let opts = Options {
+    let mut opts = Options {
         jobs: jobs(a.m.jobs),
         keep: a.m.keep,
         quiet: a.m.quiet,
         triage: !a.no_triage,
+        preamble: Vec::new(),
     };
     if let Some(dir) = &a.resume {
         let plan = plan::read_plan(dir)?;
@@ -820,7 +822,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     if let Some(d) = &a.godebug {
         env.insert("GODEBUG".to_string(), d.clone());
     }
-    let (toolchains, archs) = run_matrix(&a.m)?;
+    let (toolchains, archs, preamble) = run_matrix(&a.m)?;
+    opts.preamble = preamble;
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
         divergo_version: crate::model::version(),
@@ -847,6 +850,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         keep: a.m.keep,
         quiet: a.m.quiet,
         triage: false,
+        preamble: Vec::new(),
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,

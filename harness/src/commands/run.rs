@@ -29,6 +29,11 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let (programs, entries) = load_programs(plan)?;
     let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
     let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
+    if !opts.quiet {
+        for l in &opts.preamble {
+            eprintln!("{l}");
+        }
+    }
     if let Programs::Generated { seed, count, .. } = &plan.programs {
         if !opts.quiet {
             eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));

@@ -63,6 +63,8 @@ pub struct Options {
     pub quiet: bool,
     /// Rerun each new crash or hang finding's failing cell under the triage knobs.
     pub triage: bool,
+    /// Lines to print once the plan's toolchains resolved (what the matrix is).
+    pub preamble: Vec<String>,
 }
 
 /// What a finished (or interrupted) run produced.
