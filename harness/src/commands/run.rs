@@ -29,11 +29,6 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let (programs, entries) = load_programs(plan)?;
     let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
     let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
-    if !opts.quiet {
-        for l in &opts.preamble {
-            eprintln!("{l}");
-        }
-    }
     if let Programs::Generated { seed, count, .. } = &plan.programs {
         if !opts.quiet {
             eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));
@@ -72,6 +67,12 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             );
         }
         results::write_atomic(&out_dir.join("run.json"), &serde_json::to_vec_pretty(plan)?)?;
+    }
+    // What the matrix is, once the plan is known to run.
+    if !opts.quiet {
+        for l in &opts.preamble {
+            eprintln!("{l}");
+        }
     }
     let writer = Mutex::new(Writer::open(out_dir)?);
     let work = tempfile::Builder::new()
