@@ -2,6 +2,17 @@
 //! crashes, go1.23.12/arm64 does not), keeps a standalone reproducer whose
 //! repro.sh reproduces it from a fresh shell, and `divergo replay` agrees.
 //! Real toolchains, real qemu (one instruction per translation block).
+//!
+//! The bug fires in some runs only, so every step gets enough trials that a
+//! false failure is rarer than 1 in 10 000. Measured: the crashing program
+//! (bigstack seed 3, go1.23.11/arm64 under single-step qemu) failed 23 of 40
+//! runs, 1.6 s each; the 95 % lower bound of that rate is 0.42.
+//! - `run --trials 60`: the divergence stays unproven only if at most 9 of
+//!   60 runs fail (10 against 60 clean runs is p = 0.0013, below the
+//!   corrected threshold): P(Bin(60, 0.42) ≤ 9) ≈ 6e-6.
+//! - `repro.sh 25`: the divergent cell never fails in 25 runs: 0.58^25 ≈ 1e-6.
+//! - `replay` sizes its own budget to 0.99 power at the finding's lower-bound
+//!   rate (3 of 5 → 82 trials; at the measured rate ≈ 1e-9 to miss).
 
 mod common;
 use common::*;
@@ -21,6 +32,8 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
             "go1.23.11,go1.23.12",
             "--arch",
             "amd64,arm64",
+            "--trials",
+            "60",
         ])
         .args([
             "--templates",
@@ -127,7 +140,7 @@ fn bigstack_finds_the_split_sp_bug_with_a_working_reproducer() {
     let r = Command::new("/usr/bin/env")
         .args(["-i", "PATH=/usr/bin:/bin", "/bin/sh"])
         .arg(dir.join("repro.sh"))
-        .arg("10")
+        .arg("25")
         .current_dir("/")
         .output()
         .unwrap();

@@ -77,7 +77,8 @@ Examples:\n  divergo gen --seed 7 --template timers\n  divergo gen --seed 1 --te
     /// Re-run a finding (findings/<id>) and say whether it still reproduces.
     #[command(
         long_about = "Re-run a finding directory (findings/<id> inside a results dir) on the \
-same toolchains, archs, executors and environment, with the same adaptive trials, and say \
+same toolchains, archs, executors and environment, with the same adaptive trials (up to a \
+budget sized to the failure rate the finding showed), and say \
 whether the finding still reproduces: the same kind of divergence on the same cells. Exit \
 status 0 when it reproduces, 1 when it does not. The toolchains must be installed.\n\n\
 Example:\n  divergo replay divergo-runs/20261122-101500/findings/3f2a9c01de"
@@ -408,7 +409,10 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
 struct ReplayArgs {
     /// A finding directory (findings/<id> inside a results dir)
     dir: PathBuf,
-    /// Trials per cell [default: as many as the finding had]
+    /// Most trials per cell [default: enough to see the bug again with
+    /// probability 0.99 at the rate the finding showed, at least as many as
+    /// the finding had, at most 100]; trials stop once the divergence is
+    /// significant again
     #[arg(long)]
     trials: Option<u32>,
     /// Parallel runs [default: number of cores]

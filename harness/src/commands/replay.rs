@@ -5,6 +5,7 @@
 use crate::engine::executor::QemuMode;
 use crate::error::{EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK};
 
+use crate::engine::bisect::rate_lower_bound;
 use crate::engine::pipeline::{self, Cell, Config, TrialPolicy};
 use crate::engine::plan::{self, AdaptiveTrials};
 use crate::engine::results;
@@ -12,6 +13,7 @@ use crate::engine::results::Writer;
 use crate::exec;
 use crate::model::{Arch, Class, Outcome, Program, Record, Stage};
 use crate::oracle::findings::{self, Finding, Kind};
+use crate::oracle::verdict;
 use crate::report::reproducer;
 use crate::toolchain::registry as toolchain;
 use anyhow::Result;
@@ -101,15 +103,7 @@ impl Reproduction {
                     .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
             })
             .collect();
-        let max_trials = trials.unwrap_or_else(|| {
-            finding
-                .cells
-                .iter()
-                .map(|c| c.runs)
-                .max()
-                .unwrap_or(3)
-                .max(1)
-        });
+        let max_trials = trials.unwrap_or_else(|| own_trials(&finding));
         let work = out.join("work");
         std::fs::create_dir_all(&work)?;
         let cfg = Config::standard(home, out.to_path_buf(), work, jobs, env);
@@ -216,7 +210,10 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .prefix("replay-")
         .tempdir_in(dir)
         .or_else(|_| tempfile::tempdir())?;
-    let r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
+    let mut r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
+    if trials.is_none() && !r.finding.kind.is_static() {
+        r.max_trials = default_trials(&r.finding, &r.cells);
+    }
     let finding = &r.finding;
     let budget = if finding.kind.is_static() {
         "builds and scans only".to_string()
@@ -259,6 +256,52 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         }
     }
 }
+
+/// Most replay trials per cell when none are asked for: enough that a bug
+/// failing at the rate the finding showed (the 95 % lower bound of its
+/// divergent cells' rate) is seen significant again with probability 0.99,
+/// at the finding's threshold divided by every question the cells ask
+/// (Bonferroni, the worst case of the correction the verdict applies). Never
+/// fewer than the finding itself ran, never more than [`MAX_DEFAULT_TRIALS`].
+/// The adaptive policy stops well before this when the bug shows.
+pub fn default_trials(f: &Finding, cells: &[Cell]) -> u32 {
+    let own = own_trials(f);
+    let bad = |c: &findings::CellReport| -> u32 {
+        c.outcomes
+            .iter()
+            .filter(|(class, _)| match f.kind {
+                Kind::Crash => class.is_crash() || **class == Class::Oom,
+                Kind::Hang => **class == Class::Hang,
+                _ => false,
+            })
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    let rate = f
+        .cells
+        .iter()
+        .filter(|c| c.divergent && c.runs > 0)
+        .map(|c| rate_lower_bound(bad(c), c.runs))
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))));
+    let Some(rate) = rate.filter(|r| *r > 0.0) else {
+        return own;
+    };
+    let ids: Vec<_> = cells.iter().map(plan::cell_id).collect();
+    let questions = (2 * verdict::question_pairs(&ids).len()).max(1);
+    let threshold = f.alpha / questions as f64;
+    let need = verdict::trials_for_power(rate, threshold, 0.99, MAX_DEFAULT_TRIALS)
+        .unwrap_or(MAX_DEFAULT_TRIALS);
+    need.max(own)
+}
+
+/// The most trials a cell of the finding had.
+fn own_trials(f: &Finding) -> u32 {
+    f.cells.iter().map(|c| c.runs).max().unwrap_or(3).max(1)
+}
+
+/// The most trials per cell a replay picks by itself (`--trials` can ask
+/// for more).
+pub const MAX_DEFAULT_TRIALS: u32 = 100;
 
 /// Replay trials: the adaptive policy, except that a cell that was divergent
 /// in the finding keeps getting trials (up to the budget) until it shows the

@@ -85,6 +85,44 @@ pub fn fisher_min_p(n1: u32, n2: u32, bad: u32) -> f64 {
     p(x_hi).min(p(x_lo))
 }
 
+/// P(X ≥ k) for X ~ Binomial(n, p).
+fn binomial_tail(n: u32, p: f64, k: u32) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return if k <= n { 1.0 } else { 0.0 };
+    }
+    (k..=n)
+        .map(|x| {
+            (ln_fact(n) - ln_fact(x) - ln_fact(n - x)
+                + x as f64 * p.ln()
+                + (n - x) as f64 * (1.0 - p).ln())
+            .exp()
+        })
+        .sum::<f64>()
+        .min(1.0)
+}
+
+/// Trials per cell that show a divergence whose bad cell fails at rate `p`
+/// per run, against a clean cell, with probability at least `power`: the
+/// smallest n (at most `cap`) such that P(Binomial(n, p) ≥ k) ≥ power, where
+/// k is the fewest bad runs out of n whose table against n clean runs has a
+/// p-value below `threshold`. None when no n up to `cap` does.
+pub fn trials_for_power(p: f64, threshold: f64, power: f64, cap: u32) -> Option<u32> {
+    if p.is_nan() || p <= 0.0 {
+        return None;
+    }
+    (1..=cap).find(|&n| {
+        (1..=n)
+            .find(|&k| fisher_two_sided(k, n - k, 0, n) < threshold)
+            .is_some_and(|k| binomial_tail(n, p, k) >= power)
+    })
+}
+
 /// Default significance threshold for a divergence, before correction.
 pub const DEFAULT_ALPHA: f64 = 0.01;
 
@@ -469,6 +507,38 @@ fn judge_kind(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn trials_for_power_is_the_smallest_n_with_that_power() {
+        // A cell that always fails: the fewest runs whose table is significant.
+        // 4 of 4 against 0 of 4 gives p = 0.029, 5 of 5 against 0 of 5 0.0079.
+        assert_eq!(trials_for_power(1.0, 0.01, 0.99, 100), Some(5));
+        assert_eq!(trials_for_power(0.0, 0.01, 0.99, 100), None);
+        assert_eq!(trials_for_power(0.01, 0.01, 0.99, 100), None);
+        for p in [0.2, 0.5, 0.8] {
+            let n = trials_for_power(p, 0.005, 0.99, 200).unwrap();
+            let k_of = |n: u32| {
+                (1..=n)
+                    .find(|&k| fisher_two_sided(k, n - k, 0, n) < 0.005)
+                    .unwrap()
+            };
+            assert!(binomial_tail(n, p, k_of(n)) >= 0.99, "p={p} n={n}");
+            assert!(
+                binomial_tail(n - 1, p, k_of(n - 1)) < 0.99,
+                "p={p}: {n} not smallest"
+            );
+        }
+        // A lower rate needs more runs.
+        assert!(trials_for_power(0.2, 0.005, 0.99, 200) > trials_for_power(0.5, 0.005, 0.99, 200));
+    }
+
+    #[test]
+    fn binomial_tail_matches_hand_sums() {
+        assert!((binomial_tail(3, 0.5, 2) - 0.5).abs() < 1e-12);
+        assert!((binomial_tail(4, 0.25, 1) - (1.0 - 0.75f64.powi(4))).abs() < 1e-12);
+        assert_eq!(binomial_tail(5, 0.3, 0), 1.0);
+        assert_eq!(binomial_tail(5, 0.0, 1), 0.0);
+    }
+
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {
