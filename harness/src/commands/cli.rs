@@ -65,6 +65,31 @@ Examples:\n  divergo corpus --arch amd64\n  divergo corpus --filter arm64-split 
 --toolchains go1.23.11,go1.23.12"
     )]
     Corpus(CorpusArgs),
+    /// Qualify a toolchain upgrade: regressions, fixes and unchanged failures.
+    #[command(
+        long_about = "May a team move from --baseline to --candidate? Runs the corpus (go-corpus/ \
+when present, or --corpus DIR) and generated programs on both toolchains, on every --arch, \
+with the same adaptive trials and verdict rules as `run`, and sorts every divergence:\n\n\
+  regressions   the candidate is worse: a significant crash or hang difference on one arch \
+with the candidate's cell the worse one, or a build failure, changed output or static \
+preemption window of the candidate's build that the baseline's lacks\n\
+  fixes         the same with the roles swapped\n\
+  unchanged     both fail alike (cross-arch, every cell), known issues included\n\
+  inconclusive  cells differ, but no comparison of the two toolchains backs a change\n\n\
+A crash that one arch shows and the other does not, with no significant difference \
+between the toolchains, is never called a regression: a false regression costs more \
+than a missed one.\n\n\
+Output in --out: qualify.md (the verdict in its first lines, then regressions with their \
+reproducers, fixes, unchanged, inconclusive, and what was covered), qualify.json, and \
+the results dirs corpus/ and generated/ with findings/<id>/repro.sh for every finding. \
+--duration is a budget: no program starts once it is spent, and the report is still \
+written. Exit status 0 when there is no regression, 1 when there is one, 2 for bad \
+input, 3 when a cell could not run at all (infra).\n\n\
+Examples:\n  divergo qualify --baseline go1.23.11 --candidate go1.23.12 --duration 30m\n  \
+divergo qualify --baseline go1.23.12 --candidate go1.23.11 --arch arm64 --count 20\n  \
+divergo qualify --baseline go1.14.1 --candidate go1.14.2 --templates timers --arch amd64"
+    )]
+    Qualify(QualifyArgs),
     /// Print or write the Go program for a seed.
     #[command(
         long_about = "Print (or write with -o) the Go program divergo generates for a seed. \
@@ -383,6 +408,74 @@ struct ReduceArgs {
     jobs: Option<usize>,
 }
 
+#[derive(Args, Debug)]
+struct QualifyArgs {
+    /// The toolchain in use now
+    #[arg(long)]
+    baseline: String,
+    /// The toolchain to move to
+    #[arg(long)]
+    candidate: String,
+    /// Architectures, comma-separated [default: the host's, plus the other when
+    /// qemu-user is installed]
+    #[arg(long = "arch", value_delimiter = ',')]
+    archs: Vec<Arch>,
+    /// Corpus dir [default: go-corpus when present]
+    #[arg(long, conflicts_with = "no_corpus")]
+    corpus: Option<PathBuf>,
+    /// Only corpus entries whose name contains this
+    #[arg(long)]
+    filter: Option<String>,
+    /// Generated programs only
+    #[arg(long)]
+    no_corpus: bool,
+    /// Template families, comma-separated [default: all but hostile]
+    #[arg(long, value_delimiter = ',')]
+    templates: Vec<String>,
+    /// First seed [default: from the clock, printed]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Most generated programs (0: corpus only) [default: 20, or unbounded with --duration]
+    #[arg(long)]
+    count: Option<u64>,
+    /// Time budget (e.g. 90s, 30m, 2h): no program starts after it
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Most trials per cell and program (adaptive, as in `run`)
+    #[arg(long, default_value_t = 20)]
+    trials: u32,
+    /// Native per-run timeout in seconds (scaled for emulators)
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// GOGC of every run; "" to leave it unset
+    #[arg(long, default_value = "25")]
+    gogc: String,
+    /// Known-issues file [default: go-corpus/known.toml when present]
+    #[arg(long, conflicts_with = "no_known")]
+    known: Option<PathBuf>,
+    /// Do not read any known-issues file
+    #[arg(long)]
+    no_known: bool,
+    /// Parallel builds and runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Output dir [default: divergo-runs/<timestamp>]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// How qemu-user runs foreign-arch binaries (one-insn-per-tb or plain)
+    #[arg(long, default_value = "one-insn-per-tb")]
+    qemu_mode: QemuMode,
+    /// Kill a run whose resident memory exceeds this (MiB)
+    #[arg(long, default_value_t = 2048)]
+    memory_limit_mib: u64,
+    /// One JSON object on stdout at the end
+    #[arg(long)]
+    json: bool,
+    /// No progress bar
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 /// `90s`, `10m`, `1h` or plain seconds.
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     let (num, unit) = s.trim().split_at(
@@ -482,6 +575,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Corpus(a) => corpus_cmd(a),
         Cmd::Gen(a) => gen_cmd(a),
+        Cmd::Qualify(a) => qualify_cmd(a),
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
         Cmd::Bisect(a) => bisect_cmd(a),
@@ -492,6 +586,108 @@ fn dispatch(cli: Cli) -> Result<i32> {
             jobs: jobs(a.jobs),
         }),
     }
+}
+
+fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
+    use crate::commands::qualify;
+    if a.trials == 0 || a.trials > 10_000 {
+        bail!("--trials {}: expected 1..=10000", a.trials);
+    }
+    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
+        bail!("--timeout {}: expected 0 < t <= 3600 seconds", a.timeout);
+    }
+    plan::parse_families(&a.templates)?;
+    let corpus = if a.no_corpus {
+        None
+    } else {
+        match &a.corpus {
+            Some(d) if !d.is_dir() => bail!("--corpus {}: not a directory", d.display()),
+            Some(d) => Some((d.clone(), a.filter.clone())),
+            None if Path::new("go-corpus").is_dir() => {
+                Some((PathBuf::from("go-corpus"), a.filter.clone()))
+            }
+            None => None,
+        }
+    };
+    let archs = if a.archs.is_empty() {
+        plan::default_matrix(&toolchain::home(), a.qemu_mode)?.archs
+    } else {
+        default_archs(&a.archs)?
+    };
+    let seed = a.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs())
+    });
+    let count = match (a.count, a.duration) {
+        (Some(n), _) => n,
+        (None, Some(_)) => 1_000_000,
+        (None, None) => 20,
+    };
+    let mut env = BTreeMap::new();
+    if !a.gogc.is_empty() {
+        env.insert("GOGC".to_string(), a.gogc.clone());
+    }
+    let req = qualify::Request {
+        baseline: a.baseline,
+        candidate: a.candidate,
+        archs,
+        qemu_mode: a.qemu_mode,
+        memory_limit_mib: a.memory_limit_mib,
+        corpus,
+        templates: a.templates,
+        seed,
+        count,
+        duration: a.duration,
+        trials: a.trials,
+        timeout_s: a.timeout,
+        env,
+        known: known_issues(a.known.as_deref(), a.no_known)?,
+    };
+    // Both toolchains must exist before anything runs.
+    plan::resolve_toolchains(
+        &toolchain::home(),
+        &[req.baseline.clone(), req.candidate.clone()],
+    )?;
+    let out = a.out.unwrap_or_else(plan::default_out_dir);
+    let opts = Options {
+        jobs: jobs(a.jobs),
+        keep: false,
+        quiet: a.quiet,
+        triage: false,
+        preamble: vec![format!(
+            "qualify {} → {} on {}",
+            req.baseline,
+            req.candidate,
+            req.archs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )],
+        deadline: None,
+    };
+    let q = qualify::qualify(&req, &out, &opts)?;
+    eprintln!("{}", crate::report::qualify::verdict_line(&q));
+    for e in &q.entries {
+        eprintln!(
+            "  {:?} {} {:?} ({}) {}: {}",
+            e.sorted.change,
+            e.finding.id,
+            e.finding.kind,
+            e.finding.scope,
+            e.finding.signature,
+            e.sorted.reason
+        );
+    }
+    eprintln!("report: {}", out.join("qualify.md").display());
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&crate::report::qualify::json(&q))?
+        );
+    }
+    Ok(qualify::exit_code(&q))
 }
 
 fn bisect_cmd(a: BisectArgs) -> Result<i32> {
@@ -782,6 +978,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         quiet: a.m.quiet,
         triage: !a.no_triage,
         preamble: Vec::new(),
+        deadline: None,
     };
     if let Some(dir) = &a.resume {
         let plan = plan::read_plan(dir)?;
@@ -841,6 +1038,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         memory_limit_mib: a.m.memory_limit_mib,
         stop_on_first: a.stop_on_first,
         corpus_trials: false,
+        adaptive_corpus: false,
         known: known_issues(a.known.as_deref(), a.no_known)?,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
@@ -855,6 +1053,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         quiet: a.m.quiet,
         triage: false,
         preamble: Vec::new(),
+        deadline: None,
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
@@ -872,6 +1071,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         memory_limit_mib: a.m.memory_limit_mib,
         stop_on_first: false,
         corpus_trials: true,
+        adaptive_corpus: false,
         known: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are

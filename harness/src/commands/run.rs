@@ -95,8 +95,13 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let mut all: Vec<Record> = Vec::new();
     let mut tested = 0usize;
     let mut findings: Vec<findings::Finding> = Vec::new();
+    let mut budget_spent = false;
     for idx in 0..programs.len() {
         if exec::interrupted() {
+            break;
+        }
+        if opts.deadline.is_some_and(|d| Instant::now() >= d) {
+            budget_spent = true;
             break;
         }
         let prog = &programs.get(idx);
@@ -117,8 +122,8 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
                 entry: e,
                 cells: &cells,
             }),
-            Some(_) => Box::new(pipeline::FixedTrials(plan.trials)),
-            None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
+            Some(_) if !plan.adaptive_corpus => Box::new(pipeline::FixedTrials(plan.trials)),
+            _ => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
         };
         let recs = pipeline::test_program(
             &cfg,
@@ -179,6 +184,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         interrupted,
         findings,
         corpus_failures,
+        budget_spent,
         disk_bytes: 0,
         self_peak_rss: 0,
     };

@@ -50,6 +50,11 @@ pub struct Plan {
     /// `any` expectation holds.
     #[serde(default)]
     pub corpus_trials: bool,
+    /// Corpus entries get the adaptive trials of generated programs (up to
+    /// `trials`) instead of a fixed count: `qualify` judges them by the same
+    /// verdict rules as generated programs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adaptive_corpus: bool,
     /// Known issues: matching findings are labelled and do not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<crate::oracle::known::KnownIssue>,
@@ -65,6 +70,9 @@ pub struct Options {
     pub triage: bool,
     /// Lines to print once the plan's toolchains resolved (what the matrix is).
     pub preamble: Vec<String>,
+    /// A time budget: no program starts after this instant (the ones running
+    /// finish, and the run reports as usual).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -77,6 +85,8 @@ pub struct RunOutcome {
     pub interrupted: bool,
     pub findings: Vec<findings::Finding>,
     pub corpus_failures: Option<usize>,
+    /// The time budget (`Options::deadline`) ran out before every program ran.
+    pub budget_spent: bool,
     /// Bytes the results dir holds at the end (scratch already removed).
     pub disk_bytes: u64,
     /// divergo's own peak resident set size (VmHWM), in bytes.

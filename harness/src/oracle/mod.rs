@@ -8,5 +8,6 @@ pub mod findings;
 pub mod known;
 pub mod scan;
 pub mod triage;
+pub mod upgrade;
 pub mod verdict;
 pub mod windows;

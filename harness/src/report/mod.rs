@@ -1,5 +1,6 @@
 //! Reports: `summary.md` and the standalone reproducers under
 //! `findings/<id>/`.
 
+pub mod qualify;
 pub mod reproducer;
 pub mod summary;
