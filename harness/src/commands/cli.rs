@@ -65,6 +65,22 @@ Examples:\n  divergo corpus --arch amd64\n  divergo corpus --filter arm64-split 
 --toolchains go1.23.11,go1.23.12"
     )]
     Corpus(CorpusArgs),
+    /// Merge results dirs (shards, or runs of the same seeds on other archs) into one.
+    #[command(
+        long_about = "Merge results directories into one, judged as one run: the shards of a \
+`divergo run --shard i/n` (together the same findings one unsharded run over the same seeds \
+gives), or runs of the same seeds on different runners (native amd64 and native arm64: \
+their cross-arch verdicts come from the merge). A directory given twice, or a record two \
+directories hold, counts once. A directory that is missing or half-written is reported \
+(summary.md says which, and which shards of the plan no directory held) and the rest is \
+merged. Runs of different programs (generator version, seed, templates, corpus) or run \
+differently (trials, environment, timeout, qemu mode) are refused. The merged dir holds \
+run.json, results.jsonl, logs/, summary.md and findings/<id>/ like any run, so it can be \
+merged again; the toolchains must be installed here (for the reproducers). Exit status 0 \
+when there is no new finding, 1 when there is.\n\n\
+Example:\n  divergo report shard-1 shard-2 shard-3 --out nightly"
+    )]
+    Report(ReportArgs),
     /// Qualify a toolchain upgrade: regressions, fixes and unchanged failures.
     #[command(
         long_about = "May a team move from --baseline to --candidate? Runs the corpus (go-corpus/ \
@@ -292,6 +308,12 @@ struct RunArgs {
     /// Number of generated programs
     #[arg(long, default_value_t = 20, conflicts_with = "corpus")]
     count: u64,
+    /// Run only shard i of n (e.g. 2/4): every n-th program (generated or
+    /// corpus) from the i-th. n runs with the same flags and shards 1/n..n/n
+    /// together run exactly what one unsharded run would; merge their results
+    /// dirs with `divergo report`. Generated programs need --seed.
+    #[arg(long)]
+    shard: Option<plan::Shard>,
     /// Most trials per cell (toolchain × arch) and program. Every cell gets 2;
     /// cells that disagree get more (cheapest first) until the divergence is
     /// significant or this many are spent. Corpus runs: trials per cell.
@@ -406,6 +428,19 @@ struct ReduceArgs {
     /// Parallel runs [default: number of cores]
     #[arg(long)]
     jobs: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Results directories to merge
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// The merged results directory
+    #[arg(long)]
+    out: PathBuf,
+    /// One JSON object on stdout at the end
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -576,6 +611,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Corpus(a) => corpus_cmd(a),
         Cmd::Gen(a) => gen_cmd(a),
         Cmd::Qualify(a) => qualify_cmd(a),
+        Cmd::Report(a) => report_cmd(a),
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
         Cmd::Bisect(a) => bisect_cmd(a),
@@ -586,6 +622,40 @@ fn dispatch(cli: Cli) -> Result<i32> {
             jobs: jobs(a.jobs),
         }),
     }
+}
+
+fn report_cmd(a: ReportArgs) -> Result<i32> {
+    let m = crate::commands::merge::merge(&a.dirs, &a.out)?;
+    for s in &m.sources {
+        if s.status != "ok" {
+            eprintln!("{}: {} {}", s.dir.display(), s.status, s.note);
+        }
+    }
+    if !m.missing_shards.is_empty() {
+        eprintln!(
+            "missing shards: {} (their programs are not in this report)",
+            m.missing_shards.join(", ")
+        );
+    }
+    let new = m.outcome.findings.iter().filter(|f| f.is_new()).count();
+    eprintln!(
+        "merged {} dir(s): {} programs, {} records ({} held twice), {} finding(s), {} known; report in {}",
+        m.sources.iter().filter(|s| s.status == "ok" || s.status == "partial").count(),
+        m.outcome.programs,
+        m.outcome.records.len(),
+        m.duplicates,
+        new,
+        m.outcome.findings.len() - new,
+        a.out.join("summary.md").display()
+    );
+    if a.json {
+        let mut v = crate::commands::run::json_summary(&m.outcome);
+        v["sources"] = serde_json::to_value(&m.sources)?;
+        v["missing_shards"] = serde_json::to_value(&m.missing_shards)?;
+        v["duplicates"] = m.duplicates.into();
+        println!("{}", serde_json::to_string(&v)?);
+    }
+    Ok(if new > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
@@ -1006,6 +1076,9 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
             if a.count == 0 {
                 bail!("--count 0: nothing to run");
             }
+            if a.shard.is_some() && a.seed.is_none() {
+                bail!("--shard needs --seed: every shard must slice the same seeds");
+            }
             Programs::Generated {
                 templates: a.templates.clone(),
                 seed,
@@ -1039,6 +1112,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         stop_on_first: a.stop_on_first,
         corpus_trials: false,
         adaptive_corpus: false,
+        shard: a.shard,
+        generator_version: crate::gen::GENERATOR_VERSION,
         known: known_issues(a.known.as_deref(), a.no_known)?,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
@@ -1072,6 +1147,8 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         stop_on_first: false,
         corpus_trials: true,
         adaptive_corpus: false,
+        shard: None,
+        generator_version: crate::gen::GENERATOR_VERSION,
         known: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are

@@ -2,6 +2,7 @@
 
 pub mod bisect;
 pub mod cli;
+pub mod merge;
 pub mod qualify;
 pub mod reduce;
 pub mod replay;

@@ -87,6 +87,8 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         stop_on_first: false,
         corpus_trials: false,
         adaptive_corpus: true,
+        shard: None,
+        generator_version: crate::gen::GENERATOR_VERSION,
         known: req.known.clone(),
     };
     let mut parts = Vec::new();

@@ -212,7 +212,8 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         .or_else(|_| tempfile::tempdir())?;
     let mut r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
     if trials.is_none() && !r.finding.kind.is_static() {
-        r.max_trials = default_trials(&r.finding, &r.cells);
+        let ids: Vec<_> = r.cells.iter().map(plan::cell_id).collect();
+        r.max_trials = default_trials(&r.finding, &ids);
     }
     let finding = &r.finding;
     let budget = if finding.kind.is_static() {
@@ -264,7 +265,7 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
 /// (Bonferroni, the worst case of the correction the verdict applies). Never
 /// fewer than the finding itself ran, never more than [`MAX_DEFAULT_TRIALS`].
 /// The adaptive policy stops well before this when the bug shows.
-pub fn default_trials(f: &Finding, cells: &[Cell]) -> u32 {
+pub fn default_trials(f: &Finding, ids: &[verdict::CellId]) -> u32 {
     let own = own_trials(f);
     let bad = |c: &findings::CellReport| -> u32 {
         c.outcomes
@@ -286,8 +287,7 @@ pub fn default_trials(f: &Finding, cells: &[Cell]) -> u32 {
     let Some(rate) = rate.filter(|r| *r > 0.0) else {
         return own;
     };
-    let ids: Vec<_> = cells.iter().map(plan::cell_id).collect();
-    let questions = (2 * verdict::question_pairs(&ids).len()).max(1);
+    let questions = (2 * verdict::question_pairs(ids).len()).max(1);
     let threshold = f.alpha / questions as f64;
     let need = verdict::trials_for_power(rate, threshold, 0.99, MAX_DEFAULT_TRIALS)
         .unwrap_or(MAX_DEFAULT_TRIALS);
@@ -329,5 +329,65 @@ impl TrialPolicy for ReplayTrials {
             Kind::UnsafeWindow => true,
         });
         u32::from(self.divergent[cell] && !shown && (runs.len() as u32) < self.inner.max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(cells: serde_json::Value) -> Finding {
+        serde_json::from_value(serde_json::json!({
+            "id": "0000000000", "kind": "crash", "scope": "toolchain", "signature": "s",
+            "template": null, "seed": null, "program": "p", "p_value": 1e-3,
+            "alpha": 0.01, "cells": cells, "count": 1, "programs": ["p"],
+            "divergo_version": "test",
+        }))
+        .unwrap()
+    }
+
+    fn ids() -> Vec<verdict::CellId> {
+        let id = |t: &str, arch: Arch| verdict::CellId {
+            toolchain: t.into(),
+            arch,
+            executor: arch.to_string(),
+        };
+        vec![
+            id("a", Arch::Amd64),
+            id("a", Arch::Arm64),
+            id("b", Arch::Amd64),
+            id("b", Arch::Arm64),
+        ]
+    }
+
+    fn cell(t: &str, arch: &str, fatal: u32, ok: u32, divergent: bool) -> serde_json::Value {
+        serde_json::json!({"toolchain": t, "arch": arch, "executor": arch, "runs": fatal + ok,
+            "outcomes": {"fatal": fatal, "ok": ok}, "divergent": divergent})
+    }
+
+    #[test]
+    fn the_replay_budget_follows_the_rate_the_finding_showed() {
+        // 3 of 5 fatal on one of four cells: lower bound 0.23, 8 questions.
+        let f = finding(serde_json::json!([
+            cell("a", "amd64", 0, 20, false),
+            cell("a", "arm64", 3, 2, true),
+            cell("b", "amd64", 0, 2, false),
+            cell("b", "arm64", 0, 20, false),
+        ]));
+        assert_eq!(default_trials(&f, &ids()), 82);
+        // Always failing: few trials suffice, but never fewer than it had.
+        let f = finding(serde_json::json!([
+            cell("a", "amd64", 0, 20, false),
+            cell("a", "arm64", 10, 0, true),
+            cell("b", "amd64", 0, 2, false),
+            cell("b", "arm64", 0, 20, false),
+        ]));
+        assert_eq!(default_trials(&f, &ids()), 20);
+        // A rate too low to show within the cap: the cap.
+        let f = finding(serde_json::json!([
+            cell("a", "arm64", 1, 19, true),
+            cell("b", "arm64", 0, 20, false),
+        ]));
+        assert_eq!(default_trials(&f, &ids()[..0]), MAX_DEFAULT_TRIALS);
     }
 }

@@ -31,7 +31,13 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
     if let Programs::Generated { seed, count, .. } = &plan.programs {
         if !opts.quiet {
-            eprintln!("seeds {seed}..{}", seed.wrapping_add(count - 1));
+            eprintln!(
+                "seeds {seed}..{}{}",
+                seed.wrapping_add(count - 1),
+                plan.shard
+                    .map(|s| format!(", shard {s}: every {}th from the {}th", s.count, s.index))
+                    .unwrap_or_default()
+            );
         }
     }
 
@@ -91,12 +97,19 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             plan.env.clone(),
         )
     };
-    let bar = progress_bar(programs.len(), opts.quiet);
+    let bar = progress_bar(
+        plan.shard
+            .map_or(programs.len(), |s| s.indexes(programs.len()).count() as u64),
+        opts.quiet,
+    );
     let mut all: Vec<Record> = Vec::new();
     let mut tested = 0usize;
     let mut findings: Vec<findings::Finding> = Vec::new();
     let mut budget_spent = false;
-    for idx in 0..programs.len() {
+    let shard = plan
+        .shard
+        .unwrap_or(crate::engine::plan::Shard { index: 1, count: 1 });
+    for idx in shard.indexes(programs.len()) {
         if exec::interrupted() {
             break;
         }
@@ -223,7 +236,10 @@ fn triage_finding(
 
 /// The kept logs of a program's crashed runs (a few per cell), as
 /// (toolchain, arch, text).
-fn crash_dumps(out_dir: &Path, recs: &[Record]) -> Vec<(String, crate::model::Arch, String)> {
+pub(crate) fn crash_dumps(
+    out_dir: &Path,
+    recs: &[Record],
+) -> Vec<(String, crate::model::Arch, String)> {
     const PER_CELL: usize = 3;
     let mut per_cell: HashMap<(String, crate::model::Arch), usize> = HashMap::new();
     let mut out = Vec::new();

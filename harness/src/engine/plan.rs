@@ -55,9 +55,54 @@ pub struct Plan {
     /// verdict rules as generated programs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adaptive_corpus: bool,
+    /// The slice of the programs this run takes (`--shard i/n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The generator version the programs come from ([`crate::gen::GENERATOR_VERSION`]);
+    /// runs of different versions test different programs under the same seeds.
+    #[serde(default)]
+    pub generator_version: u32,
     /// Known issues: matching findings are labelled and do not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<crate::oracle::known::KnownIssue>,
+}
+
+/// Shard `index` of `count` (1-based): program i (in seed order, or corpus
+/// order) belongs to shard `i % count + 1`, so the n shards of a plan
+/// together take every program exactly once, whatever n.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// The program indexes of `0..len` this shard takes.
+    pub fn indexes(self, len: u64) -> impl Iterator<Item = u64> {
+        ((self.index - 1) as u64..len).step_by(self.count as usize)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?}: expected i/n with 1 <= i <= n (e.g. 1/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
 }
 
 /// Knobs that do not change results (and so may differ on resume).
@@ -440,6 +485,23 @@ impl TrialPolicy for AdaptiveTrials {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shards_cover_every_program_exactly_once() {
+        for n in 1..=7u32 {
+            let mut seen = vec![0u32; 23];
+            for i in 1..=n {
+                for idx in (Shard { index: i, count: n }).indexes(23) {
+                    seen[idx as usize] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&k| k == 1), "n={n}: {seen:?}");
+        }
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
     use super::*;
     use crate::model::{Class, Outcome};
 

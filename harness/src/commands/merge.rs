@@ -1,0 +1,360 @@
+//! `divergo report DIR... --out DIR`: merge results directories (the shards
+//! of one run, or native runs of the same seeds on different archs) into one
+//! results directory, judged as one run: the same findings an unsharded run
+//! over the same programs gives.
+//!
+//! - Idempotent: a directory given twice, or a record present in two
+//!   directories, counts once (records are keyed by stage, program,
+//!   toolchain, arch and trial).
+//! - Tolerant: a directory that is missing, has no run.json, or ends in a
+//!   half-written line is reported (missing, or partial) and the rest is
+//!   merged; shards of a sharded plan that were not given are listed.
+//! - Strict about meaning: runs whose programs differ (another generator
+//!   version, seed, templates, corpus) or that ran them differently (trials,
+//!   environment, timeouts, executor mode) are refused with a message naming
+//!   both directories and what differs.
+
+use crate::engine::plan::{self, Plan, Programs, RunOutcome};
+use crate::engine::results::{self, Record, Writer};
+use crate::model::Program;
+use crate::oracle::{findings, known, windows};
+use crate::report::summary;
+use crate::toolchain::registry;
+use anyhow::{bail, Context, Result};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How one input directory fared.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Source {
+    pub dir: PathBuf,
+    /// `ok`, `partial` (a half-written last line was dropped), `missing`,
+    /// or `duplicate` (the same directory was given before).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub records: usize,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// What a merge produced.
+pub struct Merged {
+    pub outcome: RunOutcome,
+    pub sources: Vec<Source>,
+    /// Shards of the plan that no directory held (`i/n`).
+    pub missing_shards: Vec<String>,
+    /// Records that two directories both held (counted once).
+    pub duplicates: usize,
+}
+
+/// The fields two plans must share to be merged, with their names.
+fn incompatibility(a: &Plan, b: &Plan) -> Option<&'static str> {
+    let programs_same = match (&a.programs, &b.programs) {
+        (
+            Programs::Generated {
+                templates: t1,
+                seed: s1,
+                ..
+            },
+            Programs::Generated {
+                templates: t2,
+                seed: s2,
+                ..
+            },
+        ) => t1 == t2 && s1 == s2,
+        (x, y) => x == y,
+    };
+    if a.generator_version != b.generator_version {
+        Some("generator version")
+    } else if !programs_same {
+        Some("programs (seed, templates or corpus)")
+    } else if a.trials != b.trials {
+        Some("trials")
+    } else if a.env != b.env {
+        Some("environment")
+    } else if a.timeout_s != b.timeout_s {
+        Some("timeout")
+    } else if a.qemu_mode != b.qemu_mode {
+        Some("qemu mode")
+    } else if a.corpus_trials != b.corpus_trials || a.adaptive_corpus != b.adaptive_corpus {
+        Some("trial policy")
+    } else {
+        None
+    }
+}
+
+fn describe(p: &Plan, what: &str) -> String {
+    match what {
+        "generator version" => format!("generator version {}", p.generator_version),
+        "trials" => format!("--trials {}", p.trials),
+        "environment" => format!("{:?}", p.env),
+        "timeout" => format!("timeout {} s", p.timeout_s),
+        "qemu mode" => format!("{:?}", p.qemu_mode),
+        _ => match &p.programs {
+            Programs::Generated {
+                templates, seed, ..
+            } => format!("seed {seed}, templates {templates:?}"),
+            Programs::Corpus { dir, filter } => {
+                format!("corpus {} filter {filter:?}", dir.display())
+            }
+        },
+    }
+}
+
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
+    if out.join("results.jsonl").exists() || out.join("run.json").exists() {
+        bail!(
+            "{} already holds results: choose another --out",
+            out.display()
+        );
+    }
+    let mut sources = Vec::new();
+    let mut plans: Vec<(PathBuf, Plan)> = Vec::new();
+    let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
+    let mut per_dir: Vec<(PathBuf, Vec<Record>)> = Vec::new();
+    for d in dirs {
+        let canon = d.canonicalize().unwrap_or_else(|_| d.clone());
+        if !seen_dirs.insert(canon.clone()) {
+            sources.push(Source {
+                dir: d.clone(),
+                status: "duplicate",
+                shard: None,
+                records: 0,
+                note: "given before; counted once".into(),
+            });
+            continue;
+        }
+        let plan = match plan::read_plan(d) {
+            Ok(p) => p,
+            Err(e) => {
+                sources.push(Source {
+                    dir: d.clone(),
+                    status: "missing",
+                    shard: None,
+                    records: 0,
+                    note: format!("{e:#}"),
+                });
+                continue;
+            }
+        };
+        if let Some((first_dir, first)) = plans.first() {
+            if let Some(what) = incompatibility(first, &plan) {
+                bail!(
+                    "cannot merge {} with {}: their {what} differ ({} vs {})",
+                    d.display(),
+                    first_dir.display(),
+                    describe(&plan, what),
+                    describe(first, what)
+                );
+            }
+        }
+        let (recs, partial) = results::read(d)?;
+        sources.push(Source {
+            dir: d.clone(),
+            status: if partial { "partial" } else { "ok" },
+            shard: plan.shard.map(|s| s.to_string()),
+            records: recs.len(),
+            note: if partial {
+                "a half-written last line was dropped".into()
+            } else {
+                String::new()
+            },
+        });
+        plans.push((canon.clone(), plan));
+        per_dir.push((canon, recs));
+    }
+    let Some((_, first)) = plans.first() else {
+        bail!(
+            "nothing to merge: none of the {} director{} holds a divergo run ({})",
+            dirs.len(),
+            if dirs.len() == 1 { "y" } else { "ies" },
+            sources
+                .iter()
+                .map(|s| format!("{}: {}", s.dir.display(), s.note))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    };
+
+    // The merged plan: every toolchain and arch any part ran, the most
+    // programs any part planned, no shard.
+    let mut merged = first.clone();
+    merged.shard = None;
+    for (_, p) in &plans {
+        for t in &p.toolchains {
+            if !merged.toolchains.contains(t) {
+                merged.toolchains.push(t.clone());
+            }
+        }
+        for a in &p.archs {
+            if !merged.archs.contains(a) {
+                merged.archs.push(*a);
+            }
+        }
+        if let (Programs::Generated { count: c, .. }, Programs::Generated { count: m, .. }) =
+            (&p.programs, &mut merged.programs)
+        {
+            *m = (*m).max(*c);
+        }
+        for k in &p.known {
+            if !merged.known.contains(k) {
+                merged.known.push(k.clone());
+            }
+        }
+    }
+    let missing_shards = missing_shards(&plans);
+
+    // Records, once each, with their logs copied in.
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    results::write_atomic(&out.join("run.json"), &serde_json::to_vec_pretty(&merged)?)?;
+    let mut writer = Writer::open(out)?;
+    let mut keys = HashSet::new();
+    let mut all: Vec<Record> = Vec::new();
+    let mut duplicates = 0;
+    for (dir, recs) in per_dir {
+        for r in recs {
+            if !keys.insert(r.key()) {
+                duplicates += 1;
+                continue;
+            }
+            if let Some(log) = &r.log {
+                let dst = out.join(log);
+                if let Some(parent) = dst.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let _ = std::fs::copy(dir.join(log), &dst);
+            }
+            writer.append(&r)?;
+            all.push(r);
+        }
+    }
+    drop(writer);
+
+    // Judge each program on all its records.
+    let (programs, entries) = plan::load_programs(&merged)?;
+    let by_name: BTreeMap<String, Program> = match &merged.programs {
+        Programs::Corpus { .. } => (0..programs.len())
+            .map(|i| programs.get(i))
+            .map(|p| (p.name.clone(), p))
+            .collect(),
+        Programs::Generated { .. } => BTreeMap::new(),
+    };
+    let fams = match &merged.programs {
+        Programs::Generated { templates, .. } => plan::parse_families(templates)?,
+        Programs::Corpus { .. } => Vec::new(),
+    };
+    let names: BTreeSet<&String> = all.iter().map(|r| &r.program).collect();
+    let mut found = Vec::new();
+    for name in &names {
+        let prog = match &merged.programs {
+            Programs::Corpus { .. } => by_name.get(*name).cloned(),
+            Programs::Generated { .. } => name
+                .strip_prefix("seed-")
+                .and_then(|s| s.parse::<u64>().ok())
+                .map(|seed| plan::generated_program(seed, &fams)),
+        };
+        let Some(prog) = prog else {
+            // A record of a program this plan does not name (a corpus entry
+            // since removed): it is merged but not judged.
+            continue;
+        };
+        let recs: Vec<Record> = all
+            .iter()
+            .filter(|r| &r.program == *name)
+            .cloned()
+            .collect();
+        let mut new = findings::findings_for_program(&prog, &recs);
+        if new.iter().any(|f| !f.static_windows.is_empty()) {
+            windows::confirm_from_dumps(&mut new, &crate::commands::run::crash_dumps(out, &recs));
+        }
+        known::label(&merged.known, &mut new);
+        found.extend(new);
+    }
+    let home = registry::home();
+    let toolchains = plan::resolve_toolchains(&home, &merged.toolchains)
+        .context("the merged runs' toolchains must be installed here to write their reproducers")?;
+    let cells = plan::cells(&toolchains, &merged.archs, merged.qemu_mode);
+    let corpus_failures = entries
+        .as_ref()
+        .map(|es| summary::corpus_table(es, &cells, &all).1);
+    let mut outcome = RunOutcome {
+        out_dir: out.to_path_buf(),
+        programs: names.len(),
+        records: all,
+        elapsed: Duration::ZERO,
+        interrupted: false,
+        findings: findings::dedup(found),
+        corpus_failures,
+        budget_spent: false,
+        disk_bytes: 0,
+        self_peak_rss: 0,
+    };
+    summary::write_summary(&merged, &cells, entries.as_deref(), &outcome)?;
+    // Say where it came from, under the title.
+    let path = out.join("summary.md");
+    let s = std::fs::read_to_string(&path)?;
+    let mut head = String::from("Merged from:\n");
+    for src in &sources {
+        head.push_str(&format!(
+            "- {} ({}{}, {} records{})\n",
+            src.dir.display(),
+            src.status,
+            src.shard
+                .as_ref()
+                .map(|s| format!(", shard {s}"))
+                .unwrap_or_default(),
+            src.records,
+            if src.note.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", src.note)
+            }
+        ));
+    }
+    if !missing_shards.is_empty() {
+        head.push_str(&format!(
+            "- **missing shards: {}** (their programs are not in this report)\n",
+            missing_shards.join(", ")
+        ));
+    }
+    if duplicates > 0 {
+        head.push_str(&format!(
+            "- {duplicates} records held twice, counted once\n"
+        ));
+    }
+    let s = match s.find("\n\n") {
+        Some(i) => format!("{}\n\n{head}{}", &s[..i], &s[i..]),
+        None => format!("{s}\n{head}"),
+    };
+    results::write_atomic(&path, s.as_bytes())?;
+    outcome.disk_bytes = plan::disk_usage(out);
+    outcome.self_peak_rss = plan::self_peak_rss();
+    Ok(Merged {
+        outcome,
+        sources,
+        missing_shards,
+        duplicates,
+    })
+}
+
+/// For plans cut into n shards: the `i/n` no directory held.
+fn missing_shards(plans: &[(PathBuf, Plan)]) -> Vec<String> {
+    let counts: BTreeSet<u32> = plans
+        .iter()
+        .filter_map(|(_, p)| p.shard.map(|s| s.count))
+        .collect();
+    let mut out = Vec::new();
+    for n in counts {
+        for i in 1..=n {
+            let held = plans
+                .iter()
+                .any(|(_, p)| p.shard.is_some_and(|s| s.count == n && s.index == i));
+            if !held {
+                out.push(format!("{i}/{n}"));
+            }
+        }
+    }
+    out
+}
