@@ -22,6 +22,16 @@ fn corpus_amd64_meets_every_expectation() {
     assert_eq!(o.status.code(), Some(0), "corpus failed:\n{err}");
     assert!(err.contains("## Corpus expectations (0 failed)"), "{err}");
     let recs = records(out.path());
+    // junit.xml: one passing testcase per entry × cell, no findings suite
+    // (a corpus run is judged by its expectations).
+    let x = valid_junit(&out.path().join("junit.xml"));
+    let entries = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("expect.toml").is_file())
+        .count();
+    assert_eq!(x.matches("<testcase ").count(), entries * 3, "{x}");
+    assert!(!x.contains("<failure"), "{x}");
+    assert!(!x.contains("name=\"findings\""), "{x}");
 
     // Each class comes from the program meant to produce it, on every toolchain.
     let class_of = |prog: &str| -> Vec<Class> {

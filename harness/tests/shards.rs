@@ -114,6 +114,29 @@ fn shards_merge_to_what_one_unsharded_run_gives() {
         let dir = merged.join("findings").join(f["id"].as_str().unwrap());
         assert!(dir.join("repro.sh").is_file(), "{}", dir.display());
     }
+    // junit.xml: valid JUnit, one testcase per corpus entry × cell and one
+    // per finding, a failure per new finding naming its reproducer.
+    for dir in [&whole, &merged] {
+        let x = valid_junit(&dir.join("junit.xml"));
+        assert_eq!(
+            x.matches("<testcase classname=\"divergo.corpus.").count(),
+            2 * 4,
+            "{x}"
+        );
+        let findings_suite = &x[x.find("<testsuite name=\"findings\"").unwrap()..];
+        assert_eq!(
+            findings_suite.matches("<testcase ").count(),
+            want.len(),
+            "{x}"
+        );
+        let new = w["findings"].as_array().unwrap().len();
+        assert_eq!(findings_suite.matches("<failure ").count(), new, "{x}");
+        assert_eq!(
+            findings_suite.matches("<skipped ").count(),
+            want.len() - new
+        );
+        assert!(findings_suite.contains("repro.sh"), "{x}");
+    }
     let summary = std::fs::read_to_string(merged.join("summary.md")).unwrap();
     assert!(summary.contains("Merged from:"), "{summary}");
     assert!(summary.contains("shard 1/2") && summary.contains("shard 2/2"));

@@ -12,21 +12,34 @@ use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// The corpus table (markdown) and the number of failed expectations.
-pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) -> (String, usize) {
-    let mut s = String::new();
-    let mut failures = 0;
-    let _ = write!(s, "| entry |");
-    for c in cells {
-        let _ = write!(s, " {} {} |", c.toolchain.name, c.arch);
+/// One corpus entry on one cell: what was observed and what was expected.
+pub struct CorpusCell {
+    pub entry: String,
+    pub toolchain: String,
+    pub arch: crate::model::Arch,
+    pub observed: String,
+    /// The run expectation's verdict and description, if the entry has one here.
+    pub run: Option<(Verdict, String)>,
+    /// The static expectation's verdict, what the build showed, and the want.
+    pub stat: Option<(Verdict, String, String)>,
+}
+
+impl CorpusCell {
+    /// Expectations that did not hold (failed, infra, not run).
+    pub fn failures(&self) -> usize {
+        usize::from(self.run.as_ref().is_some_and(|(v, _)| *v != Verdict::Pass))
+            + usize::from(
+                self.stat
+                    .as_ref()
+                    .is_some_and(|(v, _, _)| *v != Verdict::Pass),
+            )
     }
-    let _ = write!(s, "\n|---|");
-    for _ in cells {
-        let _ = write!(s, "---|");
-    }
-    s.push('\n');
+}
+
+/// Every entry × cell of a corpus run, judged against its expectations.
+pub fn corpus_cells(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) -> Vec<CorpusCell> {
+    let mut out = Vec::new();
     for e in entries {
-        let _ = write!(s, "| {} |", e.name);
         for c in cells {
             let runs: Vec<(Class, String)> = recs
                 .iter()
@@ -45,47 +58,73 @@ pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) 
             } else {
                 results::counts_str(&counts)
             };
-            let cell = match e.expectation(&c.toolchain.name, c.arch) {
-                None => format!("{observed} (no expectation)"),
-                Some(x) => match x.judge(&runs) {
-                    Verdict::Pass => format!("PASS {observed} (want {})", x.describe()),
-                    Verdict::Fail => {
-                        failures += 1;
-                        format!("FAIL {observed} (want {})", x.describe())
-                    }
-                    Verdict::Infra => {
-                        failures += 1;
-                        format!("INFRA {observed} (want {})", x.describe())
-                    }
-                    Verdict::NotRun => {
-                        failures += 1;
-                        format!("NOT RUN (want {})", x.describe())
-                    }
-                },
-            };
+            let run = e
+                .expectation(&c.toolchain.name, c.arch)
+                .map(|x| (x.judge(&runs), x.describe()));
             let build = recs.iter().find(|r| {
                 r.stage == Stage::Build
                     && r.program == e.name
                     && r.toolchain == c.toolchain.name
                     && r.arch == c.arch
             });
-            let stat = match e.static_expectation(&c.toolchain.name, c.arch) {
-                None => String::new(),
-                Some(x) => {
-                    let (v, found) = x.judge(build);
-                    if v != Verdict::Pass {
-                        failures += 1;
-                    }
-                    let v = match v {
-                        Verdict::Pass => "PASS",
-                        Verdict::Fail => "FAIL",
-                        Verdict::Infra => "INFRA",
-                        Verdict::NotRun => "NOT RUN",
-                    };
-                    format!("; static {v} {found} (want {})", x.describe())
-                }
-            };
-            let _ = write!(s, " {cell}{stat} |");
+            let stat = e.static_expectation(&c.toolchain.name, c.arch).map(|x| {
+                let (v, found) = x.judge(build);
+                (v, found, x.describe())
+            });
+            out.push(CorpusCell {
+                entry: e.name.clone(),
+                toolchain: c.toolchain.name.clone(),
+                arch: c.arch,
+                observed,
+                run,
+                stat,
+            });
+        }
+    }
+    out
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Infra => "INFRA",
+        Verdict::NotRun => "NOT RUN",
+    }
+}
+
+/// A corpus cell in words: `PASS ok 8 (want ok); static PASS none (want none)`.
+pub fn corpus_cell_text(c: &CorpusCell) -> String {
+    let run = match &c.run {
+        None => format!("{} (no expectation)", c.observed),
+        Some((Verdict::NotRun, want)) => format!("NOT RUN (want {want})"),
+        Some((v, want)) => format!("{} {} (want {want})", verdict_word(*v), c.observed),
+    };
+    let stat = match &c.stat {
+        None => String::new(),
+        Some((v, found, want)) => format!("; static {} {found} (want {want})", verdict_word(*v)),
+    };
+    run + &stat
+}
+
+/// The corpus table (markdown) and the number of failed expectations.
+pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) -> (String, usize) {
+    let mut s = String::new();
+    let _ = write!(s, "| entry |");
+    for c in cells {
+        let _ = write!(s, " {} {} |", c.toolchain.name, c.arch);
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in cells {
+        let _ = write!(s, "---|");
+    }
+    s.push('\n');
+    let judged = corpus_cells(entries, cells, recs);
+    let failures = judged.iter().map(CorpusCell::failures).sum();
+    for row in judged.chunks(cells.len().max(1)) {
+        let _ = write!(s, "| {} |", row[0].entry);
+        for c in row {
+            let _ = write!(s, " {} |", corpus_cell_text(c));
         }
         s.push('\n');
     }
@@ -223,6 +262,11 @@ pub fn write_summary(
     for f in &out.findings {
         crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.records)?;
     }
+    // After the reproducers: junit.xml quotes their fail.log.
+    results::write_atomic(
+        &out.out_dir.join("junit.xml"),
+        crate::report::junit::junit(plan, cells, entries, out).as_bytes(),
+    )?;
     Ok(())
 }
 

@@ -110,3 +110,22 @@ pub fn cell_runs<'a>(
         })
         .collect()
 }
+
+/// Validate a junit.xml against the JUnit schema in tests/fixtures/junit
+/// with xmllint (scripts/test.sh installs libxml2-utils), and return it.
+pub fn valid_junit(path: &Path) -> String {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit/junit.xsd");
+    let o = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(path)
+        .output()
+        .expect("xmllint must be installed (scripts/test.sh installs libxml2-utils)");
+    let (_, err) = text(&o);
+    assert!(
+        o.status.success(),
+        "{} is not valid JUnit: {err}",
+        path.display()
+    );
+    std::fs::read_to_string(path).unwrap()
+}
