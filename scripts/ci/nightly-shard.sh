@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One shard of the nightly run, as .github/workflows/nightly.yml runs it (and
+# harness/tests/workflows.rs runs it locally). Environment:
+#   SEED      first seed; the same on every runner of one nightly run
+#   SHARD     i/n
+#   ARCH      amd64 or arm64 (native on its own runner; under qemu elsewhere)
+#   OUT       the results dir to write (uploaded as an artifact)
+#   COUNT     programs in the whole run [200]
+#   TOOLCHAINS, TEMPLATES   comma-separated [divergo's defaults]
+#   DIVERGO   the divergo binary [target/release/divergo]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${SEED:?}" "${SHARD:?}" "${ARCH:?}" "${OUT:?}"
+args=(run --seed "$SEED" --count "${COUNT:-200}" --shard "$SHARD" --arch "$ARCH"
+  --no-triage --out "$OUT")
+[ -n "${TOOLCHAINS:-}" ] && args+=(--toolchains "$TOOLCHAINS")
+[ -n "${TEMPLATES:-}" ] && args+=(--templates "$TEMPLATES")
+status=0
+"${DIVERGO:-target/release/divergo}" "${args[@]}" || status=$?
+# Exit 1 means findings: the merge job judges all shards together.
+if [ "$status" -gt 1 ]; then
+  exit "$status"
+fi
