@@ -114,15 +114,31 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         let o = crate::commands::run::execute(&p, &out.join("generated"), &opts, false)?;
         parts.push(("generated", o, p));
     }
+    // One entry per finding: the corpus and generated programs may show
+    // the same one (same kind, bug and cells); its reproducer is that of the
+    // smallest program that showed it.
+    let all: Vec<_> = parts
+        .iter()
+        .flat_map(|(_, o, _)| o.findings.iter().cloned())
+        .collect();
     let mut entries = Vec::new();
-    for (name, o, _) in &parts {
-        for f in &o.findings {
-            entries.push(Entry {
-                sorted: upgrade::sort(f, &req.baseline, &req.candidate),
-                dir: out.join(name).join("findings").join(&f.id),
-                finding: f.clone(),
-            });
-        }
+    for f in crate::oracle::findings::dedup(all) {
+        let dir = parts
+            .iter()
+            .find(|(_, o, _)| {
+                o.findings
+                    .iter()
+                    .any(|g| g.id == f.id && g.program == f.program)
+            })
+            .map_or_else(
+                || out.join("findings").join(&f.id),
+                |(name, _, _)| out.join(name).join("findings").join(&f.id),
+            );
+        entries.push(Entry {
+            sorted: upgrade::sort(&f, &req.baseline, &req.candidate),
+            dir,
+            finding: f,
+        });
     }
     entries.sort_by_key(|e| e.sorted.change);
     let q = Qualification {
