@@ -14,6 +14,11 @@ fn help_explains_every_subcommand() {
         vec!["toolchains", "install", "--help"],
         vec!["toolchains", "list", "--help"],
         vec!["toolchains", "build", "--help"],
+        vec!["qualify", "--help"],
+        vec!["report", "--help"],
+        vec!["bisect", "--help"],
+        vec!["reduce", "--help"],
+        vec!["scan", "--help"],
     ] {
         let o = divergo().args(&args).output().unwrap();
         let (out, _) = text(&o);
@@ -117,4 +122,61 @@ fn toolchains_list_json_shows_the_default_set_usable() {
     let t = find(&|n| n.starts_with("go1.25.")).expect("a go1.25.x: run scripts/setup.sh");
     assert_eq!(t["version"], t["name"]);
     assert_eq!(t["usable"], true);
+}
+
+#[test]
+fn logs_get_plain_progress_lines_when_stderr_is_not_a_terminal() {
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    // stderr is a pipe here, as in a CI log.
+    let o = divergo()
+        .args([
+            "run",
+            "--no-triage",
+            "--toolchains",
+            "go1.23.12",
+            "--arch",
+            "amd64",
+        ])
+        .args([
+            "--templates",
+            "closures",
+            "--seed",
+            "5",
+            "--count",
+            "2",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("DIVERGO_PROGRESS_SECS", "0")
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("[progress] 1/2 programs, 0 finding(s)"),
+        "{err}"
+    );
+    assert!(err.contains("[progress] 2/2 programs"), "{err}");
+    assert!(err.contains("ETA"), "{err}");
+    // --quiet: none.
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["run", "--quiet", "--no-triage", "--toolchains", "go1.23.12"])
+        .args([
+            "--arch",
+            "amd64",
+            "--templates",
+            "closures",
+            "--seed",
+            "5",
+            "--count",
+            "1",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .env("DIVERGO_PROGRESS_SECS", "0")
+        .output()
+        .unwrap();
+    assert!(!text(&o).1.contains("[progress]"));
 }

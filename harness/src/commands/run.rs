@@ -106,6 +106,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let mut tested = 0usize;
     let mut findings: Vec<findings::Finding> = Vec::new();
     let mut budget_spent = false;
+    let mut progress = PlainProgress::new(bar.length().unwrap_or(0), opts.quiet);
     let shard = plan
         .shard
         .unwrap_or(crate::engine::plan::Shard { index: 1, count: 1 });
@@ -173,6 +174,11 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
         findings.extend(new);
         bar.inc(1);
+        progress.tick(
+            tested as u64,
+            findings.iter().filter(|f| f.is_new()).count(),
+            all.len(),
+        );
         if stop {
             break;
         }
@@ -258,6 +264,56 @@ pub(crate) fn crash_dumps(
         }
     }
     out
+}
+
+/// Progress for logs (stderr not a terminal, as in CI): a plain line every
+/// `DIVERGO_PROGRESS_SECS` seconds (default 60) with programs done, findings
+/// so far, records and an ETA. On a terminal the progress bar does this.
+struct PlainProgress {
+    on: bool,
+    every: Duration,
+    start: Instant,
+    last: Instant,
+    total: u64,
+}
+
+impl PlainProgress {
+    fn new(total: u64, quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let every = std::env::var("DIVERGO_PROGRESS_SECS")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s >= 0.0)
+            .map_or(Duration::from_secs(60), Duration::from_secs_f64);
+        let now = Instant::now();
+        PlainProgress {
+            on: !quiet && !std::io::stderr().is_terminal(),
+            every,
+            start: now,
+            last: now,
+            total,
+        }
+    }
+
+    fn tick(&mut self, done: u64, findings: usize, records: usize) {
+        if !self.on || self.last.elapsed() < self.every {
+            return;
+        }
+        self.last = Instant::now();
+        let el = self.start.elapsed().as_secs_f64();
+        let eta = if done > 0 && self.total > done {
+            format!(
+                ", ETA {:.0} s",
+                el / done as f64 * (self.total - done) as f64
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "[progress] {done}/{} programs, {findings} finding(s), {records} records, {el:.0} s{eta}",
+            self.total
+        );
+    }
 }
 
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
