@@ -6,13 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIVERGO_EXTRA_TOOLCHAINS="go1.14.15 go1.14.2 ${DIVERGO_EXTRA_TOOLCHAINS:-}" scripts/setup.sh
-# xmllint validates junit.xml against the JUnit schema in the tests.
-if ! command -v xmllint >/dev/null 2>&1; then
-  echo "[test] installing libxml2-utils (xmllint)" >&2
+# xmllint validates junit.xml against the JUnit schema in the tests; a
+# headless chromium loads report.html.
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "[test] installing ${missing[*]}" >&2
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check

@@ -262,6 +262,10 @@ pub fn write_summary(
     for f in &out.findings {
         crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.records)?;
     }
+    results::write_atomic(
+        &out.out_dir.join("report.html"),
+        crate::report::html::html(cells, out).as_bytes(),
+    )?;
     // After the reproducers: junit.xml quotes their fail.log.
     results::write_atomic(
         &out.out_dir.join("junit.xml"),
