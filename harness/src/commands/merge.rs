@@ -245,11 +245,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         Programs::Generated { templates, .. } => plan::parse_families(templates)?,
         Programs::Corpus { .. } => Vec::new(),
     };
-    let names: BTreeSet<&String> = all.iter().map(|r| &r.program).collect();
+    let mut by_program: BTreeMap<&String, Vec<Record>> = BTreeMap::new();
+    for r in &all {
+        by_program.entry(&r.program).or_default().push(r.clone());
+    }
+    let program_count = by_program.len();
     let mut found = Vec::new();
-    for name in &names {
+    for (name, recs) in &by_program {
         let prog = match &merged.programs {
-            Programs::Corpus { .. } => by_name.get(*name).cloned(),
+            Programs::Corpus { .. } => by_name.get(name.as_str()).cloned(),
             Programs::Generated { .. } => name
                 .strip_prefix("seed-")
                 .and_then(|s| s.parse::<u64>().ok())
@@ -260,18 +264,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             // since removed): it is merged but not judged.
             continue;
         };
-        let recs: Vec<Record> = all
-            .iter()
-            .filter(|r| &r.program == *name)
-            .cloned()
-            .collect();
-        let mut new = findings::findings_for_program(&prog, &recs);
+        let mut new = findings::findings_for_program(&prog, recs);
         if new.iter().any(|f| !f.static_windows.is_empty()) {
-            windows::confirm_from_dumps(&mut new, &crate::commands::run::crash_dumps(out, &recs));
+            windows::confirm_from_dumps(&mut new, &crate::commands::run::crash_dumps(out, recs));
         }
         known::label(&merged.known, &mut new);
         found.extend(new);
     }
+    drop(by_program);
     let home = registry::home();
     let toolchains = plan::resolve_toolchains(&home, &merged.toolchains)
         .context("the merged runs' toolchains must be installed here to write their reproducers")?;
@@ -281,7 +281,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         .map(|es| summary::corpus_table(es, &cells, &all).1);
     let mut outcome = RunOutcome {
         out_dir: out.to_path_buf(),
-        programs: names.len(),
+        programs: program_count,
         records: all,
         elapsed: Duration::ZERO,
         interrupted: false,
