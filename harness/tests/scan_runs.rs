@@ -21,7 +21,7 @@ use divergo::engine::pipeline::{self, Config, FixedTrials};
 use divergo::engine::plan;
 use divergo::engine::results::{Record, Stage, Writer};
 use divergo::model::Arch;
-use divergo::oracle::findings::{self, Finding, Kind};
+use divergo::oracle::findings::{Finding, Kind};
 use divergo::oracle::known;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -173,7 +173,7 @@ fn static_findings_of_the_corpus_pair_on_real_builds() {
             }
         }
 
-        let mut fs = findings::findings_for_program(&prog, &recs);
+        let mut fs = divergo::oracle::judge::findings_for_program(&prog, &recs);
         known::label(&known, &mut fs);
         assert_eq!(fs.len(), 1, "{name}: {fs:#?}");
         let f = &fs[0];
@@ -235,7 +235,7 @@ fn static_findings_of_the_corpus_pair_on_real_builds() {
             v
         };
         assert_eq!(scans(&resumed), scans(&recs), "{name}");
-        let again = findings::findings_for_program(&prog, &resumed);
+        let again = divergo::oracle::judge::findings_for_program(&prog, &resumed);
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].id, f.id);
     }

@@ -264,7 +264,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             // since removed): it is merged but not judged.
             continue;
         };
-        let mut new = findings::findings_for_program(&prog, recs);
+        let mut new = crate::oracle::judge::findings_for_program(&prog, recs);
         if new.iter().any(|f| !f.static_windows.is_empty()) {
             windows::confirm_from_dumps(&mut new, &crate::commands::run::crash_dumps(out, recs));
         }

@@ -151,7 +151,7 @@ impl Reproduction {
             &|_| {},
         )?;
         let want = divergent_cells(finding);
-        let same = findings::findings_for_program_at(prog, &records, finding.alpha)
+        let same = crate::oracle::judge::findings_for_program_at(prog, &records, finding.alpha)
             .into_iter()
             .find(|f| f.kind == finding.kind && divergent_cells(f) == want);
         Ok(Tested { records, same })

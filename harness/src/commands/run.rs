@@ -153,7 +153,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             break;
         }
         tested += 1;
-        let mut new = findings::findings_for_program(prog, &recs);
+        let mut new = crate::oracle::judge::findings_for_program(prog, &recs);
         if new.iter().any(|f| !f.static_windows.is_empty()) {
             windows::confirm_from_dumps(&mut new, &crash_dumps(out_dir, &recs));
         }

@@ -313,7 +313,11 @@ fn scope_of(cells: &[CellReport], bad: impl Fn(&CellReport) -> bool) -> String {
 }
 
 /// The findings one program's records show, at significance `alpha`.
-pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
+/// The findings that the runs and builds show by themselves: build
+/// failures, crash and hang rates, wrong output. The static findings and
+/// the static evidence of crashes are added by
+/// [`crate::oracle::judge::findings_for_program_at`].
+pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
     let mut out = Vec::new();
     let base = cell_reports(recs);
     let mk =
@@ -452,15 +456,7 @@ pub fn findings_for_program_at(prog: &Program, recs: &[Record], alpha: f64) -> V
         ));
     }
 
-    // Static: the windows of each cell's build (exact; no trials), and the
-    // static evidence of each crash finding.
-    crate::oracle::windows::cross_reference(&mut out, recs);
-    out.extend(crate::oracle::windows::findings(prog, recs, alpha));
     out
-}
-
-pub fn findings_for_program(prog: &Program, recs: &[Record]) -> Vec<Finding> {
-    findings_for_program_at(prog, recs, verdict::DEFAULT_ALPHA)
 }
 
 /// Merge findings with the same id (same kind, signature and divergent cells):
@@ -498,6 +494,10 @@ pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
+    fn findings_for_program(prog: &Program, recs: &[Record]) -> Vec<Finding> {
+        run_findings_at(prog, recs, verdict::DEFAULT_ALPHA)
+    }
+
     use super::*;
     use crate::model::ExitStatus;
 

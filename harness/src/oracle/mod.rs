@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod findings;
+pub mod judge;
 pub mod known;
 pub mod scan;
 pub mod triage;

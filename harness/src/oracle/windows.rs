@@ -276,6 +276,15 @@ pub fn confirm_from_dumps(findings: &mut [Finding], dumps: &[(String, Arch, Stri
 
 #[cfg(test)]
 mod tests {
+    /// What `judge::findings_for_program` does, composed here.
+    fn all_findings(recs: &[Record]) -> Vec<Finding> {
+        let alpha = crate::oracle::verdict::DEFAULT_ALPHA;
+        let mut out = crate::oracle::findings::run_findings_at(&prog(), recs, alpha);
+        cross_reference(&mut out, recs);
+        out.extend(findings(&prog(), recs, alpha));
+        out
+    }
+
     use super::*;
     use crate::model::ExitStatus;
 
@@ -464,7 +473,7 @@ mod tests {
             recs.push(rec(Stage::Run, "go1.23.11", Arch::Arm64, Class::Fatal, t));
             recs.push(rec(Stage::Run, "go1.23.12", Arch::Arm64, Class::Ok, t));
         }
-        let f = crate::oracle::findings::findings_for_program(&prog(), &recs);
+        let f = all_findings(&recs);
         let crash = f
             .iter()
             .find(|f| f.kind == Kind::Crash)
@@ -479,7 +488,7 @@ mod tests {
         for r in recs.iter_mut().filter(|r| r.stage == Stage::Build) {
             r.scan.as_mut().unwrap().windows = vec![window("main.bigLeaf", 0x6c)];
         }
-        let f = crate::oracle::findings::findings_for_program(&prog(), &recs);
+        let f = all_findings(&recs);
         let crash = f.iter().find(|f| f.kind == Kind::Crash).unwrap();
         assert!(crash.static_windows.is_empty(), "{crash:#?}");
     }

@@ -10,7 +10,7 @@ use crate::engine::pipeline::Cell;
 use crate::engine::plan::{Plan, RunOutcome};
 use crate::model::Record;
 use crate::oracle::findings::Finding;
-use crate::report::summary;
+use crate::report::expectations;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -174,8 +174,8 @@ pub fn junit(
 ) -> String {
     let mut corpus_cases = Vec::new();
     if let Some(es) = entries {
-        for c in summary::corpus_cells(es, cells, &out.records) {
-            let text = summary::corpus_cell_text(&c);
+        for c in expectations::corpus_cells(es, cells, &out.records) {
+            let text = expectations::corpus_cell_text(&c);
             let failed = c.failures() > 0;
             let log = out
                 .records
