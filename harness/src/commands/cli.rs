@@ -658,14 +658,27 @@ fn report_cmd(a: ReportArgs) -> Result<i32> {
     Ok(if new > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
+/// `--trials` and `--timeout` of `run` and `qualify`.
+fn check_trials_timeout(trials: u32, timeout: f64) -> Result<()> {
+    if trials == 0 || trials > 10_000 {
+        bail!("--trials {trials}: expected 1..=10000");
+    }
+    if !(timeout > 0.0 && timeout <= 3600.0) {
+        bail!("--timeout {timeout}: expected 0 < t <= 3600 seconds");
+    }
+    Ok(())
+}
+
+/// The first seed when none is given: the clock, in seconds.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
+}
+
 fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
     use crate::commands::qualify;
-    if a.trials == 0 || a.trials > 10_000 {
-        bail!("--trials {}: expected 1..=10000", a.trials);
-    }
-    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
-        bail!("--timeout {}: expected 0 < t <= 3600 seconds", a.timeout);
-    }
+    check_trials_timeout(a.trials, a.timeout)?;
     plan::parse_families(&a.templates)?;
     let corpus = if a.no_corpus {
         None
@@ -684,11 +697,7 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
     } else {
         default_archs(&a.archs)?
     };
-    let seed = a.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs())
-    });
+    let seed = a.seed.unwrap_or_else(clock_seed);
     let count = match (a.count, a.duration) {
         (Some(n), _) => n,
         (None, Some(_)) => 1_000_000,
@@ -1055,12 +1064,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         let out = crate::commands::run::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
     }
-    if a.trials == 0 || a.trials > 10_000 {
-        bail!("--trials {}: expected 1..=10000", a.trials);
-    }
-    if !(a.timeout > 0.0 && a.timeout <= 3600.0) {
-        bail!("--timeout {}: expected 0 < t <= 3600 seconds", a.timeout);
-    }
+    check_trials_timeout(a.trials, a.timeout)?;
     let programs = match &a.corpus {
         Some(dir) => Programs::Corpus {
             dir: dir.clone(),
@@ -1068,11 +1072,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         },
         None => {
             plan::parse_families(&a.templates)?;
-            let seed = a.seed.unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_secs())
-            });
+            let seed = a.seed.unwrap_or_else(clock_seed);
             if a.count == 0 {
                 bail!("--count 0: nothing to run");
             }

@@ -270,11 +270,7 @@ pub fn default_trials(f: &Finding, ids: &[verdict::CellId]) -> u32 {
     let bad = |c: &findings::CellReport| -> u32 {
         c.outcomes
             .iter()
-            .filter(|(class, _)| match f.kind {
-                Kind::Crash => class.is_crash() || **class == Class::Oom,
-                Kind::Hang => **class == Class::Hang,
-                _ => false,
-            })
+            .filter(|(class, _)| bad_kind(f.kind).is_some_and(|k| k.is_bad(**class)))
             .map(|(_, n)| *n)
             .sum()
     };
@@ -292,6 +288,15 @@ pub fn default_trials(f: &Finding, ids: &[verdict::CellId]) -> u32 {
     let need = verdict::trials_for_power(rate, threshold, 0.99, MAX_DEFAULT_TRIALS)
         .unwrap_or(MAX_DEFAULT_TRIALS);
     need.max(own)
+}
+
+/// The kind of bad run a rate finding is about (none for the exact kinds).
+fn bad_kind(k: Kind) -> Option<verdict::BadKind> {
+    match k {
+        Kind::Crash => Some(verdict::BadKind::Crash),
+        Kind::Hang => Some(verdict::BadKind::Hang),
+        Kind::Build | Kind::WrongOutput | Kind::UnsafeWindow => None,
+    }
 }
 
 /// The most trials a cell of the finding had.
@@ -320,14 +325,11 @@ impl TrialPolicy for ReplayTrials {
             return n;
         }
         let runs = &all[cell];
-        let shown = runs.iter().any(|o| match self.kind {
-            Kind::Crash => o.class.is_crash() || o.class == Class::Oom,
-            Kind::Hang => o.class == Class::Hang,
-            // Build and wrong-output findings show on the first run or not at all.
-            Kind::Build | Kind::WrongOutput => true,
-            // Static findings are judged from the builds; nothing runs.
-            Kind::UnsafeWindow => true,
-        });
+        // Build and wrong-output findings show on the first run or not at
+        // all; static findings are judged from the builds (nothing runs).
+        let shown = runs
+            .iter()
+            .any(|o| bad_kind(self.kind).is_none_or(|k| k.is_bad(o.class)));
         u32::from(self.divergent[cell] && !shown && (runs.len() as u32) < self.inner.max)
     }
 }

@@ -12,7 +12,7 @@
 //! than a missed one, so anything weaker is not one.
 
 use crate::model::Arch;
-use crate::oracle::findings::{Finding, Kind};
+use crate::oracle::findings::{ComparisonReport, Finding, Kind};
 use crate::oracle::verdict::Family;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -60,6 +60,20 @@ fn toolchain_of(cell: &str) -> &str {
     cell.rsplit_once('/').map_or(cell, |(t, _)| t)
 }
 
+/// `go1.23.11/arm64 6 of 8 vs go1.23.12/arm64 0 of 6 (p = 9.7e-3)`, the
+/// candidate's cell first: the worse one for a regression, the better one
+/// for a fix.
+fn in_words(c: &ComparisonReport, worse_first: bool) -> String {
+    let worse = (&c.worse, c.worse_bad, c.worse_runs);
+    let better = (&c.better, c.better_bad, c.better_runs);
+    let ((a, ab, an), (b, bb, bn)) = if worse_first {
+        (worse, better)
+    } else {
+        (better, worse)
+    };
+    format!("{a} {ab} of {an} vs {b} {bb} of {bn} (p = {:.1e})", c.p)
+}
+
 /// Sort `f` for the move from `baseline` to `candidate`.
 pub fn sort(f: &Finding, baseline: &str, candidate: &str) -> Sorted {
     let sorted = |change, reason: String| Sorted { change, reason };
@@ -75,34 +89,10 @@ pub fn sort(f: &Finding, baseline: &str, candidate: &str) -> Sorted {
                 .collect();
             let worse_is = |t: &str| sig.iter().find(|c| toolchain_of(&c.worse) == t);
             if let Some(c) = worse_is(candidate) {
-                return sorted(
-                    Change::Regression,
-                    format!(
-                        "{} {} of {} vs {} {} of {} (p = {:.1e})",
-                        c.worse,
-                        c.worse_bad,
-                        c.worse_runs,
-                        c.better,
-                        c.better_bad,
-                        c.better_runs,
-                        c.p
-                    ),
-                );
+                return sorted(Change::Regression, in_words(c, true));
             }
             if let Some(c) = worse_is(baseline) {
-                return sorted(
-                    Change::Fix,
-                    format!(
-                        "{} {} of {} vs {} {} of {} (p = {:.1e})",
-                        c.better,
-                        c.better_bad,
-                        c.better_runs,
-                        c.worse,
-                        c.worse_bad,
-                        c.worse_runs,
-                        c.p
-                    ),
-                );
+                return sorted(Change::Fix, in_words(c, false));
             }
             match f.scope.as_str() {
                 "cross-arch" | "all" => sorted(
@@ -185,7 +175,7 @@ pub fn sort(f: &Finding, baseline: &str, candidate: &str) -> Sorted {
 mod tests {
     use super::*;
     use crate::model::Class;
-    use crate::oracle::findings::{CellReport, ComparisonReport};
+    use crate::oracle::findings::CellReport;
     use std::collections::BTreeMap;
 
     fn cell(tc: &str, arch: Arch, ok: u32, bad: u32, class: Class, divergent: bool) -> CellReport {
