@@ -8,7 +8,7 @@
 // To make the window a large share of what runs, bigFrame's frame is over
 // 64 KiB (and not a multiple of 4096) but its hot path is a few instructions:
 // the big array lives in a branch that never runs, so it is never zeroed.
-// main calls it in a tight loop while another goroutine runs the GC.
+// NumCPU+1 goroutines call it in tight loops while another runs the GC.
 package main
 
 import (
@@ -34,7 +34,13 @@ func bigFrame(i int) int {
 }
 
 func main() {
-	runtime.GOMAXPROCS(2)
+	// One more busy loop than the machine has CPUs, plus the GC loop, so the
+	// OS deschedules threads mid-function. The rate depends on it: measured
+	// on 2 idle cores under single-step qemu, one loop beside the GC loop
+	// crashed 2 of 10 runs (go1.23.11, #73259 entry) and 5 of 10 (go1.23.12,
+	// leaf entry), the same pinned to one CPU 10 of 10.
+	workers := runtime.NumCPU() + 1
+	runtime.GOMAXPROCS(workers + 1)
 	budget := 4 * time.Second
 	if len(os.Args) > 1 {
 		if d, err := time.ParseDuration(os.Args[1]); err == nil {
@@ -55,12 +61,22 @@ func main() {
 		}
 	}()
 	deadline := time.Now().Add(budget)
+	sums := make(chan int)
+	for w := 0; w < workers; w++ {
+		go func() {
+			s := 0
+			for i := 0; ; i++ {
+				s += bigFrame(i)
+				if i&1023 == 0 && time.Now().After(deadline) {
+					break
+				}
+			}
+			sums <- s
+		}()
+	}
 	sum := 0
-	for i := 0; ; i++ {
-		sum += bigFrame(i)
-		if i&1023 == 0 && time.Now().After(deadline) {
-			break
-		}
+	for w := 0; w < workers; w++ {
+		sum += <-sums
 	}
 	close(stop)
 	<-gcDone

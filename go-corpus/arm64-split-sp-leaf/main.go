@@ -20,8 +20,8 @@
 // bigLeaf's frame is about 72 KiB; its hot path returns after a few
 // instructions, so the window is a large share of what runs. No bounds check
 // can fail (indices are masked below the array length), so nothing calls
-// panicIndex and the function stays a leaf. main calls it in a tight loop
-// beside a runtime.GC() loop for a wall-clock budget (6 s, or the duration
+// panicIndex and the function stays a leaf. NumCPU+1 goroutines call it in tight
+// loops beside a runtime.GC() loop for a wall-clock budget (6 s, or the duration
 // given as the first argument).
 package main
 
@@ -50,7 +50,13 @@ func bigLeaf(i int) int {
 }
 
 func main() {
-	runtime.GOMAXPROCS(2)
+	// One more busy loop than the machine has CPUs, plus the GC loop, so the
+	// OS deschedules threads mid-function. The rate depends on it: measured
+	// on 2 idle cores under single-step qemu, one loop beside the GC loop
+	// crashed 2 of 10 runs (go1.23.11, #73259 entry) and 5 of 10 (go1.23.12,
+	// leaf entry), the same pinned to one CPU 10 of 10.
+	workers := runtime.NumCPU() + 1
+	runtime.GOMAXPROCS(workers + 1)
 	budget := 6 * time.Second
 	if len(os.Args) > 1 {
 		if d, err := time.ParseDuration(os.Args[1]); err == nil {
@@ -71,12 +77,22 @@ func main() {
 		}
 	}()
 	deadline := time.Now().Add(budget)
+	sums := make(chan int)
+	for w := 0; w < workers; w++ {
+		go func() {
+			s := 0
+			for i := 0; ; i++ {
+				s += bigLeaf(i)
+				if i&1023 == 0 && time.Now().After(deadline) {
+					break
+				}
+			}
+			sums <- s
+		}()
+	}
 	sum := 0
-	for i := 0; ; i++ {
-		sum += bigLeaf(i)
-		if i&1023 == 0 && time.Now().After(deadline) {
-			break
-		}
+	for w := 0; w < workers; w++ {
+		sum += <-sums
 	}
 	close(stop)
 	<-gcDone

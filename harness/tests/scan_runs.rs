@@ -204,12 +204,13 @@ fn static_findings_of_the_corpus_pair_on_real_builds() {
 
         if name == "arm64-split-sp-73259" {
             // A real crash of this program on go1.23.11/arm64 (harvested
-            // from an earlier run, tests/fixtures/classify/runs): the
-            // goroutine the unwinder failed on was stopped in main.bigFrame
-            // at pc 0xa1014, the second of the build's two windows (one per
-            // RET), which the dump thus confirms; the first it does not.
+            // from an earlier run of the entry as it is now,
+            // tests/fixtures/classify/runs): the goroutine the unwinder
+            // failed on was stopped in main.bigFrame at pc 0xa10f4, the
+            // second of the build's two windows (one per RET), which the
+            // dump thus confirms; the first it does not.
             let dump = std::fs::read_to_string(common::repo_root().join(
-                "harness/tests/fixtures/classify/runs/crash_split_sp/arm64-split-sp-73259-go1.23.11-arm64-tbcrash-r0/stderr",
+                "harness/tests/fixtures/classify/runs/crash_split_sp/arm64-split-sp-73259-go1.23.11-arm64-tbcrash-r10/stderr",
             ))
             .unwrap();
             let mut crash = vec![f.clone()];
