@@ -30,7 +30,7 @@ func main() {
 		}
 	}()
 	const workers = 16
-	const resets = 300000
+	const resets = 1000000
 	var wg sync.WaitGroup
 	counts := make([]int, workers)
 	for w := 0; w < workers; w++ {

@@ -476,7 +476,8 @@ struct QualifyArgs {
     /// Time budget (e.g. 90s, 30m, 2h): no program starts after it
     #[arg(long, value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
-    /// Most trials per cell and program (adaptive, as in `run`)
+    /// Most trials per cell and program (adaptive, as in `run`; a corpus entry's cells start
+    /// with the entry's own trials)
     #[arg(long, default_value_t = 20)]
     trials: u32,
     /// Native per-run timeout in seconds (scaled for emulators)

@@ -137,7 +137,8 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
                 cells: &cells,
             }),
             Some(_) if !plan.adaptive_corpus => Box::new(pipeline::FixedTrials(plan.trials)),
-            _ => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
+            Some(e) => Box::new(AdaptiveTrials::new(plan.trials, &cells).first_round(e.trials)),
+            None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
         };
         let recs = pipeline::test_program(
             &cfg,

@@ -432,6 +432,15 @@ impl AdaptiveTrials {
             ids,
         }
     }
+
+    /// A corpus entry's cells: the first round is the entry's own `trials`
+    /// (its expect.toml sizes them so that a cell expected to fail does,
+    /// bar 1 in 10 000), not two: two cells that both ran clean twice are
+    /// not yet two cells that agree.
+    pub fn first_round(mut self, trials: u32) -> Self {
+        self.initial = self.initial.max(trials).min(self.max);
+        self
+    }
 }
 
 /// The identity of a cell as the verdict's questions see it.
@@ -557,5 +566,20 @@ mod tests {
         let w = wants(&all, &[2.0, 5.0, 0.1, 0.1]);
         assert_eq!(w[0], 0, "{w:?}");
         assert_eq!(w[1], 1, "{w:?}");
+    }
+
+    #[test]
+    fn a_corpus_entry_starts_with_its_own_trials() {
+        // Four cells that all ran clean twice: a generated program is done,
+        // a corpus entry with `trials = 6` runs each cell to 6 first.
+        let all = [runs(0, 2), runs(0, 2), runs(0, 2), runs(0, 2)];
+        let cost = [1.0; 4];
+        assert_eq!(wants(&all, &cost), vec![0, 0, 0, 0]);
+        let p = AdaptiveTrials::for_cells(20, ids()).first_round(6);
+        let w: Vec<u32> = (0..4).map(|i| p.more(i, &all, &cost)).collect();
+        assert_eq!(w, vec![4, 4, 4, 4]);
+        // Never beyond the budget.
+        let p = AdaptiveTrials::for_cells(3, ids()).first_round(6);
+        assert_eq!(p.more(0, &all, &cost), 1);
     }
 }
