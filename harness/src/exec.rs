@@ -8,6 +8,8 @@
 //! prints every goroutine's stack) and, after a grace period, `SIGKILL`.
 //! A memory cap is enforced by sampling the resident set size of the child.
 //! Ctrl-C / SIGTERM (see [`interrupted`]) kills every live group at once.
+//! A child may be pinned to a few CPUs ([`ExecSpec::cpus`]): each run gets
+//! the least used of the CPUs divergo may use, so parallel runs spread out.
 
 use crate::model::ExitStatus;
 use std::collections::HashSet;
@@ -38,6 +40,9 @@ pub struct ExecSpec {
     pub memory_limit: Option<u64>,
     /// Send SIGQUIT before SIGKILL on timeout (Go programs); otherwise kill at once.
     pub quit_on_timeout: bool,
+    /// Pin the child (and the threads it starts) to this many CPUs, the
+    /// least used by divergo's live children; 0 leaves it unpinned.
+    pub cpus: usize,
 }
 
 impl ExecSpec {
@@ -52,6 +57,7 @@ impl ExecSpec {
             output_cap: 1 << 20,
             memory_limit: None,
             quit_on_timeout: true,
+            cpus: 0,
         }
     }
 }
@@ -218,11 +224,18 @@ pub fn run(spec: &ExecSpec) -> ExecResult {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let lease = (spec.cpus > 0).then(|| CpuLease::take(spec.cpus));
+    let affinity = lease.as_ref().map(|l| l.set);
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             // Own process group, so the whole group can be signalled.
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(set) = &affinity {
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             // Die with the harness thread that started us (kill -9 included).
             libc::prctl(
@@ -328,6 +341,64 @@ pub fn run(spec: &ExecSpec) -> ExecResult {
     res
 }
 
+/// CPUs held by live pinned children: how many children use each CPU.
+fn cpu_use() -> &'static Mutex<Vec<(usize, u32)>> {
+    static USE: OnceLock<Mutex<Vec<(usize, u32)>>> = OnceLock::new();
+    USE.get_or_init(|| Mutex::new(allowed_cpus().into_iter().map(|c| (c, 0)).collect()))
+}
+
+/// The CPUs this process may run on.
+pub fn allowed_cpus() -> Vec<usize> {
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return vec![0];
+        }
+        let n = 8 * std::mem::size_of::<libc::cpu_set_t>();
+        let v: Vec<usize> = (0..n).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
+        if v.is_empty() {
+            vec![0]
+        } else {
+            v
+        }
+    }
+}
+
+/// A child's share of the CPUs, given back when the run ends.
+struct CpuLease {
+    cpus: Vec<usize>,
+    set: libc::cpu_set_t,
+}
+
+impl CpuLease {
+    /// The `n` least used CPUs (lowest number first among equals).
+    fn take(n: usize) -> CpuLease {
+        let mut used = cpu_use().lock().unwrap();
+        let mut order: Vec<usize> = (0..used.len()).collect();
+        order.sort_by_key(|&i| (used[i].1, used[i].0));
+        order.truncate(n.min(used.len()));
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let mut cpus = Vec::new();
+        for i in order {
+            used[i].1 += 1;
+            cpus.push(used[i].0);
+            unsafe { libc::CPU_SET(used[i].0, &mut set) };
+        }
+        CpuLease { cpus, set }
+    }
+}
+
+impl Drop for CpuLease {
+    fn drop(&mut self) {
+        let mut used = cpu_use().lock().unwrap();
+        for c in &self.cpus {
+            if let Some(e) = used.iter_mut().find(|e| e.0 == *c) {
+                e.1 = e.1.saturating_sub(1);
+            }
+        }
+    }
+}
+
 fn signal_group(pgid: i32, sig: libc::c_int) {
     unsafe {
         libc::kill(-pgid, sig);
@@ -407,6 +478,35 @@ mod tests {
         spec.timeout = Duration::from_millis(timeout_ms);
         spec.grace = Duration::from_millis(300);
         run(&spec)
+    }
+
+    #[test]
+    fn a_pinned_child_runs_on_one_cpu_and_parallel_leases_spread() {
+        let mut spec = ExecSpec::new("/bin/sh", std::env::temp_dir());
+        spec.args = vec![
+            "-c".into(),
+            "grep Cpus_allowed_list /proc/self/status".into(),
+        ];
+        spec.env = vec![("PATH".into(), "/usr/bin:/bin".into())];
+        spec.cpus = 1;
+        let r = run(&spec);
+        let list = r.stdout.split(':').nth(1).unwrap_or("").trim().to_string();
+        assert!(
+            !list.is_empty() && list.parse::<usize>().is_ok(),
+            "{}",
+            r.stdout
+        );
+        assert!(allowed_cpus().contains(&list.parse().unwrap()));
+        let all = allowed_cpus();
+        if all.len() >= 2 {
+            let a = CpuLease::take(1);
+            let b = CpuLease::take(1);
+            assert_ne!(a.cpus, b.cpus);
+            drop((a, b));
+        }
+        spec.cpus = 0;
+        let r = run(&spec);
+        assert!(r.stdout.contains("Cpus_allowed_list"), "{}", r.stdout);
     }
 
     #[test]

@@ -254,3 +254,83 @@ fn missing_qemu_is_infra_with_install_hint() {
     assert_eq!(amd.len(), 2);
     assert!(amd.iter().all(|r| r.outcome == Class::Ok));
 }
+
+/// `--emulated-cpus 1` pins every emulated run to one CPU and leaves native
+/// runs alone: a program that prints runtime.NumCPU() (the Go runtime reads
+/// its CPU affinity at start, through qemu-user too) sees 1 under qemu and
+/// every CPU natively; without the flag it sees every CPU under qemu as well.
+#[test]
+fn emulated_cpus_pins_the_emulated_runs_only() {
+    toolchain("go1.25");
+    let corpus = tempfile::tempdir().unwrap();
+    let e = corpus.path().join("numcpu");
+    std::fs::create_dir(&e).unwrap();
+    std::fs::write(
+        e.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() {\n\t\
+         fmt.Printf(\"checksum: %016x\\n\", runtime.NumCPU())\n}\n",
+    )
+    .unwrap();
+    std::fs::write(e.join("go.mod"), "module numcpu\n\ngo 1.14\n").unwrap();
+    std::fs::write(
+        e.join("expect.toml"),
+        "description = \"prints its CPU count\"\ntrials = 1\ntimeout_s = 10\n\n\
+         [[expect]]\noutcome = [\"ok\"]\n",
+    )
+    .unwrap();
+    let host = divergo::exec::allowed_cpus().len();
+    let sum = |n: usize| Some(format!("{n:016x}"));
+    for (flag, arm64_sees) in [(Some("1"), 1), (None, host)] {
+        let out = tempfile::tempdir().unwrap();
+        let mut cmd = divergo();
+        cmd.args(["run", "--quiet", "--no-triage", "--trials", "1"])
+            .args([
+                "--toolchains",
+                "go1.25",
+                "--arch",
+                "amd64,arm64",
+                "--corpus",
+            ])
+            .arg(corpus.path())
+            .arg("--out")
+            .arg(out.path());
+        if let Some(n) = flag {
+            cmd.args(["--emulated-cpus", n]);
+        }
+        let o = cmd.output().unwrap();
+        let (_, err) = text(&o);
+        let recs = records(out.path());
+        let runs: Vec<_> = recs.iter().filter(|r| r.stage == Stage::Run).collect();
+        assert_eq!(runs.len(), 2, "{err}");
+        for r in runs {
+            assert_eq!(r.outcome, Class::Ok, "{r:?}");
+            let want = if r.arch == Arch::Arm64 {
+                arm64_sees
+            } else {
+                host
+            };
+            assert_eq!(r.checksum, sum(want), "{flag:?} {}: {err}", r.arch);
+        }
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("run.json")).unwrap()).unwrap();
+        assert_eq!(
+            plan["emulated_cpus"].as_u64().unwrap_or(0),
+            flag.map_or(0, |_| 1)
+        );
+        if flag.is_some() && host > 1 {
+            // The two archs print different counts: a finding, whose
+            // reproducer pins the emulated run as the run was pinned.
+            let fdir = std::fs::read_dir(out.path().join("findings"))
+                .unwrap()
+                .next()
+                .expect("a finding")
+                .unwrap()
+                .path();
+            let f: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(fdir.join("finding.json")).unwrap()).unwrap();
+            assert_eq!(f["run_emulated_cpus"], 1);
+            let sh = std::fs::read_to_string(fdir.join("repro.sh")).unwrap();
+            assert!(sh.contains("'taskset -c 0-0 "), "{sh}");
+        }
+    }
+}

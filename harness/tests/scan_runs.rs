@@ -26,25 +26,11 @@ use divergo::oracle::known;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 fn config(out: &Path) -> Config {
     let work = out.join("work");
     std::fs::create_dir_all(&work).unwrap();
-    Config {
-        home: common::home(),
-        out_dir: out.to_path_buf(),
-        work_dir: work,
-        jobs: 2,
-        env: BTreeMap::new(),
-        timeout: Duration::from_secs(10),
-        timeout_floor: Duration::from_secs(2),
-        build_timeout: Duration::from_secs(300),
-        grace: Duration::from_secs(3),
-        memory_limit: 2048 << 20,
-        output_cap: 1 << 20,
-        keep: false,
-    }
+    Config::standard(common::home(), out.to_path_buf(), work, 2, BTreeMap::new())
 }
 
 fn corpus_program(name: &str) -> pipeline::Program {

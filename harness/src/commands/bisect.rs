@@ -135,6 +135,8 @@ struct Target {
     is_static: bool,
     arch: Option<Arch>,
     mode: QemuMode,
+    /// CPUs each emulated run is pinned to (a finding's runs; 0: unpinned).
+    emulated_cpus: u32,
 }
 
 fn load_target(path: &Path) -> Result<Target> {
@@ -158,6 +160,7 @@ fn load_target(path: &Path) -> Result<Target> {
             label: format!("finding {}", f.id),
             program: s.program.clone(),
             env: s.env.clone(),
+            emulated_cpus: s.emulated_cpus,
             bug: Some(f.bug.clone()),
             is_static: f.kind.is_static(),
             arch,
@@ -174,6 +177,7 @@ fn load_target(path: &Path) -> Result<Target> {
             is_static: false,
             arch: None,
             mode: QemuMode::OneInsnPerTb,
+            emulated_cpus: 0,
         });
     }
     bail!(
@@ -645,13 +649,16 @@ pub fn bisect(req: &Request) -> Result<i32> {
         .context("cannot create scratch dir")?;
     let prober = Prober {
         home: home.clone(),
-        cfg: Config::standard(
-            home.clone(),
-            out.clone(),
-            work.path().to_path_buf(),
-            req.jobs,
-            target.env.clone(),
-        ),
+        cfg: Config {
+            emulated_cpus: target.emulated_cpus as usize,
+            ..Config::standard(
+                home.clone(),
+                out.clone(),
+                work.path().to_path_buf(),
+                req.jobs,
+                target.env.clone(),
+            )
+        },
         writer: Mutex::new(Writer::open(&out)?),
         target: &target,
         arch,

@@ -275,6 +275,12 @@ struct MatrixArgs {
     /// between any two instructions; slow) or plain (fast, blind to such windows)
     #[arg(long, default_value = "one-insn-per-tb")]
     qemu_mode: QemuMode,
+    /// Pin each emulated run (qemu-user) to this many CPUs; 0 leaves them
+    /// unpinned. A program whose threads outnumber its CPUs is descheduled
+    /// mid-function, and preemption-window crashes come far more often (see
+    /// README, Executors)
+    #[arg(long, default_value_t = 0)]
+    emulated_cpus: u32,
     /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
     #[arg(long, default_value_t = 2048)]
     memory_limit_mib: u64,
@@ -501,6 +507,9 @@ struct QualifyArgs {
     /// How qemu-user runs foreign-arch binaries (one-insn-per-tb or plain)
     #[arg(long, default_value = "one-insn-per-tb")]
     qemu_mode: QemuMode,
+    /// Pin each emulated run to this many CPUs (0: unpinned), as in `run`
+    #[arg(long, default_value_t = 0)]
+    emulated_cpus: u32,
     /// Kill a run whose resident memory exceeds this (MiB)
     #[arg(long, default_value_t = 2048)]
     memory_limit_mib: u64,
@@ -713,6 +722,7 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
         candidate: a.candidate,
         archs,
         qemu_mode: a.qemu_mode,
+        emulated_cpus: a.emulated_cpus,
         memory_limit_mib: a.memory_limit_mib,
         corpus,
         templates: a.templates,
@@ -1116,6 +1126,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         shard: a.shard,
         generator_version: crate::gen::GENERATOR_VERSION,
         known: known_issues(a.known.as_deref(), a.no_known)?,
+        emulated_cpus: a.m.emulated_cpus,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
     let out = crate::commands::run::execute(&plan, &out_dir, &opts, false)?;
@@ -1151,6 +1162,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         shard: None,
         generator_version: crate::gen::GENERATOR_VERSION,
         known: Vec::new(),
+        emulated_cpus: a.m.emulated_cpus,
     };
     // Toolchains the user did not name and does not have (go1.14.1) are
     // simply left out of the default set; named ones must exist.

@@ -78,6 +78,8 @@ fn incompatibility(a: &Plan, b: &Plan) -> Option<&'static str> {
         Some("timeout")
     } else if a.qemu_mode != b.qemu_mode {
         Some("qemu mode")
+    } else if a.emulated_cpus != b.emulated_cpus {
+        Some("emulated CPUs")
     } else if a.corpus_trials != b.corpus_trials || a.adaptive_corpus != b.adaptive_corpus {
         Some("trial policy")
     } else {
@@ -92,6 +94,7 @@ fn describe(p: &Plan, what: &str) -> String {
         "environment" => format!("{:?}", p.env),
         "timeout" => format!("timeout {} s", p.timeout_s),
         "qemu mode" => format!("{:?}", p.qemu_mode),
+        "emulated CPUs" => format!("--emulated-cpus {}", p.emulated_cpus),
         _ => match &p.programs {
             Programs::Generated {
                 templates, seed, ..

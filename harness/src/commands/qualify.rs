@@ -22,6 +22,7 @@ pub struct Request {
     pub candidate: String,
     pub archs: Vec<Arch>,
     pub qemu_mode: crate::engine::executor::QemuMode,
+    pub emulated_cpus: u32,
     pub memory_limit_mib: u64,
     /// The corpus dir and name filter, unless the corpus is left out.
     pub corpus: Option<(PathBuf, Option<String>)>,
@@ -90,6 +91,7 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         shard: None,
         generator_version: crate::gen::GENERATOR_VERSION,
         known: req.known.clone(),
+        emulated_cpus: req.emulated_cpus,
     };
     let mut parts = Vec::new();
     if let Some((dir, filter)) = &req.corpus {

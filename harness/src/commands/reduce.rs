@@ -159,6 +159,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
     let rep = Reproduction::new(
         stored.finding.clone(),
         stored.env.clone(),
+        stored.emulated_cpus,
         &scratch,
         req.trials,
         req.jobs,
@@ -312,7 +313,13 @@ pub fn reduce(req: &Request) -> Result<i32> {
         results::write_atomic(&out.join("spec.json"), spec.as_bytes())?;
     }
     let now = last.same.clone().unwrap_or_else(|| f.clone());
-    let script = reproducer::repro_script(&now, &rep.cells, &last.records, rep.max_trials);
+    let script = reproducer::repro_script(
+        &now,
+        &rep.cells,
+        &last.records,
+        rep.max_trials,
+        rep.emulated_cpus(),
+    );
     let rp = out.join("repro.sh");
     results::write_atomic(&rp, script.as_bytes())?;
     {

@@ -69,6 +69,7 @@ impl Reproduction {
     pub fn new(
         finding: Finding,
         env: BTreeMap<String, String>,
+        emulated_cpus: u32,
         out: &Path,
         trials: Option<u32>,
         jobs: usize,
@@ -106,7 +107,10 @@ impl Reproduction {
         let max_trials = trials.unwrap_or_else(|| own_trials(&finding));
         let work = out.join("work");
         std::fs::create_dir_all(&work)?;
-        let cfg = Config::standard(home, out.to_path_buf(), work, jobs, env);
+        let cfg = Config {
+            emulated_cpus: emulated_cpus as usize,
+            ..Config::standard(home, out.to_path_buf(), work, jobs, env)
+        };
         let writer = Mutex::new(Writer::open(out)?);
         Ok(Reproduction {
             finding,
@@ -115,6 +119,11 @@ impl Reproduction {
             cfg,
             writer,
         })
+    }
+
+    /// CPUs each emulated run is pinned to.
+    pub fn emulated_cpus(&self) -> u32 {
+        self.cfg.emulated_cpus as u32
     }
 
     /// Build and run `prog` on the finding's cells with the replay trials.
@@ -205,12 +214,13 @@ pub fn replay(dir: &Path, trials: Option<u32>, jobs: usize) -> Result<i32> {
         finding,
         program: prog,
         env,
+        emulated_cpus,
     } = reproducer::load(dir)?;
     let out = tempfile::Builder::new()
         .prefix("replay-")
         .tempdir_in(dir)
         .or_else(|_| tempfile::tempdir())?;
-    let mut r = Reproduction::new(finding, env, out.path(), trials, jobs)?;
+    let mut r = Reproduction::new(finding, env, emulated_cpus, out.path(), trials, jobs)?;
     if trials.is_none() && !r.finding.kind.is_static() {
         let ids: Vec<_> = r.cells.iter().map(plan::cell_id).collect();
         r.max_trials = default_trials(&r.finding, &ids);

@@ -74,6 +74,8 @@ pub struct Config {
     pub memory_limit: u64,
     pub output_cap: usize,
     pub keep: bool,
+    /// CPUs each emulated run is pinned to (0: unpinned).
+    pub emulated_cpus: usize,
 }
 
 impl Config {
@@ -100,6 +102,7 @@ impl Config {
             memory_limit: 2048 << 20,
             output_cap: 1 << 20,
             keep: false,
+            emulated_cpus: 0,
         }
     }
 }
@@ -513,6 +516,9 @@ fn run_once(
     spec.grace = cfg.grace.mul_f64(executor.slowdown().sqrt().max(1.0));
     spec.memory_limit = Some(cfg.memory_limit);
     spec.output_cap = cfg.output_cap;
+    if executor.slowdown() > 1.0 {
+        spec.cpus = cfg.emulated_cpus;
+    }
     let r = if let Err(e) = fs::create_dir_all(&scratch) {
         exec::ExecResult {
             spawn_error: Some(format!(

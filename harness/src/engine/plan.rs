@@ -65,6 +65,15 @@ pub struct Plan {
     /// Known issues: matching findings are labelled and do not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<crate::oracle::known::KnownIssue>,
+    /// Emulated runs are pinned to this many CPUs each (0: unpinned), so
+    /// that a program's threads outnumber its CPUs and are descheduled
+    /// mid-function (`--emulated-cpus`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub emulated_cpus: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Shard `index` of `count` (1-based): program i (in seed order, or corpus

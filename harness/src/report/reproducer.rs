@@ -33,7 +33,15 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// The repro.sh text for a finding.
-pub fn repro_script(f: &Finding, cells: &[Cell], recs: &[Record], trials: u32) -> String {
+/// `emulated_cpus` > 0 pins each emulated run to the first that many CPUs
+/// (`taskset`), as the runs that found it were pinned.
+pub fn repro_script(
+    f: &Finding,
+    cells: &[Cell],
+    recs: &[Record],
+    trials: u32,
+    emulated_cpus: u32,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
@@ -150,7 +158,11 @@ cell() {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" ");
-                (env, path.display().to_string())
+                let runner = match emulated_cpus {
+                    0 => path.display().to_string(),
+                    n => format!("taskset -c 0-{} {}", n - 1, path.display()),
+                };
+                (env, runner)
             }
             _ => (String::new(), String::new()),
         };
@@ -186,6 +198,8 @@ pub struct Stored {
     pub finding: Finding,
     pub program: Program,
     pub env: BTreeMap<String, String>,
+    /// CPUs each emulated run was pinned to (`--emulated-cpus`; 0: unpinned).
+    pub emulated_cpus: u32,
 }
 
 /// Whether `dir` holds a stored finding.
@@ -210,6 +224,10 @@ pub fn load(dir: &Path) -> Result<Stored> {
         .get("run_env")
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
+    let emulated_cpus = json
+        .get("run_emulated_cpus")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0) as u32;
     let read = |f: &str| {
         fs::read_to_string(dir.join(f))
             .with_context(|| format!("{}: cannot read", dir.join(f).display()))
@@ -229,6 +247,7 @@ pub fn load(dir: &Path) -> Result<Stored> {
         finding,
         program,
         env,
+        emulated_cpus,
     })
 }
 
@@ -251,6 +270,9 @@ pub fn write(
     }
     let mut json = serde_json::to_value(f)?;
     json["run_env"] = serde_json::to_value(&plan.env)?;
+    if plan.emulated_cpus > 0 {
+        json["run_emulated_cpus"] = plan.emulated_cpus.into();
+    }
     write_atomic(
         &dir.join("finding.json"),
         &serde_json::to_vec_pretty(&json)?,
@@ -262,7 +284,7 @@ pub fn write(
         .max()
         .unwrap_or(plan.trials)
         .max(1);
-    let script = repro_script(f, cells, recs, trials);
+    let script = repro_script(f, cells, recs, trials, plan.emulated_cpus);
     let rp = dir.join("repro.sh");
     write_atomic(&rp, script.as_bytes())?;
     fs::set_permissions(&rp, fs::Permissions::from_mode(0o755))?;
