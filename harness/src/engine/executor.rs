@@ -77,6 +77,11 @@ impl Executor {
         }
     }
 
+    /// Whether programs run under an emulator here (qemu-user).
+    pub fn is_emulated(&self) -> bool {
+        matches!(self.kind, ExecutorKind::QemuUser { .. })
+    }
+
     /// How many times slower than native a program runs here (for timeouts).
     pub fn slowdown(&self) -> f64 {
         match &self.kind {

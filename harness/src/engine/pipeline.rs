@@ -457,7 +457,7 @@ fn run_timeout(
     cells: &[Cell],
 ) -> Duration {
     let slowdown = cell.executor.as_ref().map(|e| e.slowdown()).unwrap_or(1.0);
-    let emulated = slowdown > 1.0;
+    let emulated = cell.executor.as_ref().is_ok_and(|e| e.is_emulated());
     let generous = match (emulated, prog.timeout_emulated, prog.timeout) {
         (true, Some(t), _) => t,
         (_, _, Some(t)) => t.mul_f64(slowdown),
@@ -516,7 +516,7 @@ fn run_once(
     spec.grace = cfg.grace.mul_f64(executor.slowdown().sqrt().max(1.0));
     spec.memory_limit = Some(cfg.memory_limit);
     spec.output_cap = cfg.output_cap;
-    if executor.slowdown() > 1.0 {
+    if executor.is_emulated() {
         spec.cpus = cfg.emulated_cpus;
     }
     let r = if let Err(e) = fs::create_dir_all(&scratch) {
