@@ -9,31 +9,6 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::process::Command;
-
-fn chromium(args: &[&str], url: &str) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new("timeout")
-        .args([
-            "120",
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-        ])
-        .args(["--enable-logging=stderr", "--v=0", "--no-first-run"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("chromium must be installed (scripts/test.sh installs it)");
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "chromium failed: {err}");
-    // Console messages (errors included) are logged as INFO:CONSOLE lines.
-    let console: Vec<&str> = err.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:?}");
-    (out, err)
-}
 
 #[test]
 fn report_html_renders_in_headless_chromium() {

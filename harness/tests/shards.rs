@@ -209,6 +209,50 @@ fn native_runs_of_two_archs_merge_into_a_cross_arch_verdict() {
     let whole = tmp.path().join("whole");
     let w = run("amd64,arm64", None, &whole);
     assert_eq!(findings(&m), findings(&w));
+
+    // report.html names the runners and which of them saw each failure:
+    // the arm64-only panic failed on the arm64 runner alone.
+    let page = out.join("report.html");
+    let (dom, _) = chromium(&["--dump-dom"], &format!("file://{}", page.display()));
+    let runners = &dom[dom.find("<table id=\"runners\">").expect("a runners table")..];
+    let runners = &runners[..runners.find("</table>").unwrap()];
+    assert_eq!(runners.matches("<tr><td>").count(), 2, "{runners}");
+    let row = |dir: &Path| {
+        let d = dir.display().to_string();
+        let i = runners
+            .find(&format!("<tr><td>{d}</td>"))
+            .unwrap_or_else(|| panic!("{d}: {runners}"));
+        runners[i..].split("</tr>").next().unwrap().to_string()
+    };
+    let (rx, ra) = (row(&x86), row(&arm));
+    assert!(
+        rx.contains("/amd64: 12 (amd64 (native))") && !rx.contains("/arm64"),
+        "{rx}"
+    );
+    assert!(
+        ra.contains("/arm64: 12 (arm64 (qemu-user") && !ra.contains("/amd64"),
+        "{ra}"
+    );
+    assert!(
+        ra.contains("arm64-only-panic") && !rx.contains("arm64-only-panic"),
+        "{rx}\n{ra}"
+    );
+    let id = m["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["scope"] == "cross-arch")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let card = &dom[dom.find(&format!("id=\"f-{id}\"")).unwrap()..];
+    let card = &card[..card.find("</div>").unwrap()];
+    let saw = card.split("class=\"runners\">").nth(1).expect("who saw it");
+    assert!(
+        saw.contains(&arm.display().to_string()) && !saw.contains(&x86.display().to_string()),
+        "{saw}"
+    );
 }
 
 #[test]

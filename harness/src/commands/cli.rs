@@ -652,7 +652,7 @@ fn report_cmd(a: ReportArgs) -> Result<i32> {
         "merged {} dir(s): {} programs, {} records ({} held twice), {} finding(s), {} known; report in {}",
         m.sources.iter().filter(|s| s.status == "ok" || s.status == "partial").count(),
         m.outcome.programs,
-        m.outcome.records.len(),
+        m.outcome.tally.records,
         m.duplicates,
         new,
         m.outcome.findings.len() - new,

@@ -15,29 +15,18 @@
 //!   both directories and what differs.
 
 use crate::engine::plan::{self, Plan, Programs, RunOutcome};
-use crate::engine::results::{self, Record, Writer};
-use crate::model::Program;
+use crate::engine::results::{self, Record, Stage, Writer};
+use crate::model::{Class, Program};
 use crate::oracle::{findings, known, windows};
 use crate::report::summary;
 use crate::toolchain::registry;
 use anyhow::{bail, Context, Result};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How one input directory fared.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Source {
-    pub dir: PathBuf,
-    /// `ok`, `partial` (a half-written last line was dropped), `missing`,
-    /// or `duplicate` (the same directory was given before).
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shard: Option<String>,
-    pub records: usize,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-}
+/// How one input directory fared, and what it held.
+pub type Source = results::Runner;
 
 /// What a merge produced.
 pub struct Merged {
@@ -116,16 +105,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     let mut sources = Vec::new();
     let mut plans: Vec<(PathBuf, Plan)> = Vec::new();
     let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
-    let mut per_dir: Vec<(PathBuf, Vec<Record>)> = Vec::new();
+    // (canonical dir, index in `sources`) of the dirs to merge.
+    let mut per_dir: Vec<(PathBuf, usize)> = Vec::new();
     for d in dirs {
         let canon = d.canonicalize().unwrap_or_else(|_| d.clone());
         if !seen_dirs.insert(canon.clone()) {
             sources.push(Source {
                 dir: d.clone(),
                 status: "duplicate",
-                shard: None,
-                records: 0,
                 note: "given before; counted once".into(),
+                ..Source::default()
             });
             continue;
         }
@@ -135,9 +124,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
                 sources.push(Source {
                     dir: d.clone(),
                     status: "missing",
-                    shard: None,
-                    records: 0,
                     note: format!("{e:#}"),
+                    ..Source::default()
                 });
                 continue;
             }
@@ -153,20 +141,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
                 );
             }
         }
-        let (recs, partial) = results::read(d)?;
         sources.push(Source {
             dir: d.clone(),
-            status: if partial { "partial" } else { "ok" },
+            status: "ok",
             shard: plan.shard.map(|s| s.to_string()),
-            records: recs.len(),
-            note: if partial {
-                "a half-written last line was dropped".into()
-            } else {
-                String::new()
-            },
+            ..Source::default()
         });
         plans.push((canon.clone(), plan));
-        per_dir.push((canon, recs));
+        per_dir.push((canon, sources.len() - 1));
     }
     let Some((_, first)) = plans.first() else {
         bail!(
@@ -209,18 +191,25 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     }
     let missing_shards = missing_shards(&plans);
 
-    // Records, once each, with their logs copied in.
+    // Pass 1: stream each dir's records into the merged results.jsonl, once
+    // each, with their logs; count them, and note the programs whose records
+    // the judging needs (a failure, a window, two checksums).
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     results::write_atomic(&out.join("run.json"), &serde_json::to_vec_pretty(&merged)?)?;
+    let corpus_run = matches!(merged.programs, Programs::Corpus { .. });
     let mut writer = Writer::open(out)?;
     let mut keys = HashSet::new();
-    let mut all: Vec<Record> = Vec::new();
+    let mut tally = results::Tally::default();
+    let mut first_sum: HashMap<String, Option<String>> = HashMap::new();
+    let mut needed: HashSet<String> = HashSet::new();
     let mut duplicates = 0;
-    for (dir, recs) in per_dir {
-        for r in recs {
+    for (dir, si) in &per_dir {
+        let src = &mut sources[*si];
+        let partial = results::for_each(dir, |r| {
+            src.records += 1;
             if !keys.insert(r.key()) {
                 duplicates += 1;
-                continue;
+                return Ok(());
             }
             if let Some(log) = &r.log {
                 let dst = out.join(log);
@@ -230,12 +219,52 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
                 let _ = std::fs::copy(dir.join(log), &dst);
             }
             writer.append(&r)?;
-            all.push(r);
+            tally.count(&r);
+            let cell = src.cells.entry((r.toolchain.clone(), r.arch)).or_default();
+            if r.stage == Stage::Run {
+                cell.runs += 1;
+                cell.judged += u32::from(r.outcome != Class::Infra);
+                cell.executors.insert(r.executor.clone());
+            }
+            if r.outcome == Class::Infra {
+                cell.infra += 1;
+            }
+            if r.outcome != Class::Ok {
+                src.failing.insert(r.program.clone());
+            }
+            let sum = first_sum.entry(r.program.clone()).or_insert(None);
+            let two_sums = match (&r.checksum, &*sum) {
+                (Some(c), Some(f)) => c != f,
+                (Some(c), None) => {
+                    *sum = Some(c.clone());
+                    false
+                }
+                _ => false,
+            };
+            if corpus_run || two_sums || results::Tally::needs_keeping(std::slice::from_ref(&r)) {
+                needed.insert(r.program.clone());
+            }
+            Ok(())
+        })?;
+        if partial {
+            src.status = "partial";
+            src.note = "a half-written last line was dropped".into();
         }
     }
     drop(writer);
+    drop(first_sum);
 
-    // Judge each program on all its records.
+    // Pass 2: the records of those programs, from the merged file; every
+    // other program ran clean alike everywhere and has no finding.
+    let mut by_program: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+    results::for_each(out, |r| {
+        if needed.contains(&r.program) {
+            by_program.entry(r.program.clone()).or_default().push(r);
+        }
+        Ok(())
+    })?;
+
+    // Judge each of them on all its records.
     let (programs, entries) = plan::load_programs(&merged)?;
     let by_name: BTreeMap<String, Program> = match &merged.programs {
         Programs::Corpus { .. } => (0..programs.len())
@@ -248,11 +277,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         Programs::Generated { templates, .. } => plan::parse_families(templates)?,
         Programs::Corpus { .. } => Vec::new(),
     };
-    let mut by_program: BTreeMap<&String, Vec<Record>> = BTreeMap::new();
-    for r in &all {
-        by_program.entry(&r.program).or_default().push(r.clone());
-    }
-    let program_count = by_program.len();
+    let program_count = tally.programs.len();
     let mut found = Vec::new();
     for (name, recs) in &by_program {
         let prog = match &merged.programs {
@@ -274,18 +299,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         known::label(&merged.known, &mut new);
         found.extend(new);
     }
-    drop(by_program);
+    tally.kept = by_program.into_values().flatten().collect();
     let home = registry::home();
     let toolchains = plan::resolve_toolchains(&home, &merged.toolchains)
         .context("the merged runs' toolchains must be installed here to write their reproducers")?;
     let cells = plan::cells(&toolchains, &merged.archs, merged.qemu_mode);
     let corpus_failures = entries
         .as_ref()
-        .map(|es| summary::corpus_table(es, &cells, &all).1);
+        .map(|es| summary::corpus_table(es, &cells, &tally.kept).1);
     let mut outcome = RunOutcome {
         out_dir: out.to_path_buf(),
         programs: program_count,
-        records: all,
+        tally,
+        runners: sources.clone(),
         elapsed: Duration::ZERO,
         interrupted: false,
         findings: findings::dedup(found),

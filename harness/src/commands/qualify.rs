@@ -7,7 +7,7 @@
 
 use crate::engine::plan::{Options, Plan, Programs, RunOutcome};
 use crate::error::{EXIT_FINDINGS, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK};
-use crate::model::{Arch, Class};
+use crate::model::Arch;
 use crate::oracle::known::KnownIssue;
 use crate::oracle::upgrade::{self, Change};
 use crate::report::qualify::{self as report, Entry, Qualification};
@@ -161,13 +161,10 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
 fn infra_cells(parts: &[(&str, RunOutcome, Plan)]) -> Vec<String> {
     let mut m: BTreeMap<(String, Arch), (u32, u32)> = BTreeMap::new();
     for (_, o, _) in parts {
-        for r in &o.records {
-            let e = m.entry((r.toolchain.clone(), r.arch)).or_default();
-            if r.outcome == Class::Infra {
-                e.0 += 1;
-            } else if r.stage == crate::model::Stage::Run {
-                e.1 += 1;
-            }
+        for ((t, a), c) in &o.tally.cells {
+            let e = m.entry((t.clone(), *a)).or_default();
+            e.0 += c.infra;
+            e.1 += c.judged;
         }
     }
     m.into_iter()

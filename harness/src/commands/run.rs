@@ -103,7 +103,8 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             .map_or(programs.len(), |s| s.indexes(programs.len()).count() as u64),
         opts.quiet,
     );
-    let mut all: Vec<Record> = Vec::new();
+    let mut tally = results::Tally::default();
+    let corpus_run = matches!(plan.programs, Programs::Corpus { .. });
     let mut tested = 0usize;
     let mut findings: Vec<findings::Finding> = Vec::new();
     let mut budget_spent = false;
@@ -151,7 +152,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             &on_record,
         )?;
         if exec::interrupted() {
-            all.extend(recs);
+            tally.add(recs, true);
             break;
         }
         tested += 1;
@@ -172,14 +173,16 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
                 }
             }
         }
-        all.extend(recs);
+        // Only the records a report may quote are kept whole.
+        let keep = corpus_run || !new.is_empty() || results::Tally::needs_keeping(&recs);
+        tally.add(recs, keep);
         let stop = plan.stop_on_first && new.iter().any(|f| f.is_new());
         findings.extend(new);
         bar.inc(1);
         progress.tick(
             tested as u64,
             findings.iter().filter(|f| f.is_new()).count(),
-            all.len(),
+            tally.records,
         );
         if stop {
             break;
@@ -196,10 +199,11 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let findings = findings::dedup(findings);
     let corpus_failures = entries
         .as_ref()
-        .map(|es| summary::corpus_table(es, &cells, &all).1);
+        .map(|es| summary::corpus_table(es, &cells, &tally.kept).1);
     let mut outcome = RunOutcome {
         out_dir: out_dir.to_path_buf(),
-        records: all,
+        tally,
+        runners: Vec::new(),
         programs: tested,
         elapsed: start.elapsed(),
         interrupted,

@@ -5,7 +5,7 @@
 use crate::engine::corpus;
 use crate::engine::executor::{self, QemuMode};
 use crate::engine::pipeline::{Cell, Program, TrialPolicy};
-use crate::engine::results::{self, Record};
+use crate::engine::results;
 use crate::model::Arch;
 use crate::oracle::findings;
 use crate::oracle::verdict;
@@ -133,7 +133,10 @@ pub struct Options {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub out_dir: PathBuf,
-    pub records: Vec<Record>,
+    /// The records, counted; whole only for the programs that need them.
+    pub tally: results::Tally,
+    /// For a merged run: the results dirs it was merged from, and what each held.
+    pub runners: Vec<results::Runner>,
     pub programs: usize,
     pub elapsed: Duration,
     pub interrupted: bool,

@@ -10,7 +10,7 @@ use crate::model::{Arch, Class};
 pub use crate::model::{Record, Stage};
 use anyhow::{bail, Context, Result};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,30 +63,49 @@ impl Writer {
 /// mid-write) is dropped and reported in the second value; any other bad line
 /// is an error naming the file and line.
 pub fn read(dir: &Path) -> Result<(Vec<Record>, bool)> {
+    let mut out = Vec::new();
+    let partial = for_each(dir, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok((out, partial))
+}
+
+/// Stream results.jsonl record by record into `f`, holding one line at a
+/// time; returns whether a partial last line was dropped (as `read`).
+pub fn for_each(dir: &Path, mut f: impl FnMut(Record) -> Result<()>) -> Result<bool> {
+    use std::io::BufRead;
     let path = dir.join("results.jsonl");
-    let data = match fs::read(&path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], false)),
+    let file = match fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let mut out = Vec::new();
-    let mut dropped_tail = false;
-    let ends_with_newline = data.last() == Some(&b'\n');
-    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
-    let n = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        if line.is_empty() {
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let got = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if got == 0 {
+            return Ok(false);
+        }
+        n += 1;
+        if line.last() != Some(&b'\n') {
+            // The last line, cut short: the writer died mid-write.
+            return Ok(!line.iter().all(u8::is_ascii_whitespace));
+        }
+        let text = &line[..line.len() - 1];
+        if text.is_empty() {
             continue;
         }
-        let last_partial = i == n - 1 && !ends_with_newline;
-        match serde_json::from_slice::<Record>(line) {
-            Ok(r) if !last_partial => out.push(r),
-            Ok(_) | Err(_) if last_partial => dropped_tail = true,
-            Err(e) => bail!("{}:{}: malformed result line: {e}", path.display(), i + 1),
-            Ok(_) => unreachable!(),
+        match serde_json::from_slice::<Record>(text) {
+            Ok(r) => f(r)?,
+            Err(e) => bail!("{}:{n}: malformed result line: {e}", path.display()),
         }
     }
-    Ok((out, dropped_tail))
 }
 
 /// Rewrite results.jsonl without a partial last line (before resuming).
@@ -116,6 +135,112 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     fs::write(&tmp, data)
         .and_then(|_| fs::rename(&tmp, path))
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What the reports need of a run's records, gathered as the records go by:
+/// counts for every record, whole records only for the programs that need
+/// them (a failure somewhere, a finding, a corpus entry). A run or a merge
+/// thus holds a few counters per program and cell, not every record.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Records counted.
+    pub records: usize,
+    /// Infrastructure failures among them.
+    pub infra: usize,
+    /// (program, toolchain, arch) -> outcome counts, as `cell_counts` gives.
+    pub counts: BTreeMap<(String, String, Arch), Counts>,
+    /// Programs with at least one record.
+    pub programs: BTreeSet<String>,
+    /// (toolchain, arch) -> its runs over all programs.
+    pub cells: BTreeMap<(String, Arch), CellRuns>,
+    /// The whole records of the kept programs, in the order added.
+    pub kept: Vec<Record>,
+}
+
+/// One toolchain/arch cell over a whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CellRuns {
+    /// Run records (every outcome).
+    pub runs: u32,
+    /// Run records with a program outcome (not an infrastructure failure).
+    pub judged: u32,
+    /// Infrastructure failures (builds and runs).
+    pub infra: u32,
+    /// The executor labels its runs had.
+    pub executors: BTreeSet<String>,
+}
+
+impl Tally {
+    /// Count one record without keeping it.
+    pub fn count(&mut self, r: &Record) {
+        self.records += 1;
+        if !self.programs.contains(&r.program) {
+            self.programs.insert(r.program.clone());
+        }
+        let cell = self.cells.entry((r.toolchain.clone(), r.arch)).or_default();
+        if r.outcome == Class::Infra {
+            self.infra += 1;
+            cell.infra += 1;
+        }
+        if r.stage == Stage::Run {
+            cell.runs += 1;
+            cell.judged += u32::from(r.outcome != Class::Infra);
+            if !cell.executors.contains(&r.executor) {
+                cell.executors.insert(r.executor.clone());
+            }
+        }
+        if !(r.stage == Stage::Build && r.outcome == Class::Ok) {
+            *self
+                .counts
+                .entry((r.program.clone(), r.toolchain.clone(), r.arch))
+                .or_default()
+                .entry(r.outcome)
+                .or_default() += 1;
+        }
+    }
+
+    /// Count a program's records, keeping them when `keep`.
+    pub fn add(&mut self, recs: Vec<Record>, keep: bool) {
+        for r in &recs {
+            self.count(r);
+        }
+        if keep {
+            self.kept.extend(recs);
+        }
+    }
+
+    /// Whether a program's records must be kept whole: something failed, or
+    /// its build showed a window, so its findings and reproducers need them.
+    pub fn needs_keeping(recs: &[Record]) -> bool {
+        recs.iter().any(|r| {
+            r.outcome != Class::Ok || r.scan.as_ref().is_some_and(|s| !s.windows.is_empty())
+        }) || {
+            let mut sums = recs.iter().filter_map(|r| r.checksum.as_ref());
+            let first = sums.next();
+            sums.any(|c| Some(c) != first)
+        }
+    }
+}
+
+/// One results dir of a merged run (a runner, or one shard of one), and what
+/// it held.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Runner {
+    pub dir: PathBuf,
+    /// `ok`, `partial` (a half-written last line was dropped), `missing`, or
+    /// `duplicate` (the same directory was given before).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// Records it held (duplicates of another dir's included).
+    pub records: usize,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// (toolchain, arch) -> its runs there.
+    #[serde(skip)]
+    pub cells: BTreeMap<(String, Arch), CellRuns>,
+    /// Programs with a run or build that was not ok there.
+    pub failing: BTreeSet<String>,
 }
 
 /// Outcome counts per cell, from records.

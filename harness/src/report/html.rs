@@ -58,6 +58,66 @@ document.getElementById('shown').textContent=shown+' of '+rows.length+' programs
 s.addEventListener('change',apply);var m=/filter=([a-z_]+)/.exec(location.hash);\
 if(m){s.value=m[1];apply();}})();";
 
+/// A runner as a reader knows it: its results dir, and its shard.
+fn runner_name(r: &results::Runner) -> String {
+    match &r.shard {
+        Some(sh) => format!("{} (shard {sh})", r.dir.display()),
+        None => r.dir.display().to_string(),
+    }
+}
+
+/// For a merged run: one row per results dir, with what it ran where.
+fn runners_html(s: &mut String, out: &RunOutcome) {
+    if out.runners.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<h2>Runners ({})</h2><table id=\"runners\"><tr><th>results dir</th><th>status</th>\
+         <th>records</th><th>cells (runs, executor)</th><th>programs that failed there</th></tr>",
+        out.runners.len()
+    );
+    for r in &out.runners {
+        let cells: Vec<String> = r
+            .cells
+            .iter()
+            .filter(|(_, c)| c.runs > 0)
+            .map(|((t, a), c)| {
+                format!(
+                    "{t}/{a}: {} ({})",
+                    c.runs,
+                    c.executors.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        let status = if r.note.is_empty() {
+            r.status.to_string()
+        } else {
+            format!("{}: {}", r.status, r.note)
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&runner_name(r)),
+            escape(&status),
+            r.records,
+            escape(&cells.join("; ")),
+            escape(&failing_list(&r.failing))
+        );
+    }
+    s.push_str("</table>\n");
+}
+
+/// The first programs of a set, and how many more.
+fn failing_list(set: &BTreeSet<String>) -> String {
+    const SHOWN: usize = 20;
+    let mut v: Vec<String> = set.iter().take(SHOWN).cloned().collect();
+    if set.len() > SHOWN {
+        v.push(format!("and {} more", set.len() - SHOWN));
+    }
+    v.join(", ")
+}
+
 fn finding_html(s: &mut String, out: &RunOutcome, f: &Finding) {
     let dir = out.out_dir.join("findings").join(&f.id);
     let reduced = dir.join("reduced");
@@ -106,6 +166,21 @@ fn finding_html(s: &mut String, out: &RunOutcome, f: &Finding) {
     for w in &f.static_windows {
         let _ = writeln!(s, "<p>{}</p>", escape(&w.line()));
     }
+    // A merged run: which runners saw it fail.
+    let saw: Vec<String> = out
+        .runners
+        .iter()
+        .filter(|r| r.failing.contains(&f.program))
+        .map(runner_name)
+        .collect();
+    if !saw.is_empty() {
+        let _ = writeln!(
+            s,
+            "<p class=\"runners\">failing runs of {} from: {}</p>",
+            escape(&f.program),
+            escape(&saw.join(", "))
+        );
+    }
     let _ = writeln!(
         s,
         "<p>reproduce: <code>sh {}</code></p>",
@@ -136,7 +211,7 @@ pub fn html(cells: &[Cell], out: &RunOutcome) -> String {
         new.len(),
         known.len(),
         out.programs,
-        out.records.len(),
+        out.tally.records,
         out.elapsed.as_secs_f64(),
         escape(&out.out_dir.display().to_string())
     );
@@ -154,9 +229,11 @@ pub fn html(cells: &[Cell], out: &RunOutcome) -> String {
         }
     }
 
+    runners_html(&mut s, out);
+
     // The matrix.
-    let counts = results::cell_counts(&out.records);
-    let programs: BTreeSet<&String> = out.records.iter().map(|r| &r.program).collect();
+    let counts = &out.tally.counts;
+    let programs = &out.tally.programs;
     let present: BTreeSet<Class> = counts.values().flat_map(|c| c.keys().copied()).collect();
     let _ = writeln!(s, "<h2>Outcome matrix</h2><p class=\"legend\">");
     for c in ORDER.iter().filter(|c| present.contains(c)) {
@@ -187,7 +264,7 @@ pub fn html(cells: &[Cell], out: &RunOutcome) -> String {
         );
     }
     s.push_str("</tr></thead><tbody>\n");
-    for p in &programs {
+    for p in programs {
         let mut classes = BTreeSet::new();
         let mut row = String::new();
         for c in cells {

@@ -174,11 +174,12 @@ pub fn junit(
 ) -> String {
     let mut corpus_cases = Vec::new();
     if let Some(es) = entries {
-        for c in expectations::corpus_cells(es, cells, &out.records) {
+        for c in expectations::corpus_cells(es, cells, &out.tally.kept) {
             let text = expectations::corpus_cell_text(&c);
             let failed = c.failures() > 0;
             let log = out
-                .records
+                .tally
+                .kept
                 .iter()
                 .filter(|r| r.program == c.entry && r.toolchain == c.toolchain && r.arch == c.arch)
                 .find(|r| r.outcome != crate::model::Class::Ok || !failed)
@@ -189,7 +190,7 @@ pub fn junit(
             corpus_cases.push(Case {
                 classname: format!("divergo.corpus.{}", c.entry),
                 name: format!("{}/{}", c.toolchain, c.arch),
-                time_s: cell_seconds(&out.records, &c.entry, &c.toolchain, c.arch),
+                time_s: cell_seconds(&out.tally.kept, &c.entry, &c.toolchain, c.arch),
                 failure: failed.then(|| {
                     (
                         text.clone(),

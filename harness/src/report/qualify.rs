@@ -171,14 +171,13 @@ fn covered(q: &Qualification) -> Vec<String> {
                 }
             ),
         };
-        let mut runs: BTreeMap<String, (u32, BTreeSet<String>)> = BTreeMap::new();
-        for r in o.records.iter().filter(|r| r.stage == results::Stage::Run) {
-            let e = runs
-                .entry(format!("{}/{}", r.toolchain, r.arch))
-                .or_default();
-            e.0 += 1;
-            e.1.insert(r.executor.clone());
-        }
+        let runs: BTreeMap<String, (u32, BTreeSet<String>)> = o
+            .tally
+            .cells
+            .iter()
+            .filter(|(_, c)| c.runs > 0)
+            .map(|((t, a), c)| (format!("{t}/{a}"), (c.runs, c.executors.clone())))
+            .collect();
         v.push(format!(
             "{name}: {} program(s) of {what}, {:.0} s, up to {} trials per cell; results in {}",
             o.programs,

@@ -37,9 +37,9 @@ pub fn corpus_table(entries: &[corpus::Entry], cells: &[Cell], recs: &[Record]) 
     (s, failures)
 }
 
-fn matrix(cells: &[Cell], recs: &[Record]) -> String {
-    let counts = results::cell_counts(recs);
-    let programs: BTreeSet<&String> = recs.iter().map(|r| &r.program).collect();
+fn matrix(cells: &[Cell], tally: &results::Tally) -> String {
+    let counts = &tally.counts;
+    let programs = &tally.programs;
     let mut s = String::from("| program |");
     for c in cells {
         let _ = write!(s, " {} {} |", c.toolchain.name, c.arch);
@@ -51,7 +51,7 @@ fn matrix(cells: &[Cell], recs: &[Record]) -> String {
     s.push('\n');
     let mut totals: Vec<Counts> = vec![BTreeMap::new(); cells.len()];
     let mut rows = Vec::new();
-    for p in &programs {
+    for p in programs {
         let mut row = format!("| {p} |");
         let mut interesting = false;
         for (i, c) in cells.iter().enumerate() {
@@ -99,7 +99,7 @@ pub fn write_summary(
         s,
         "{} programs, {} records, {:.1} s{}\n",
         out.programs,
-        out.records.len(),
+        out.tally.records,
         out.elapsed.as_secs_f64(),
         if out.interrupted {
             ", **INTERRUPTED: partial results**"
@@ -132,11 +132,7 @@ pub fn write_summary(
                 .unwrap_or_default()
         );
     }
-    let infra = out
-        .records
-        .iter()
-        .filter(|r| r.outcome == Class::Infra)
-        .count();
+    let infra = out.tally.infra;
     if infra > 0 {
         let _ = writeln!(
             s,
@@ -159,14 +155,14 @@ pub fn write_summary(
         write_findings(&mut s, &known);
     }
     if let Some(es) = entries {
-        let (table, failures) = corpus_table(es, cells, &out.records);
+        let (table, failures) = corpus_table(es, cells, &out.tally.kept);
         let _ = writeln!(s, "## Corpus expectations ({failures} failed)\n\n{table}");
     }
-    let _ = writeln!(s, "## Outcome matrix\n\n{}", matrix(cells, &out.records));
+    let _ = writeln!(s, "## Outcome matrix\n\n{}", matrix(cells, &out.tally));
     let _ = plan;
     results::write_atomic(&out.out_dir.join("summary.md"), s.as_bytes())?;
     for f in &out.findings {
-        crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.records)?;
+        crate::report::reproducer::write(&out.out_dir, f, plan, cells, &out.tally.kept)?;
     }
     results::write_atomic(
         &out.out_dir.join("report.html"),

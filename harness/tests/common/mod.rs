@@ -129,3 +129,29 @@ pub fn valid_junit(path: &Path) -> String {
     );
     std::fs::read_to_string(path).unwrap()
 }
+
+/// Load `url` in Debian's headless chromium with `args`; asserts it exits 0
+/// and logs no console message at all (errors included). Gives (stdout, stderr).
+pub fn chromium(args: &[&str], url: &str) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new("timeout")
+        .args([
+            "120",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
+        .args(["--enable-logging=stderr", "--v=0", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("chromium must be installed (scripts/test.sh installs it)");
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "chromium failed: {err}");
+    // Console messages (errors included) are logged as INFO:CONSOLE lines.
+    let console: Vec<&str> = err.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    (out, err)
+}
