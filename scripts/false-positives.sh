@@ -8,10 +8,19 @@
 # cross-arch findings (a bug on one arch, both toolchains) are listed apart.
 #
 # Usage: scripts/false-positives.sh [COUNT] [SEED]
+#        scripts/false-positives.sh --resume RESULTS_DIR   (finish an interrupted check)
 # Env:   DIVERGO (binary), PAIR (default "go1.25.13,go1.25.14"),
 #        ARCHS (default "amd64,arm64"), TEMPLATES (default: run's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+RESUME=
+if [ "${1:-}" = --resume ]; then
+  RESUME=${2:?usage: $0 --resume RESULTS_DIR}
+  [ -f "$RESUME/run.json" ] || { echo "$RESUME: not a results dir (no run.json)" >&2; exit 2; }
+  # The pair and archs are the interrupted run's own.
+  PAIR=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["toolchains"]))' "$RESUME/run.json")
+  ARCHS=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["archs"]))' "$RESUME/run.json")
+fi
 COUNT=${1:-300}
 SEED=${2:-1000}
 PAIR=${PAIR:-go1.25.13,go1.25.14}
@@ -20,13 +29,21 @@ DIVERGO=${DIVERGO:-target/release/divergo}
 [ -x "$DIVERGO" ] || cargo build --release --quiet -p divergo
 # shellcheck disable=SC2046
 "$DIVERGO" toolchains install $(echo "$PAIR" | tr , ' ') 2>/dev/null
-out=$(mktemp -d /tmp/divergo-fp.XXXXXX)
 templates=()
 [ -z "${TEMPLATES:-}" ] || templates=(--templates "$TEMPLATES")
 set +e
-"$DIVERGO" run --quiet --json --toolchains "$PAIR" --arch "$ARCHS" --seed "$SEED" --count "$COUNT" \
-  "${templates[@]}" --out "$out/results" >"$out/summary.json" 2>"$out/stderr.txt"
-st=$?
+if [ -n "$RESUME" ]; then
+  out=$(dirname "$RESUME")
+  [ "$(basename "$RESUME")" = results ] || out=$(mktemp -d /tmp/divergo-fp.XXXXXX)
+  "$DIVERGO" run --quiet --json --resume "$RESUME" >"$out/summary.json" 2>"$out/stderr.txt"
+  st=$?
+  [ -e "$out/results" ] || ln -s "$(cd "$RESUME" && pwd)" "$out/results"
+else
+  out=$(mktemp -d /tmp/divergo-fp.XXXXXX)
+  "$DIVERGO" run --quiet --json --toolchains "$PAIR" --arch "$ARCHS" --seed "$SEED" --count "$COUNT" \
+    "${templates[@]}" --out "$out/results" >"$out/summary.json" 2>"$out/stderr.txt"
+  st=$?
+fi
 set -e
 python3 - "$out/summary.json" "$out/results/results.jsonl" "$PAIR" "$ARCHS" "$st" <<'PY'
 import collections, json, sys
