@@ -29,7 +29,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -525,22 +524,11 @@ pub fn releases_between(
     Ok(v)
 }
 
+/// git in `repo` (the source module's clean-environment git), trimmed.
 fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .with_context(|| format!("cannot run git in {}", repo.display()))?;
-    if !o.status.success() {
-        bail!(
-            "git {} in {}: {}",
-            args.join(" "),
-            repo.display(),
-            String::from_utf8_lossy(&o.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+    crate::toolchain::source::git(repo, args)
+        .map(|out| out.trim().to_string())
+        .map_err(|e| anyhow::anyhow!("git {} in {}: {e}", args.join(" "), repo.display()))
 }
 
 /// The commits from the older ref to the newer one (first-parent history),
@@ -566,15 +554,7 @@ pub fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<Point>>
             );
         }
     }
-    let is_ancestor = |a: &str, d: &str| {
-        Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(["merge-base", "--is-ancestor", a, d])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
+    let is_ancestor = |a: &str, d: &str| git(repo, &["merge-base", "--is-ancestor", a, d]).is_ok();
     let (old, new) = if is_ancestor(&g, &b) {
         (g, b)
     } else if is_ancestor(&b, &g) {
@@ -650,7 +630,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
     let prober = Prober {
         home: home.clone(),
         cfg: Config {
-            emulated_cpus: target.emulated_cpus as usize,
+            emulated_cpus: target.emulated_cpus,
             ..Config::standard(
                 home.clone(),
                 out.clone(),

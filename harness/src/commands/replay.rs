@@ -108,7 +108,7 @@ impl Reproduction {
         let work = out.join("work");
         std::fs::create_dir_all(&work)?;
         let cfg = Config {
-            emulated_cpus: emulated_cpus as usize,
+            emulated_cpus,
             ..Config::standard(home, out.to_path_buf(), work, jobs, env)
         };
         let writer = Mutex::new(Writer::open(out)?);
@@ -123,7 +123,7 @@ impl Reproduction {
 
     /// CPUs each emulated run is pinned to.
     pub fn emulated_cpus(&self) -> u32 {
-        self.cfg.emulated_cpus as u32
+        self.cfg.emulated_cpus
     }
 
     /// Build and run `prog` on the finding's cells with the replay trials.

@@ -89,7 +89,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         timeout: Duration::from_secs_f64(plan.timeout_s),
         memory_limit: plan.memory_limit_mib << 20,
         keep: opts.keep,
-        emulated_cpus: plan.emulated_cpus as usize,
+        emulated_cpus: plan.emulated_cpus,
         ..Config::standard(
             home.clone(),
             out_dir.to_path_buf(),

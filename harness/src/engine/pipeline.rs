@@ -75,7 +75,7 @@ pub struct Config {
     pub output_cap: usize,
     pub keep: bool,
     /// CPUs each emulated run is pinned to (0: unpinned).
-    pub emulated_cpus: usize,
+    pub emulated_cpus: u32,
 }
 
 impl Config {
@@ -517,7 +517,7 @@ fn run_once(
     spec.memory_limit = Some(cfg.memory_limit);
     spec.output_cap = cfg.output_cap;
     if executor.is_emulated() {
-        spec.cpus = cfg.emulated_cpus;
+        spec.cpus = cfg.emulated_cpus as usize;
     }
     let r = if let Err(e) = fs::create_dir_all(&scratch) {
         exec::ExecResult {

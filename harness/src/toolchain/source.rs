@@ -599,7 +599,7 @@ fn resolve(source: &Path, git_ref: Option<&str>) -> R<Resolved> {
 }
 
 /// Run git with a clean git environment; stdout on success.
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
