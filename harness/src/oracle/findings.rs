@@ -187,6 +187,52 @@ fn tally(c: &CellReport) -> verdict::Tally {
 }
 
 impl Finding {
+    /// A finding of `kind` with bug key `bug` on `cells` (its id derived from
+    /// the three), seen once, of no program yet (see [`Finding::of`]): no
+    /// p-value, comparisons, triage, known-issue label or static windows.
+    pub fn new(
+        kind: Kind,
+        scope: String,
+        signature: String,
+        bug: String,
+        cells: Vec<CellReport>,
+        alpha: f64,
+    ) -> Finding {
+        Finding {
+            id: finding_id(kind, &bug, &cells),
+            kind,
+            scope,
+            signature,
+            bug,
+            template: None,
+            seed: None,
+            program: String::new(),
+            p_value: None,
+            alpha,
+            cells,
+            count: 1,
+            programs: Vec::new(),
+            divergo_version: crate::model::version(),
+            threshold: None,
+            settled: true,
+            comparisons: Vec::new(),
+            triage: None,
+            known: None,
+            static_windows: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// The same finding, of program `prog`.
+    pub fn of(mut self, prog: &Program) -> Finding {
+        self.template = prog.template.clone();
+        self.seed = prog.seed;
+        self.program = prog.name.clone();
+        self.programs = vec![prog.name.clone()];
+        self.source = Some(prog.clone());
+        self
+    }
+
     /// A finding that matches no known issue.
     pub fn is_new(&self) -> bool {
         self.known.is_none()
@@ -324,27 +370,8 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
         |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
             let bug = crate::oracle::classify::bug_key(&signature);
             Finding {
-                id: finding_id(kind, &bug, &cells),
-                kind,
-                scope,
-                signature,
-                bug,
-                template: prog.template.clone(),
-                seed: prog.seed,
-                program: prog.name.clone(),
                 p_value: p,
-                alpha,
-                cells,
-                count: 1,
-                programs: vec![prog.name.clone()],
-                divergo_version: crate::model::version(),
-                threshold: None,
-                settled: true,
-                comparisons: Vec::new(),
-                triage: None,
-                known: None,
-                static_windows: Vec::new(),
-                source: Some(prog.clone()),
+                ..Finding::new(kind, scope, signature, bug, cells, alpha).of(prog)
             }
         };
 

@@ -151,29 +151,14 @@ mod tests {
     }
 
     fn finding(scope: &str, signature: &str, cells: Vec<CellReport>) -> Finding {
-        Finding {
-            id: "x".into(),
-            kind: Kind::Crash,
-            scope: scope.into(),
-            signature: signature.into(),
-            bug: crate::oracle::classify::bug_key(signature),
-            template: None,
-            seed: None,
-            program: "p".into(),
-            p_value: None,
-            alpha: 0.01,
+        Finding::new(
+            Kind::Crash,
+            scope.into(),
+            signature.into(),
+            crate::oracle::classify::bug_key(signature),
             cells,
-            count: 1,
-            programs: vec![],
-            divergo_version: String::new(),
-            threshold: None,
-            settled: true,
-            comparisons: vec![],
-            triage: None,
-            known: None,
-            static_windows: vec![],
-            source: None,
-        }
+            0.01,
+        )
     }
 
     const LEAF: &str = r#"

@@ -17,7 +17,7 @@
 //! ([`cross_reference`]).
 
 use crate::model::{Arch, Class, Program, Record, ScanFacts, Stage, WindowFact};
-use crate::oracle::findings::{finding_id, CellReport, Finding, Kind, StaticWindow};
+use crate::oracle::findings::{CellReport, Finding, Kind, StaticWindow};
 use crate::oracle::verdict::Scope;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,27 +132,16 @@ pub fn findings(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
                 .collect::<Vec<_>>(),
         );
         out.push(Finding {
-            id: finding_id(Kind::UnsafeWindow, &bug, &reports),
-            kind: Kind::UnsafeWindow,
-            scope: sc.name().to_string(),
-            signature,
-            bug,
-            template: prog.template.clone(),
-            seed: prog.seed,
-            program: prog.name.clone(),
-            p_value: None,
-            alpha,
-            cells: reports,
-            count: 1,
-            programs: vec![prog.name.clone()],
-            divergo_version: crate::model::version(),
-            threshold: None,
-            settled: true,
-            comparisons: Vec::new(),
-            triage: None,
-            known: None,
             static_windows: windows,
-            source: Some(prog.clone()),
+            ..Finding::new(
+                Kind::UnsafeWindow,
+                sc.name().to_string(),
+                signature,
+                bug,
+                reports,
+                alpha,
+            )
+            .of(prog)
         });
     }
     out
