@@ -368,19 +368,7 @@ fn run_reports_and_replays_the_static_toolchain_finding() {
             .iter()
             .filter(|f| f["kind"] == "unsafe-window")
             .map(|f| {
-                let div: Vec<String> = f["cells"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|c| c["divergent"] == true)
-                    .map(|c| {
-                        format!(
-                            "{}/{}",
-                            c["toolchain"].as_str().unwrap(),
-                            c["arch"].as_str().unwrap()
-                        )
-                    })
-                    .collect();
+                let div = common::divergent(f);
                 (
                     f["id"].as_str().unwrap().to_string(),
                     f["scope"].as_str().unwrap().to_string(),

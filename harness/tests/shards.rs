@@ -63,14 +63,13 @@ fn findings(v: &Value) -> BTreeSet<String> {
         .iter()
         .flat_map(|k| v[k].as_array().unwrap().iter())
         .map(|f| {
-            let div: Vec<String> = f["cells"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|c| c["divergent"] == true)
-                .map(|c| format!("{}/{}", c["toolchain"], c["arch"]))
-                .collect();
-            format!("{} {} {} {:?}", f["id"], f["kind"], f["scope"], div)
+            format!(
+                "{} {} {} {:?}",
+                f["id"],
+                f["kind"],
+                f["scope"],
+                divergent(f)
+            )
         })
         .collect()
 }

@@ -39,22 +39,6 @@ fn run(filter: &str, archs: &str, extra: &[&str], out: &Path) -> (Option<i32>, V
     (o.status.code(), v, err)
 }
 
-fn divergent(f: &Value) -> Vec<String> {
-    f["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["divergent"] == true)
-        .map(|c| {
-            format!(
-                "{}/{}",
-                c["toolchain"].as_str().unwrap(),
-                c["arch"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 fn known_file() -> String {
     fixtures().join("known.toml").to_str().unwrap().to_string()
 }

@@ -155,3 +155,20 @@ pub fn chromium(args: &[&str], url: &str) -> (String, String) {
     assert!(console.is_empty(), "console messages: {console:?}");
     (out, err)
 }
+
+/// The divergent cells of a finding (from `--json`), as `toolchain/arch`.
+pub fn divergent(f: &serde_json::Value) -> Vec<String> {
+    f["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["divergent"] == true)
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["toolchain"].as_str().unwrap(),
+                c["arch"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
