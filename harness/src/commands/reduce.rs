@@ -56,12 +56,18 @@ impl State {
     }
 }
 
+/// Repairs of one candidate's build errors, at most.
+const MAX_REPAIRS: usize = 4;
+
 /// Build `main_go` with the first toolchain of the finding for its arch: a
-/// cheap check before any trial. Repairs unused imports once.
+/// cheap check before any trial. Repairs unused imports and variables (up to
+/// [`MAX_REPAIRS`] builds more).
 fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<String, String>> {
     let cell = &rep.cells[0];
     let mut src = prog.main_go.clone();
-    for _ in 0..2 {
+    // Each repair fixes what one build reported; a cut can need a few in a
+    // row (an unused variable, then the import only it used).
+    for _ in 0..MAX_REPAIRS + 1 {
         let sdir = dir.join("check");
         let _ = fs::remove_dir_all(&sdir);
         fs::create_dir_all(&sdir)?;
@@ -80,12 +86,14 @@ fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<Stri
         if r.outcome.class == Class::Ok {
             return Ok(Ok(src));
         }
-        match reduce_src::drop_unused_imports(&src, &r.log) {
+        match reduce_src::drop_unused_imports(&src, &r.log)
+            .or_else(|| reduce_src::drop_unused_vars(&src, &r.log))
+        {
             Some(fixed) => src = fixed,
             None => return Ok(Err(r.outcome.signature)),
         }
     }
-    Ok(Err("unused imports remain".into()))
+    Ok(Err("unused imports or variables remain".into()))
 }
 
 /// Try one candidate; keep it when it is interesting.

@@ -6,8 +6,8 @@
 //! the end of a line and close on a line of their own, single statement
 //! lines, and integer constants halved. A cut may leave a program that does
 //! not compile (a variable no longer used, say): the reducer's build check
-//! rejects it; [`drop_unused_imports`] repairs the one error a cut often
-//! causes.
+//! rejects it, unless [`drop_unused_imports`] and [`drop_unused_vars`]
+//! repair the two errors a cut most often causes.
 
 /// Non-blank lines: the size a reduction reports.
 pub fn non_blank_lines(src: &str) -> usize {
@@ -218,6 +218,70 @@ pub fn drop_unused_imports(src: &str, build_log: &str) -> Option<String> {
     (out != src).then_some(out)
 }
 
+/// Remove the variables a build log says are declared and not used
+/// (`declared and not used: x` from go1.20, `x declared but not used`
+/// before), each with its declaring line (`x := ...` or `var x ...`, one
+/// variable, balanced) and the lines that only assign it (`x = ...`, which
+/// Go does not count as a use). A variable declared any other way is left
+/// alone. None when nothing was removed.
+pub fn drop_unused_vars(src: &str, build_log: &str) -> Option<String> {
+    let lines: Vec<&str> = src.lines().collect();
+    let mut drop = vec![false; lines.len()];
+    for l in build_log.lines() {
+        let Some(at) = l.find("main.go:") else {
+            continue;
+        };
+        let rest = &l[at + "main.go:".len()..];
+        let Some(line_no) = rest.split(':').next().and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        let name = if let Some(n) = rest.split("declared and not used: ").nth(1) {
+            n.trim()
+        } else if let Some(head) = rest.strip_suffix(" declared but not used") {
+            head.rsplit(": ").next().unwrap_or("").trim()
+        } else {
+            continue;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(decl) = line_no.checked_sub(1).filter(|i| *i < lines.len()) else {
+            continue;
+        };
+        let t = lines[decl].trim();
+        let declares = t
+            .strip_prefix(name)
+            .is_some_and(|r| r.trim_start().starts_with(":="))
+            || t.strip_prefix("var ")
+                .and_then(|r| r.strip_prefix(name))
+                .is_some_and(|r| r.starts_with(' '));
+        if !declares || depth_change(t) != 0 {
+            continue;
+        }
+        drop[decl] = true;
+        for (i, other) in lines.iter().enumerate() {
+            let o = other.trim();
+            let assigns = o.strip_prefix(name).is_some_and(|r| {
+                let r = r.trim_start();
+                r.starts_with('=') && !r.starts_with("==")
+            });
+            if assigns && depth_change(o) == 0 {
+                drop[i] = true;
+            }
+        }
+    }
+    if !drop.iter().any(|d| *d) {
+        return None;
+    }
+    Some(join_collapsed(
+        lines
+            .iter()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(l, _)| *l),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +351,23 @@ func main() {
             assert!(out.contains("\"fmt\""));
         }
         assert!(drop_unused_imports(PROG, "some other error").is_none());
+    }
+
+    #[test]
+    fn unused_variables_are_dropped_in_both_message_forms() {
+        let src = "package main\n\nfunc main() {\n\tstop := make(chan struct{})\n\tn := 1\n\tstop = nil\n\tn += 2\n\tprintln(n)\n}\n";
+        let old = "./main.go:4:2: stop declared but not used";
+        let new = "./main.go:4:2: declared and not used: stop";
+        for log in [old, new] {
+            let out = drop_unused_vars(src, log).unwrap();
+            assert!(!out.contains("stop"), "{out}");
+            assert!(out.contains("n := 1") && out.contains("n += 2"), "{out}");
+        }
+        // A variable declared some other way, or a log naming no line, is left.
+        let range = "package main\n\nfunc main() {\n\tfor i, v := range []int{1} {\n\t\tprintln(i)\n\t}\n}\n";
+        assert!(drop_unused_vars(range, "./main.go:4:9: declared and not used: v").is_none());
+        assert!(drop_unused_vars(src, "declared and not used: stop").is_none());
+        assert!(drop_unused_vars(src, "some other error").is_none());
     }
 
     #[test]
