@@ -110,13 +110,28 @@ fn attempt(
     let before = st.lines();
     match compile(rep, scratch, &cand)? {
         Ok(src) => cand.main_go = src,
-        Err(_) => {
+        Err(why) => {
             st.rejected_build += 1;
+            let _ = writeln!(
+                st.log,
+                "[{:>5.0} s] rejected  {what}: does not build ({})",
+                t0.elapsed().as_secs_f64(),
+                why.lines().next().unwrap_or("")
+            );
             return Ok(false);
         }
     }
     let after = reduce_src::non_blank_lines(&cand.main_go);
     if after > before || (after == before && cand.main_go.len() >= st.program.main_go.len()) {
+        return Ok(false);
+    }
+    if rep.windows_remain(&cand)? == Some(false) {
+        st.rejected_gone += 1;
+        let _ = writeln!(
+            st.log,
+            "[{:>5.0} s] rejected  {what}: the window the crash was confirmed by is gone (builds only, 0 trials)",
+            t0.elapsed().as_secs_f64()
+        );
         return Ok(false);
     }
     let started = Instant::now();

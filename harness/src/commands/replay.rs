@@ -166,6 +166,43 @@ impl Reproduction {
         Ok(Tested { records, same })
     }
 
+    /// For a crash finding the static scan confirmed (its `static_windows`):
+    /// whether `prog`'s builds on those cells still have a window of the
+    /// same rule. Builds and scans only, no runs: a reducer's cheap first
+    /// check, since a cut that closes the window cannot show the crash the
+    /// window explains. None when the finding has no static evidence.
+    pub fn windows_remain(&self, prog: &Program) -> Result<Option<bool>> {
+        let want: BTreeSet<(&str, Arch, &str)> = self
+            .finding
+            .static_windows
+            .iter()
+            .map(|w| (w.toolchain.as_str(), w.arch, w.window.rule.as_str()))
+            .collect();
+        if want.is_empty() || self.finding.kind.is_static() {
+            return Ok(None);
+        }
+        let records = pipeline::test_program(
+            &self.cfg,
+            prog,
+            &self.cells,
+            &pipeline::FixedTrials(0),
+            &HashMap::new(),
+            &self.writer,
+            &|_| {},
+        )?;
+        let have: BTreeSet<(&str, Arch, &str)> = records
+            .iter()
+            .filter(|r| r.stage == Stage::Build)
+            .filter_map(|r| r.scan.as_ref().map(|s| (r, s)))
+            .flat_map(|(r, s)| {
+                s.windows
+                    .iter()
+                    .map(move |w| (r.toolchain.as_str(), r.arch, w.rule.as_str()))
+            })
+            .collect();
+        Ok(Some(want.is_subset(&have)))
+    }
+
     /// Outcome counts per cell, one line each.
     pub fn cell_lines(&self, recs: &[Record]) -> Vec<String> {
         self.cells
