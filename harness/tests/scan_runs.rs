@@ -413,3 +413,56 @@ fn run_reports_and_replays_the_static_toolchain_finding() {
         "{err}"
     );
 }
+
+/// `--stop-on-first`: builds whose scans already show a new static finding
+/// stop the run before any trial. The corpus pair's go1.23.11 arm64 build
+/// has the split-SP window and go1.23.12's does not (exact), so the run
+/// ends with that finding, no run record, and the second entry untouched.
+/// Without the flag the same program's trials run.
+#[test]
+fn stop_on_first_stops_on_a_static_finding_before_any_trial() {
+    common::toolchain("go1.23.11");
+    common::toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let run = |stop: bool, dir: &Path| {
+        let mut c = common::divergo();
+        c.args(["run", "--quiet", "--json", "--no-triage", "--trials", "1"])
+            .args(["--corpus"])
+            .arg(common::corpus_dir())
+            .args([
+                "--filter",
+                if stop {
+                    "arm64-split-sp"
+                } else {
+                    "arm64-split-sp-73259"
+                },
+            ])
+            .args(["--toolchains", "go1.23.11,go1.23.12", "--arch", "arm64"]);
+        if stop {
+            c.arg("--stop-on-first");
+        }
+        let o = c.arg("--out").arg(dir).output().unwrap();
+        let (stdout, err) = common::text(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        (v, common::records(dir))
+    };
+    let dir = out.path().join("stop");
+    let (v, recs) = run(true, &dir);
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "unsafe-window", "{v}");
+    assert_eq!(common::divergent(f), ["go1.23.11/arm64"], "{v}");
+    assert!(recs.iter().all(|r| r.stage == Stage::Build), "no trial ran");
+    let programs: std::collections::BTreeSet<&str> =
+        recs.iter().map(|r| r.program.as_str()).collect();
+    assert_eq!(
+        programs.len(),
+        1,
+        "the run stopped at the first entry: {programs:?}"
+    );
+
+    let dir = out.path().join("all");
+    let (_, recs) = run(false, &dir); // the first entry alone, as far as trials
+
+    assert!(recs.iter().any(|r| r.stage == Stage::Run), "trials ran");
+}

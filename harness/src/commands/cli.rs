@@ -338,7 +338,10 @@ struct RunArgs {
     /// GODEBUG of every run
     #[arg(long)]
     godebug: Option<String>,
-    /// Stop after the first program with a finding
+    /// Stop after the first program with a new finding. A program whose builds
+    /// alone show a new static finding (a preemption window one toolchain's
+    /// build has and another's lacks: exact, no trials needed) stops the run
+    /// before its trials
     #[arg(long)]
     stop_on_first: bool,
     /// Skip triage: by default each new crash or hang finding's failing cell is rerun

@@ -142,15 +142,19 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             Some(e) => Box::new(AdaptiveTrials::new(plan.trials, &cells).first_round(e.trials)),
             None => Box::new(AdaptiveTrials::new(plan.trials, &cells)),
         };
-        let recs = pipeline::test_program(
-            &cfg,
+        // With --stop-on-first, builds that already show a new static
+        // finding (exact) end the run before this program's trials.
+        let static_first = StaticFirst {
+            inner: policy.as_ref(),
             prog,
-            &cells,
-            policy.as_ref(),
-            &done,
-            &writer,
-            &on_record,
-        )?;
+            known: &plan.known,
+        };
+        let policy: &dyn TrialPolicy = if plan.stop_on_first {
+            &static_first
+        } else {
+            policy.as_ref()
+        };
+        let recs = pipeline::test_program(&cfg, prog, &cells, policy, &done, &writer, &on_record)?;
         if exec::interrupted() {
             tally.add(recs, true);
             break;
@@ -217,6 +221,26 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
+}
+
+/// A trial policy that skips a program's trials when its builds alone give a
+/// new static finding (`--stop-on-first`: that finding is the first one).
+struct StaticFirst<'a> {
+    inner: &'a dyn TrialPolicy,
+    prog: &'a crate::model::Program,
+    known: &'a [known::KnownIssue],
+}
+
+impl TrialPolicy for StaticFirst<'_> {
+    fn more(&self, cell: usize, all: &[Vec<crate::model::Outcome>], cost: &[f64]) -> u32 {
+        self.inner.more(cell, all, cost)
+    }
+
+    fn runs_after(&self, builds: &[Record]) -> bool {
+        let mut found = windows::findings(self.prog, builds, crate::oracle::verdict::DEFAULT_ALPHA);
+        known::label(self.known, &mut found);
+        !found.iter().any(|f| f.is_new()) && self.inner.runs_after(builds)
+    }
 }
 
 /// Rerun the divergent cell with the most bad runs under each triage knob.
