@@ -111,6 +111,35 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
     assert_eq!(f["scope"], "toolchain", "{v}");
     let dir = out.path().join("findings").join(f["id"].as_str().unwrap());
     let before = std::fs::read_to_string(dir.join("main.go")).unwrap();
+
+    // Interrupted after its first accepted step, a reduction keeps the
+    // smallest program so far (marked unverified) and exits 130.
+    let red = dir.join("reduced");
+    let child = divergo()
+        .args(["reduce", "--budget", "5m"])
+        .arg(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !red.join("main.go").exists() && t0.elapsed().as_secs() < 240 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    let partial = std::fs::read_to_string(red.join("main.go")).unwrap();
+    assert!(partial.len() < before.len(), "{partial}");
+    let log = std::fs::read_to_string(red.join("reduce.log")).unwrap();
+    assert!(
+        log.contains("accepted") && log.contains("in progress"),
+        "{log}"
+    );
+    std::fs::remove_dir_all(&red).unwrap();
+
     let o = divergo()
         .args(["reduce", "--budget", "5m"])
         .arg(&dir)
@@ -118,7 +147,6 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
         .unwrap();
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let red = dir.join("reduced");
     let after = std::fs::read_to_string(red.join("main.go")).unwrap();
     let lines = |s: &str| s.lines().filter(|l| !l.trim().is_empty()).count();
     assert!(

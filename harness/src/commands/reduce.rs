@@ -39,6 +39,9 @@ pub struct Request {
 
 /// The reduction so far.
 struct State {
+    /// `findings/<id>/reduced/`: the smallest program so far is kept there
+    /// after each accepted step, so an interrupted reduction loses nothing.
+    out: PathBuf,
     program: Program,
     spec: Option<ProgramSpec>,
     log: String,
@@ -53,6 +56,19 @@ struct State {
 impl State {
     fn lines(&self) -> usize {
         reduce_src::non_blank_lines(&self.program.main_go)
+    }
+
+    /// Keep the program so far, with the log, marked as not yet verified.
+    fn save_progress(&self) -> Result<()> {
+        fs::create_dir_all(&self.out)
+            .with_context(|| format!("cannot create {}", self.out.display()))?;
+        results::write_atomic(&self.out.join("main.go"), self.program.main_go.as_bytes())?;
+        results::write_atomic(&self.out.join("go.mod"), self.program.go_mod.as_bytes())?;
+        let log = format!(
+            "{}(in progress: the smallest program so far, not yet verified once more)\n",
+            self.log
+        );
+        results::write_atomic(&self.out.join("reduce.log"), log.as_bytes())
     }
 }
 
@@ -150,6 +166,7 @@ fn attempt(
         if spec.is_some() {
             st.spec = spec;
         }
+        st.save_progress()?;
         return Ok(true);
     }
     if let Some(f) = &t.same {
@@ -194,6 +211,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
         .as_deref()
         .and_then(|j| serde_json::from_str(j).ok());
     let mut st = State {
+        out: out.clone(),
         program: stored.program.clone(),
         spec,
         log: String::new(),
@@ -306,6 +324,13 @@ pub fn reduce(req: &Request) -> Result<i32> {
     bar.finish_and_clear();
     if exec::interrupted() {
         let _ = fs::remove_dir_all(&scratch);
+        if st.accepted > 0 {
+            eprintln!(
+                "interrupted: the smallest program so far ({} lines, not verified once more) is in {}",
+                st.lines(),
+                out.display()
+            );
+        }
         return Ok(EXIT_INTERRUPTED);
     }
     let end_lines = st.lines();
