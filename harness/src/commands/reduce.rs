@@ -51,6 +51,10 @@ struct State {
     rejected_build: usize,
     rejected_other_bug: usize,
     rejected_gone: usize,
+    rejected_rate: usize,
+    /// Bad runs and runs of the divergent cells when the reduction began:
+    /// a candidate must not fail significantly less often than that.
+    start_rate: Option<(u32, u32)>,
 }
 
 impl State {
@@ -71,6 +75,10 @@ impl State {
         results::write_atomic(&self.out.join("reduce.log"), log.as_bytes())
     }
 }
+
+/// A candidate whose failure rate is lower than the start's at this
+/// significance (two-sided Fisher) is rejected.
+const RATE_ALPHA: f64 = 0.05;
 
 /// Repairs of one candidate's build errors, at most.
 const MAX_REPAIRS: usize = 4;
@@ -155,6 +163,25 @@ fn attempt(
     let trials = t.trials();
     st.trials += trials;
     let secs = started.elapsed().as_secs_f64();
+    if let (true, Some((b0, n0)), Some((b, n))) = (
+        t.same_bug(&rep.finding),
+        st.start_rate,
+        t.divergent_rate(&rep.finding),
+    ) {
+        // Compared with the start, not the last step, so a reduction cannot
+        // drift step by step to a program that fails too rarely to show.
+        let lower = (b as f64) * (n0 as f64) < (b0 as f64) * (n as f64);
+        let p = crate::oracle::verdict::fisher_two_sided(b, n - b, b0, n0 - b0);
+        if lower && p < RATE_ALPHA {
+            st.rejected_rate += 1;
+            let _ = writeln!(
+                st.log,
+                "[{:>5.0} s] rejected  {what}: fails less often ({b} of {n} against {b0} of {n0} at the start, p = {p:.1e}) ({trials} trials)",
+                t0.elapsed().as_secs_f64()
+            );
+            return Ok(false);
+        }
+    }
     if t.same_bug(&rep.finding) {
         st.accepted += 1;
         let _ = writeln!(
@@ -221,6 +248,8 @@ pub fn reduce(req: &Request) -> Result<i32> {
         rejected_build: 0,
         rejected_other_bug: 0,
         rejected_gone: 0,
+        rejected_rate: 0,
+        start_rate: None,
     };
     let start_lines = st.lines();
     eprintln!(
@@ -246,6 +275,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
     // The original must reproduce, or nothing can be judged.
     let first = rep.test(&st.program)?;
     st.trials += first.trials();
+    st.start_rate = first.divergent_rate(f);
     if exec::interrupted() {
         return Ok(EXIT_INTERRUPTED);
     }
@@ -342,14 +372,15 @@ pub fn reduce(req: &Request) -> Result<i32> {
         writeln!(
         st.log,
         "end: {start_lines} -> {end_lines} non-blank lines in {:.0} s; {} candidates tried, {} \
-         accepted; rejected: {} did not build, {} showed a different bug, {} lost the divergence; \
-         {} trials in all\nfinal check: {} ({})",
+         accepted; rejected: {} did not build, {} showed a different bug, {} lost the divergence, \
+         {} failed less often; {} trials in all\nfinal check: {} ({})",
         t0.elapsed().as_secs_f64(),
         st.tried,
         st.accepted,
         st.rejected_build,
         st.rejected_other_bug,
         st.rejected_gone,
+        st.rejected_rate,
         st.trials,
         if verified { "reproduced" } else { "NOT reproduced" },
         rep.cell_lines(&last.records).join("; ")

@@ -46,6 +46,23 @@ impl Tested {
         self.same.as_ref().is_some_and(|f| f.bug == want.bug)
     }
 
+    /// Bad runs (of the finding's kind) and runs, over the cells divergent
+    /// in `want`. None for the exact kinds (build, wrong output, static).
+    pub fn divergent_rate(&self, want: &Finding) -> Option<(u32, u32)> {
+        let k = bad_kind(want.kind)?;
+        let cells = divergent_cells(want);
+        let runs = self
+            .records
+            .iter()
+            .filter(|r| r.stage == Stage::Run && cells.contains(&(r.toolchain.clone(), r.arch)));
+        let (mut bad, mut n) = (0, 0);
+        for r in runs {
+            n += 1;
+            bad += u32::from(k.is_bad(r.outcome));
+        }
+        Some((bad, n))
+    }
+
     /// Trials it ran.
     pub fn trials(&self) -> usize {
         self.records
@@ -338,7 +355,7 @@ pub fn default_trials(f: &Finding, ids: &[verdict::CellId]) -> u32 {
 }
 
 /// The kind of bad run a rate finding is about (none for the exact kinds).
-fn bad_kind(k: Kind) -> Option<verdict::BadKind> {
+pub(crate) fn bad_kind(k: Kind) -> Option<verdict::BadKind> {
     match k {
         Kind::Crash => Some(verdict::BadKind::Crash),
         Kind::Hang => Some(verdict::BadKind::Hang),
