@@ -78,6 +78,7 @@ pub fn candidates(src: &str) -> Vec<String> {
     let mut decls = Vec::new();
     let mut blocks = Vec::new();
     let mut stmts = Vec::new();
+    let mut calls = Vec::new();
     let mut consts = Vec::new();
     // Depth at the start of each line.
     let mut depth_at = Vec::with_capacity(lines.len());
@@ -121,6 +122,11 @@ pub fn candidates(src: &str) -> Vec<String> {
         let structural = t.ends_with(':') || t.starts_with("case ") || t == "default:";
         if balanced && !structural && !t.starts_with("return") {
             stmts.push(without(&lines, i, i));
+            if let Some(call) = call_alone(l) {
+                let mut out: Vec<&str> = lines.clone();
+                out[i] = &call;
+                calls.push(join_collapsed(out.into_iter()));
+            }
         }
     }
     // Integer literals of 4 and more, halved, one at a time.
@@ -176,6 +182,7 @@ pub fn candidates(src: &str) -> Vec<String> {
     all.extend(decls);
     all.extend(blocks);
     all.extend(stmts);
+    all.extend(calls);
     all.extend(consts);
     all.retain(|c| c != src);
     all
@@ -226,7 +233,8 @@ pub fn drop_unused_imports(src: &str, build_log: &str) -> Option<String> {
 /// alone. None when nothing was removed.
 pub fn drop_unused_vars(src: &str, build_log: &str) -> Option<String> {
     let lines: Vec<&str> = src.lines().collect();
-    let mut drop = vec![false; lines.len()];
+    // None: keep the line; Some(None): drop it; Some(Some(s)): replace it.
+    let mut edit: Vec<Option<Option<String>>> = vec![None; lines.len()];
     for l in build_log.lines() {
         let Some(at) = l.find("main.go:") else {
             continue;
@@ -249,37 +257,112 @@ pub fn drop_unused_vars(src: &str, build_log: &str) -> Option<String> {
             continue;
         };
         let t = lines[decl].trim();
-        let declares = t
-            .strip_prefix(name)
-            .is_some_and(|r| r.trim_start().starts_with(":="))
-            || t.strip_prefix("var ")
+        let rhs = if let Some(r) = t.strip_prefix(name).map(str::trim_start) {
+            r.strip_prefix(":=")
+        } else {
+            t.strip_prefix("var ")
                 .and_then(|r| r.strip_prefix(name))
-                .is_some_and(|r| r.starts_with(' '));
-        if !declares || depth_change(t) != 0 {
+                .filter(|r| r.starts_with(' '))
+                .map(|r| r.split_once(" = ").map_or("", |(_, v)| v))
+        };
+        let Some(rhs) = rhs else {
+            continue;
+        };
+        if depth_change(t) != 0 {
             continue;
         }
-        drop[decl] = true;
+        edit[decl] = Some(keep_effects(lines[decl], rhs));
         for (i, other) in lines.iter().enumerate() {
             let o = other.trim();
-            let assigns = o.strip_prefix(name).is_some_and(|r| {
+            let assigned = o.strip_prefix(name).and_then(|r| {
                 let r = r.trim_start();
-                r.starts_with('=') && !r.starts_with("==")
+                r.strip_prefix('=').filter(|v| !v.starts_with('='))
             });
-            if assigns && depth_change(o) == 0 {
-                drop[i] = true;
+            if let Some(v) = assigned.filter(|_| depth_change(o) == 0) {
+                edit[i] = Some(keep_effects(other, v));
             }
         }
     }
-    if !drop.iter().any(|d| *d) {
+    if edit.iter().all(Option::is_none) {
         return None;
     }
-    Some(join_collapsed(
-        lines
-            .iter()
-            .zip(&drop)
-            .filter(|(_, d)| !**d)
-            .map(|(l, _)| *l),
-    ))
+    let kept: Vec<String> = lines
+        .iter()
+        .zip(edit)
+        .filter_map(|(l, e)| match e {
+            None => Some(l.to_string()),
+            Some(r) => r,
+        })
+        .collect();
+    Some(join_collapsed(kept.iter().map(String::as_str)))
+}
+
+/// What is left of `line` once the variable it sets goes: nothing, or
+/// `_ = value` when the value calls something (the call may matter).
+fn keep_effects(line: &str, value: &str) -> Option<String> {
+    let v = value.trim();
+    let pure = ["make(", "new(", "len(", "cap("]
+        .iter()
+        .any(|b| v.starts_with(b));
+    if v.is_empty() || !v.contains('(') || pure {
+        return None;
+    }
+    let indent = &line[..line.len() - line.trim_start().len()];
+    Some(format!("{indent}_ = {v}"))
+}
+
+/// `x := f(a)`, `x, y = f(a)`, `a[i] = f(a)` as the call alone, `f(a)`: the
+/// statement keeps its effect and loses its result. None for other lines.
+fn call_alone(line: &str) -> Option<String> {
+    let t = line.trim();
+    let (lhs, rhs) = t.split_once(" := ").or_else(|| t.split_once(" = "))?;
+    let simple = |c: char| c.is_alphanumeric() || "_.[], ".contains(c);
+    if lhs.is_empty() || !lhs.chars().all(simple) || lhs.trim() == "_" {
+        return None;
+    }
+    let rhs = rhs.trim();
+    let open = rhs.find('(')?;
+    let callee = &rhs[..open];
+    let is_path = !callee.is_empty()
+        && callee
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    // The first parenthesis closes at the end: one call, not `f(a) + g(b)`.
+    let closes_at_end = rhs.ends_with(')') && closing_paren(rhs, open) == Some(rhs.len() - 1);
+    if !is_path || !closes_at_end || matches!(callee, "make" | "new" | "len" | "cap" | "append") {
+        return None;
+    }
+    let indent = &line[..line.len() - line.trim_start().len()];
+    Some(format!("{indent}{rhs}"))
+}
+
+/// Index of the `)` that closes the `(` at `open`, outside strings.
+fn closing_paren(s: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = s.char_indices().skip_while(|(i, _)| *i < open);
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            if c == '\\' && q != '`' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -361,13 +444,43 @@ func main() {
         for log in [old, new] {
             let out = drop_unused_vars(src, log).unwrap();
             assert!(!out.contains("stop"), "{out}");
+            assert!(!out.contains("_ ="), "make has no effect to keep: {out}");
             assert!(out.contains("n := 1") && out.contains("n += 2"), "{out}");
         }
+        let plain = "package main\n\nfunc main() {\n\tx := 7\n\tx = work()\n}\n";
+        let out = drop_unused_vars(plain, "./main.go:4:2: declared and not used: x").unwrap();
+        assert!(
+            !out.contains("x :=") && out.contains("\t_ = work()"),
+            "the call stays: {out}"
+        );
         // A variable declared some other way, or a log naming no line, is left.
         let range = "package main\n\nfunc main() {\n\tfor i, v := range []int{1} {\n\t\tprintln(i)\n\t}\n}\n";
         assert!(drop_unused_vars(range, "./main.go:4:9: declared and not used: v").is_none());
         assert!(drop_unused_vars(src, "declared and not used: stop").is_none());
         assert!(drop_unused_vars(src, "some other error").is_none());
+    }
+
+    #[test]
+    fn a_call_can_lose_its_result() {
+        assert_eq!(
+            call_alone("\tr0 := tm0Run()").as_deref(),
+            Some("\ttm0Run()")
+        );
+        assert_eq!(
+            call_alone("\t\tyres[w] = pkg.Work(w, \")\")").as_deref(),
+            Some("\t\tpkg.Work(w, \")\")")
+        );
+        for not in [
+            "\tx := f(a) + g(b)",
+            "\tx := make([]int, 3)",
+            "\t_ = f()",
+            "\tx := y",
+            "\tf(a)",
+        ] {
+            assert_eq!(call_alone(not), None, "{not}");
+        }
+        let src = "package main\n\nfunc main() {\n\tr := work()\n\tprintln(r)\n}\n";
+        assert!(candidates(src).iter().any(|c| c.contains("\twork()\n")));
     }
 
     #[test]
