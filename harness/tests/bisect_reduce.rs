@@ -138,7 +138,6 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
         log.contains("accepted") && log.contains("in progress"),
         "{log}"
     );
-    std::fs::remove_dir_all(&red).unwrap();
 
     let o = divergo()
         .args(["reduce", "--budget", "5m"])
@@ -158,6 +157,8 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
     assert!(after.contains("panic(\"only go1.23.11\")"), "{after}");
     assert!(!after.contains("func fold"), "{after}");
     let log = std::fs::read_to_string(red.join("reduce.log")).unwrap();
+    // The second reduction went on from where the interrupted one stopped.
+    assert!(log.contains("reproduces; starting from it"), "{log}");
     assert!(log.contains("accepted"), "{log}");
     assert!(log.contains("final check: reproduced"), "{log}");
     // The reduced program's repro.sh reproduces it with the real toolchains.

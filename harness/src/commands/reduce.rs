@@ -272,9 +272,51 @@ pub fn reduce(req: &Request) -> Result<i32> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // The original must reproduce, or nothing can be judged.
-    let first = rep.test(&st.program)?;
-    st.trials += first.trials();
+    // An earlier reduction of this finding (finished or not) is where this
+    // one starts, if it still shows the finding; else the original is.
+    let mut first = None;
+    if let (Ok(main_go), Ok(go_mod)) = (
+        fs::read_to_string(out.join("main.go")),
+        fs::read_to_string(out.join("go.mod")),
+    ) {
+        let earlier = Program {
+            main_go,
+            go_mod,
+            spec_json: fs::read_to_string(out.join("spec.json")).ok(),
+            ..stored.program.clone()
+        };
+        let t = rep.test(&earlier)?;
+        st.trials += t.trials();
+        let lines = reduce_src::non_blank_lines(&earlier.main_go);
+        let _ = writeln!(
+            st.log,
+            "earlier reduction in {} ({lines} lines): {}",
+            out.display(),
+            if t.same_bug(f) {
+                "reproduces; starting from it"
+            } else {
+                "does not reproduce; starting from the original"
+            }
+        );
+        if t.same_bug(f) {
+            eprintln!("starting from the earlier reduction ({lines} lines)");
+            st.spec = earlier
+                .spec_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok());
+            st.program = earlier;
+            first = Some(t);
+        }
+    }
+    // The start must reproduce, or nothing can be judged.
+    let first = match first {
+        Some(t) => t,
+        None => {
+            let t = rep.test(&st.program)?;
+            st.trials += t.trials();
+            t
+        }
+    };
     st.start_rate = first.divergent_rate(f);
     if exec::interrupted() {
         return Ok(EXIT_INTERRUPTED);
