@@ -80,6 +80,35 @@ impl State {
 /// significance (two-sided Fisher) is rejected.
 const RATE_ALPHA: f64 = 0.05;
 
+/// Timeouts for the candidates (native, emulated): a cut program does no
+/// more work than the start, so a run 5 times longer than the start's
+/// slowest clean run on its kind of executor is a hang. Without this a
+/// candidate that never ends costs the generous first-run timeout on every
+/// trial (ten minutes under qemu). None where the start had no clean run.
+fn candidate_timeouts(
+    rep: &Reproduction,
+    recs: &[crate::model::Record],
+) -> (Option<Duration>, Option<Duration>) {
+    let slowest = |emulated: bool| {
+        recs.iter()
+            .filter(|r| r.stage == crate::model::Stage::Run && r.outcome == Class::Ok)
+            .filter(|r| {
+                rep.cells.iter().any(|c| {
+                    c.toolchain.name == r.toolchain
+                        && c.arch == r.arch
+                        && c.executor.as_ref().is_ok_and(|e| e.is_emulated()) == emulated
+                })
+            })
+            .map(|r| Duration::from_millis(r.duration_ms))
+            .max()
+    };
+    let bound = |d: Duration, floor: u64| (d * 5).max(Duration::from_secs(floor));
+    (
+        slowest(false).map(|d| bound(d, 10)),
+        slowest(true).map(|d| bound(d, 60)),
+    )
+}
+
 /// Repairs of one candidate's build errors, at most.
 const MAX_REPAIRS: usize = 4;
 
@@ -318,6 +347,11 @@ pub fn reduce(req: &Request) -> Result<i32> {
         }
     };
     st.start_rate = first.divergent_rate(f);
+    if st.program.timeout.is_none() {
+        let (native, emulated) = candidate_timeouts(&rep, &first.records);
+        st.program.timeout = native;
+        st.program.timeout_emulated = emulated;
+    }
     if exec::interrupted() {
         return Ok(EXIT_INTERRUPTED);
     }
