@@ -62,6 +62,16 @@ impl State {
         reduce_src::non_blank_lines(&self.program.main_go)
     }
 
+    /// One line of reduce.log: the time since `t0`, the verdict on the
+    /// candidate `what`, and why.
+    fn step(&mut self, t0: Instant, verdict: &str, what: &str, why: &str) {
+        let _ = writeln!(
+            self.log,
+            "[{:>5.0} s] {verdict:<9} {what}: {why}",
+            t0.elapsed().as_secs_f64()
+        );
+    }
+
     /// Keep the program so far, with the log, marked as not yet verified.
     fn save_progress(&self) -> Result<()> {
         fs::create_dir_all(&self.out)
@@ -165,12 +175,8 @@ fn attempt(
         Ok(src) => cand.main_go = src,
         Err(why) => {
             st.rejected_build += 1;
-            let _ = writeln!(
-                st.log,
-                "[{:>5.0} s] rejected  {what}: does not build ({})",
-                t0.elapsed().as_secs_f64(),
-                why.lines().next().unwrap_or("")
-            );
+            let first = why.lines().next().unwrap_or("");
+            st.step(t0, "rejected", what, &format!("does not build ({first})"));
             return Ok(false);
         }
     }
@@ -180,11 +186,8 @@ fn attempt(
     }
     if rep.windows_remain(&cand)? == Some(false) {
         st.rejected_gone += 1;
-        let _ = writeln!(
-            st.log,
-            "[{:>5.0} s] rejected  {what}: the window the crash was confirmed by is gone (builds only, 0 trials)",
-            t0.elapsed().as_secs_f64()
-        );
+        let why = "the window the crash was confirmed by is gone (builds only, 0 trials)";
+        st.step(t0, "rejected", what, why);
         return Ok(false);
     }
     let started = Instant::now();
@@ -203,21 +206,17 @@ fn attempt(
         let p = crate::oracle::verdict::fisher_two_sided(b, n - b, b0, n0 - b0);
         if lower && p < RATE_ALPHA {
             st.rejected_rate += 1;
-            let _ = writeln!(
-                st.log,
-                "[{:>5.0} s] rejected  {what}: fails less often ({b} of {n} against {b0} of {n0} at the start, p = {p:.1e}) ({trials} trials)",
-                t0.elapsed().as_secs_f64()
+            let why = format!(
+                "fails less often ({b} of {n} against {b0} of {n0} at the start, p = {p:.1e}) ({trials} trials)"
             );
+            st.step(t0, "rejected", what, &why);
             return Ok(false);
         }
     }
     if t.same_bug(&rep.finding) {
         st.accepted += 1;
-        let _ = writeln!(
-            st.log,
-            "[{:>5.0} s] accepted  {what}: {before} -> {after} lines ({trials} trials, {secs:.0} s)",
-            t0.elapsed().as_secs_f64()
-        );
+        let why = format!("{before} -> {after} lines ({trials} trials, {secs:.0} s)");
+        st.step(t0, "accepted", what, &why);
         st.program = cand;
         if spec.is_some() {
             st.spec = spec;
@@ -227,20 +226,13 @@ fn attempt(
     }
     if let Some(f) = &t.same {
         st.rejected_other_bug += 1;
-        let _ = writeln!(
-            st.log,
-            "[{:>5.0} s] rejected  {what}: a different bug ({}) ({trials} trials)",
-            t0.elapsed().as_secs_f64(),
-            f.bug
-        );
+        let why = format!("a different bug ({}) ({trials} trials)", f.bug);
+        st.step(t0, "rejected", what, &why);
     } else {
         st.rejected_gone += 1;
-        let _ = writeln!(
-            st.log,
-            "[{:>5.0} s] rejected  {what}: divergence not shown ({}) ({trials} trials)",
-            t0.elapsed().as_secs_f64(),
-            rep.cell_lines(&t.records).join("; ")
-        );
+        let cells = rep.cell_lines(&t.records).join("; ");
+        let why = format!("divergence not shown ({cells}) ({trials} trials)");
+        st.step(t0, "rejected", what, &why);
     }
     Ok(false)
 }

@@ -14,12 +14,13 @@ pub fn non_blank_lines(src: &str) -> usize {
     src.lines().filter(|l| !l.trim().is_empty()).count()
 }
 
-/// Net `{`/`(` depth change of a line, ignoring strings, runes and comments.
-fn depth_change(line: &str) -> i32 {
-    let mut d = 0;
-    let mut chars = line.chars().peekable();
+/// The characters of `line` that are code, with their byte offsets: not
+/// inside strings or runes, and none from a `//` comment on.
+fn code_chars(line: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::new();
+    let mut chars = line.char_indices().peekable();
     let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
+    while let Some((i, c)) = chars.next() {
         if let Some(q) = quote {
             if c == '\\' && q != '`' {
                 chars.next();
@@ -30,13 +31,23 @@ fn depth_change(line: &str) -> i32 {
         }
         match c {
             '"' | '\'' | '`' => quote = Some(c),
-            '/' if chars.peek() == Some(&'/') => break,
-            '{' | '(' | '[' => d += 1,
-            '}' | ')' | ']' => d -= 1,
-            _ => {}
+            '/' if chars.peek().map(|(_, n)| *n) == Some('/') => break,
+            _ => out.push((i, c)),
         }
     }
-    d
+    out
+}
+
+/// Net `{`/`(` depth change of a line, ignoring strings, runes and comments.
+fn depth_change(line: &str) -> i32 {
+    code_chars(line)
+        .into_iter()
+        .map(|(_, c)| match c {
+            '{' | '(' | '[' => 1,
+            '}' | ')' | ']' => -1,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The line where the construct opened at line `start` closes (depth back
@@ -339,19 +350,8 @@ fn call_alone(line: &str) -> Option<String> {
 /// Index of the `)` that closes the `(` at `open`, outside strings.
 fn closing_paren(s: &str, open: usize) -> Option<usize> {
     let mut depth = 0;
-    let mut quote: Option<char> = None;
-    let mut chars = s.char_indices().skip_while(|(i, _)| *i < open);
-    while let Some((i, c)) = chars.next() {
-        if let Some(q) = quote {
-            if c == '\\' && q != '`' {
-                chars.next();
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (i, c) in code_chars(s).into_iter().skip_while(|(i, _)| *i < open) {
         match c {
-            '"' | '\'' | '`' => quote = Some(c),
             '(' => depth += 1,
             ')' => {
                 depth -= 1;
