@@ -161,6 +161,33 @@ fn reduce_cuts_the_padding_and_keeps_the_divergence() {
     assert!(log.contains("reproduces; starting from it"), "{log}");
     assert!(log.contains("accepted"), "{log}");
     assert!(log.contains("final check: reproduced"), "{log}");
+    // The fixture's trap: the cut that strands main waiting (go1.23.12 then
+    // dies of a deadlock while go1.23.11 still panics) was tried and
+    // refused as another bug, and what is left ends cleanly on go1.23.12.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("rejected") && l.contains("a different bug also shows")),
+        "{log}"
+    );
+    let tc = toolchain("go1.23.12");
+    let bin = red.join("prog-go1.23.12");
+    let o = Command::new(tc.goroot.join("bin/go"))
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(&red)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = Command::new("timeout")
+        .arg("20")
+        .arg(&bin)
+        .output()
+        .unwrap();
+    let (so, se) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{so}\n{se}\n{after}");
     // The reduced program's repro.sh reproduces it with the real toolchains.
     let o = Command::new("sh")
         .arg(red.join("repro.sh"))

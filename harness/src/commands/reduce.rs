@@ -23,6 +23,7 @@ use crate::model::{Class, Program};
 use crate::report::reproducer;
 use crate::toolchain::registry;
 use anyhow::{Context, Result};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,9 @@ struct State {
     /// Bad runs and runs of the divergent cells when the reduction began:
     /// a candidate must not fail significantly less often than that.
     start_rate: Option<(u32, u32)>,
+    /// Bug keys the start's failed runs showed: a candidate may show these
+    /// (and the finding's), no others.
+    start_bugs: BTreeSet<String>,
 }
 
 impl State {
@@ -195,6 +199,25 @@ fn attempt(
     let trials = t.trials();
     st.trials += trials;
     let secs = started.elapsed().as_secs_f64();
+    // A cut can keep the finding's crash on its cells and make another bug
+    // appear anywhere (the clean cell hangs once a loop's exit is cut): a
+    // failure the start never showed, under another bug key, is a
+    // different bug slipping in, whatever the finding's own cells say.
+    let new_bugs: Vec<String> = t
+        .failure_bugs()
+        .into_iter()
+        .filter(|b| *b != rep.finding.bug && !st.start_bugs.contains(b))
+        .collect();
+    if !new_bugs.is_empty() {
+        st.rejected_other_bug += 1;
+        let cells = rep.cell_lines(&t.records).join("; ");
+        let why = format!(
+            "a different bug also shows ({}; {cells}) ({trials} trials)",
+            new_bugs.join(", ")
+        );
+        st.step(t0, "rejected", what, &why);
+        return Ok(false);
+    }
     if let (true, Some((b0, n0)), Some((b, n))) = (
         t.same_bug(&rep.finding),
         st.start_rate,
@@ -271,6 +294,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
         rejected_gone: 0,
         rejected_rate: 0,
         start_rate: None,
+        start_bugs: BTreeSet::new(),
     };
     let start_lines = st.lines();
     eprintln!(
@@ -309,17 +333,30 @@ pub fn reduce(req: &Request) -> Result<i32> {
         let t = rep.test(&earlier)?;
         st.trials += t.trials();
         let lines = reduce_src::non_blank_lines(&earlier.main_go);
+        // Only the finding's bug may show in it: an earlier reduction made
+        // before a check existed may carry another one.
+        let others: Vec<String> = t
+            .failure_bugs()
+            .into_iter()
+            .filter(|b| *b != f.bug)
+            .collect();
+        let usable = t.same_bug(f) && others.is_empty();
         let _ = writeln!(
             st.log,
             "earlier reduction in {} ({lines} lines): {}",
             out.display(),
-            if t.same_bug(f) {
-                "reproduces; starting from it"
+            if usable {
+                "reproduces; starting from it".to_string()
+            } else if t.same_bug(f) {
+                format!(
+                    "shows another bug too ({}); starting from the original",
+                    others.join(", ")
+                )
             } else {
-                "does not reproduce; starting from the original"
+                "does not reproduce; starting from the original".to_string()
             }
         );
-        if t.same_bug(f) {
+        if usable {
             eprintln!("starting from the earlier reduction ({lines} lines)");
             st.spec = earlier
                 .spec_json
@@ -339,6 +376,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
         }
     };
     st.start_rate = first.divergent_rate(f);
+    st.start_bugs = first.failure_bugs();
     if st.program.timeout.is_none() {
         let (native, emulated) = candidate_timeouts(&rep, &first.records);
         st.program.timeout = native;

@@ -63,6 +63,18 @@ impl Tested {
         Some((bad, n))
     }
 
+    /// The bug keys of its failed runs, on any cell: a run that failed for
+    /// a reason other than the finding's bug is another bug showing.
+    /// Infrastructure failures are not the program's and are left out.
+    pub fn failure_bugs(&self) -> BTreeSet<String> {
+        self.records
+            .iter()
+            .filter(|r| r.stage == Stage::Run)
+            .filter(|r| !matches!(r.outcome, Class::Ok | Class::Infra))
+            .map(|r| crate::oracle::classify::bug_key(&r.signature))
+            .collect()
+    }
+
     /// Trials it ran.
     pub fn trials(&self) -> usize {
         self.records
