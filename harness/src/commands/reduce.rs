@@ -195,7 +195,9 @@ fn attempt(
         return Ok(false);
     }
     let started = Instant::now();
-    let t = rep.test(&cand)?;
+    let mut allowed = st.start_bugs.clone();
+    allowed.insert(rep.finding.bug.clone());
+    let t = rep.test_allowing(&cand, Some(&allowed))?;
     let trials = t.trials();
     st.trials += trials;
     let secs = started.elapsed().as_secs_f64();

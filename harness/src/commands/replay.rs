@@ -157,6 +157,16 @@ impl Reproduction {
 
     /// Build and run `prog` on the finding's cells with the replay trials.
     pub fn test(&self, prog: &Program) -> Result<Tested> {
+        self.test_allowing(prog, None)
+    }
+
+    /// [`Reproduction::test`], stopping early once a run fails under a bug
+    /// key outside `allowed` (when given).
+    pub fn test_allowing(
+        &self,
+        prog: &Program,
+        allowed: Option<&BTreeSet<String>>,
+    ) -> Result<Tested> {
         let finding = &self.finding;
         let divergent: Vec<bool> = self
             .cells
@@ -177,6 +187,7 @@ impl Reproduction {
                 inner: AdaptiveTrials::new(self.max_trials, &self.cells),
                 divergent,
                 kind: finding.kind,
+                allowed,
             })
         };
         let records = pipeline::test_program(
@@ -388,14 +399,26 @@ pub const MAX_DEFAULT_TRIALS: u32 = 100;
 /// in the finding keeps getting trials (up to the budget) until it shows the
 /// finding's kind of failure again: a bug that fires in some runs must not be
 /// declared gone after a lucky first round.
-struct ReplayTrials {
+struct ReplayTrials<'a> {
     inner: AdaptiveTrials,
     divergent: Vec<bool>,
     kind: Kind,
+    /// The bug keys a run may fail with; a failure under any other ends
+    /// the test (the program is out, whatever more trials would show).
+    allowed: Option<&'a BTreeSet<String>>,
 }
 
-impl TrialPolicy for ReplayTrials {
+impl TrialPolicy for ReplayTrials<'_> {
     fn more(&self, cell: usize, all: &[Vec<Outcome>], cost: &[f64]) -> u32 {
+        if let Some(allowed) = self.allowed {
+            let other = all.iter().flatten().any(|o| {
+                !matches!(o.class, Class::Ok | Class::Infra)
+                    && !allowed.contains(&crate::oracle::classify::bug_key(&o.signature))
+            });
+            if other {
+                return 0;
+            }
+        }
         let n = self.inner.more(cell, all, cost);
         if n > 0 {
             return n;
