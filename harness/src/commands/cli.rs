@@ -305,7 +305,7 @@ struct RunArgs {
     /// With --corpus: only entries whose name contains this
     #[arg(long, requires = "corpus")]
     filter: Option<String>,
-    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, hostile [default: all but hostile]
+    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, hostile [default: all but hostile and stackgrow]
     #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
     templates: Vec<String>,
     /// First seed; program i uses seed+i [default: from the clock, printed]
@@ -380,7 +380,7 @@ struct GenArgs {
     /// Seed of the program
     #[arg(long)]
     seed: u64,
-    /// Template family (repeatable): bigstack, closures, timers, deferpanic, hostile [default: all but hostile]
+    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, hostile [default: all but hostile and stackgrow]
     #[arg(long = "template")]
     templates: Vec<String>,
     /// Write main.go, go.mod and spec.json into this directory instead of printing main.go

@@ -638,6 +638,10 @@ fn family_markers(f: Family, p: &Program) -> Result<(), String> {
             need("defer func() {")?;
             need("recover()")
         }
+        Family::Stackgrow => {
+            need("//go:noinline\nfunc sg")?;
+            need("down(d-1, x+1")
+        }
         Family::Hostile => match p.spec.hostile {
             Some(h) => need(h.marker()),
             None => Err("hostile family without a hostile kind".into()),

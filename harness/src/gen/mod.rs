@@ -29,6 +29,7 @@ pub mod pressure;
 pub mod reduce_src;
 mod shrink;
 mod src;
+pub mod stackgrow;
 pub mod timers;
 
 pub use check::{check_invariants, std_selectors};
@@ -67,6 +68,9 @@ pub enum Family {
     Closures,
     Timers,
     Deferpanic,
+    /// Goroutine stacks that grow and shrink under the GC with pointers,
+    /// defers and panics in them.
+    Stackgrow,
     /// Programs that misbehave on purpose (for reliability soaks); never in
     /// [`Family::DEFAULT`].
     Hostile,
@@ -78,6 +82,7 @@ impl Family {
         Family::Closures,
         Family::Timers,
         Family::Deferpanic,
+        Family::Stackgrow,
         Family::Hostile,
     ];
 
@@ -95,6 +100,7 @@ impl Family {
             Family::Closures => "closures",
             Family::Timers => "timers",
             Family::Deferpanic => "deferpanic",
+            Family::Stackgrow => "stackgrow",
             Family::Hostile => "hostile",
         }
     }
@@ -106,6 +112,7 @@ impl Family {
             Family::Closures => "cl",
             Family::Timers => "tm",
             Family::Deferpanic => "dp",
+            Family::Stackgrow => "sg",
             Family::Hostile => "ho",
         }
     }
@@ -163,6 +170,8 @@ pub struct ProgramSpec {
     pub timers: Vec<timers::TimerCase>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferpanic: Vec<deferpanic::DeferCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stackgrow: Vec<stackgrow::StackCase>,
     /// A hostile program replaces everything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostile: Option<hostile::HostileKind>,
@@ -178,6 +187,7 @@ impl ProgramSpec {
             closures: Vec::new(),
             timers: Vec::new(),
             deferpanic: Vec::new(),
+            stackgrow: Vec::new(),
             hostile: None,
         }
     }
@@ -200,6 +210,9 @@ impl ProgramSpec {
         if !self.deferpanic.is_empty() {
             out.push(Family::Deferpanic);
         }
+        if !self.stackgrow.is_empty() {
+            out.push(Family::Stackgrow);
+        }
         out
     }
 
@@ -208,7 +221,11 @@ impl ProgramSpec {
         if self.hostile.is_some() {
             return 0;
         }
-        self.bigstack.len() + self.closures.len() + self.timers.len() + self.deferpanic.len()
+        self.bigstack.len()
+            + self.closures.len()
+            + self.timers.len()
+            + self.deferpanic.len()
+            + self.stackgrow.len()
     }
 
     /// Rough native CPU cost in microseconds (0 for hostile programs, which
@@ -221,6 +238,7 @@ impl ProgramSpec {
             + self.closures.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.timers.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.deferpanic.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.stackgrow.iter().map(|c| c.cost_us()).sum::<u64>()
     }
 
     /// A size measure that every [`shrink_candidates`] result is strictly
@@ -236,6 +254,7 @@ impl ProgramSpec {
             + self.closures.iter().map(|c| c.weight()).sum::<u64>()
             + self.timers.iter().map(|c| c.weight()).sum::<u64>()
             + self.deferpanic.iter().map(|c| c.weight()).sum::<u64>()
+            + self.stackgrow.iter().map(|c| c.weight()).sum::<u64>()
     }
 
     /// Clamp every field into what the renderer supports and keep the whole
@@ -267,10 +286,12 @@ impl ProgramSpec {
         self.closures.truncate(MAX_CASES_PER_FAMILY);
         self.timers.truncate(MAX_CASES_PER_FAMILY);
         self.deferpanic.truncate(MAX_CASES_PER_FAMILY);
+        self.stackgrow.truncate(MAX_CASES_PER_FAMILY);
         self.bigstack.iter_mut().for_each(|c| c.normalize());
         self.closures.iter_mut().for_each(|c| c.normalize());
         self.timers.iter_mut().for_each(|c| c.normalize());
         self.deferpanic.iter_mut().for_each(|c| c.normalize());
+        self.stackgrow.iter_mut().for_each(|c| c.normalize());
         if self.case_count() < 2 {
             self.concurrent = false;
         }
@@ -303,11 +324,13 @@ impl ProgramSpec {
             self.closures.iter_mut().for_each(|c| c.scale(num, den));
             self.timers.iter_mut().for_each(|c| c.scale(num, den));
             self.deferpanic.iter_mut().for_each(|c| c.scale(num, den));
+            self.stackgrow.iter_mut().for_each(|c| c.scale(num, den));
             if *self == before {
                 if self.case_count() <= 1 {
                     break;
                 }
-                if self.deferpanic.pop().is_none()
+                if self.stackgrow.pop().is_none()
+                    && self.deferpanic.pop().is_none()
                     && self.timers.pop().is_none()
                     && self.closures.pop().is_none()
                 {
@@ -406,11 +429,14 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
                 Family::Closures => spec.closures.push(closures::ClosureCase::arb(u)?),
                 Family::Timers => spec.timers.push(timers::TimerCase::arb(u)?),
                 Family::Deferpanic => spec.deferpanic.push(deferpanic::DeferCase::arb(u)?),
+                Family::Stackgrow => spec.stackgrow.push(stackgrow::StackCase::arb(u)?),
                 Family::Hostile => {}
             }
         }
     }
-    let need_gc = !spec.bigstack.is_empty() || !spec.timers.is_empty();
+    // Stacks shrink only in a GC: the stackgrow family wants one running.
+    let need_gc =
+        !spec.bigstack.is_empty() || !spec.timers.is_empty() || !spec.stackgrow.is_empty();
     spec.pressure = pressure::Pressure::arb(u, need_gc, !spec.timers.is_empty())?;
     spec.gomaxprocs = if !spec.timers.is_empty() {
         // The timer family varies GOMAXPROCS between 1 and the core count.
@@ -492,6 +518,12 @@ fn render_program(spec: &ProgramSpec) -> String {
     for (k, c) in spec.deferpanic.iter().enumerate() {
         let cx = CaseCtx {
             id: format!("{}{k}", Family::Deferpanic.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.stackgrow.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Stackgrow.prefix()),
         };
         runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
     }

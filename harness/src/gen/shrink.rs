@@ -38,6 +38,11 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
             s.deferpanic.remove(k);
             out.push(s);
         }
+        for k in 0..spec.stackgrow.len() {
+            let mut s = spec.clone();
+            s.stackgrow.remove(k);
+            out.push(s);
+        }
     }
     if spec.concurrent {
         let mut s = spec.clone();
@@ -79,6 +84,13 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
         for c in spec.deferpanic[k].shrink() {
             let mut s = spec.clone();
             s.deferpanic[k] = c;
+            out.push(s);
+        }
+    }
+    for k in 0..spec.stackgrow.len() {
+        for c in spec.stackgrow[k].shrink() {
+            let mut s = spec.clone();
+            s.stackgrow[k] = c;
             out.push(s);
         }
     }
