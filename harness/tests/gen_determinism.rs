@@ -468,3 +468,43 @@ fn seed_bytes_come_from_chacha8() {
 }
 
 const SEED0_PREFIX: &str = "6c3b9aa767f785b5";
+
+/// Focusing on one function's windows keeps a valid program that still
+/// calls that function, drops what cannot reach it, and is a fixed point.
+#[test]
+fn focus_on_windows_keeps_the_windowed_function() {
+    let mut focused = 0;
+    for seed in 0..300u64 {
+        let p = generate(seed, &[]);
+        let Some(c) = p.spec.bigstack.first() else {
+            continue;
+        };
+        let Some(sym) = (0..c.funcs.len()).find_map(|j| c.symbol("bs0", j)) else {
+            continue;
+        };
+        let w: std::collections::BTreeSet<String> = [sym.clone()].into();
+        let Some(f) = p.spec.focus_windows(&w) else {
+            continue;
+        };
+        focused += 1;
+        let q = render(&f);
+        check_invariants(&q).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(f.families(), vec![Family::Bigstack], "seed {seed}");
+        // The windowed function is still declared (as case 0, its name).
+        let local = sym.trim_start_matches("main.");
+        let decl = if let Some(t) = local.strip_prefix("(*") {
+            format!("func (t *{}) call(", t.trim_end_matches(").call"))
+        } else {
+            format!("func {local}(")
+        };
+        assert!(
+            q.main_go.contains(&decl),
+            "seed {seed}: no {decl}\n{}",
+            q.main_go
+        );
+        assert!(q.spec.cost_us() <= p.spec.cost_us().max(gen::BIGSTACK_BUDGET_US));
+        // Nothing left to drop: focusing again gives nothing new.
+        assert_eq!(q.spec.focus_windows(&w), None, "seed {seed}");
+    }
+    assert!(focused > 20, "only {focused} programs focusable");
+}

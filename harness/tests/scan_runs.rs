@@ -466,3 +466,58 @@ fn stop_on_first_stops_on_a_static_finding_before_any_trial() {
 
     assert!(recs.iter().any(|r| r.stage == Stage::Run), "trials ran");
 }
+
+/// The generator asks the oracle: a bigstack program's go1.23.11/arm64
+/// build is scanned, the spec is focused on the functions with windows
+/// (`ProgramSpec::focus_windows`), and the focused program's build still
+/// has windows, in fewer drivers. Seeds whose builds have no window, or
+/// nothing to drop, are skipped; at least two of the first twelve must be
+/// focusable, so the test cannot pass on nothing.
+#[test]
+fn a_program_focused_on_its_windows_keeps_them() {
+    let home = common::home();
+    common::toolchain("go1.23.11");
+    let tcs = plan::resolve_toolchains(&home, &["go1.23.11".into()]).unwrap();
+    let cells = plan::cells(&tcs, &[Arch::Arm64], QemuMode::OneInsnPerTb);
+    let program = |p: &divergo::gen::Program, name: String| pipeline::Program {
+        name,
+        main_go: p.main_go.clone(),
+        go_mod: p.go_mod.clone(),
+        spec_json: None,
+        template: None,
+        seed: None,
+        timeout: None,
+        timeout_emulated: None,
+        env: BTreeMap::new(),
+    };
+    let drivers = |s: &divergo::gen::ProgramSpec| -> usize {
+        s.bigstack.iter().map(|c| c.drivers.len()).sum::<usize>() + s.case_count()
+    };
+    let mut focused = 0;
+    for seed in 1..=12u64 {
+        let p = divergo::gen::generate(seed, &[divergo::gen::Family::Bigstack]);
+        let (recs, _) = build_only(&program(&p, format!("seed-{seed}")), &cells);
+        let w: std::collections::BTreeSet<String> =
+            window_functions(&recs, "go1.23.11", Arch::Arm64)
+                .into_iter()
+                .collect();
+        let Some(spec) = p.spec.focus_windows(&w) else {
+            continue;
+        };
+        focused += 1;
+        assert!(drivers(&spec) < drivers(&p.spec), "seed {seed}: {spec:?}");
+        let q = divergo::gen::render(&spec);
+        divergo::gen::check_invariants(&q).unwrap();
+        let (recs, _) = build_only(&program(&q, format!("seed-{seed}-focused")), &cells);
+        let w2 = window_functions(&recs, "go1.23.11", Arch::Arm64);
+        assert!(
+            !w2.is_empty() && w2.iter().all(|f| f.starts_with("main.")),
+            "seed {seed}: windows {w:?} before focusing, {w2:?} after\n{}",
+            q.main_go
+        );
+    }
+    assert!(
+        focused >= 2,
+        "only {focused} of 12 bigstack seeds focusable"
+    );
+}

@@ -407,7 +407,35 @@ pub fn reduce(req: &Request) -> Result<i32> {
         ))
     };
 
-    // Stage 1: the generator spec.
+    // Stage 1: the generator spec. First, where the finding has static
+    // windows, the program focused on the functions that carry them (one
+    // candidate that drops everything else at once).
+    let windowed: BTreeSet<String> = f
+        .static_windows
+        .iter()
+        .map(|w| w.window.function.clone())
+        .collect();
+    if let Some(focused) = st.spec.as_ref().and_then(|s| s.focus_windows(&windowed)) {
+        if !over(t0) {
+            status(&bar, &st, "spec");
+            let p = gen::render(&focused);
+            let prog = Program {
+                main_go: p.main_go,
+                go_mod: p.go_mod,
+                spec_json: serde_json::to_string_pretty(&focused).ok(),
+                ..st.program.clone()
+            };
+            attempt(
+                &rep,
+                &scratch,
+                &mut st,
+                "spec focus on the windows",
+                prog,
+                Some(focused),
+                t0,
+            )?;
+        }
+    }
     'spec: while let Some(spec) = st.spec.clone() {
         for cand in gen::shrink_candidates(&spec) {
             if over(t0) {

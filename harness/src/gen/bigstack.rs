@@ -29,6 +29,7 @@ use super::src::{Src, Unit};
 use super::{pick, CaseCtx};
 use arbitrary::{Result, Unstructured};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// Element type of the large local array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -529,6 +530,49 @@ impl BigstackCase {
             ps += per * d.iters as u64 * (d.workers.max(1) as u64);
         }
         ps / 1_000_000
+    }
+
+    /// The symbol the static scan names function `j` by, in a program
+    /// where this case has the identifier prefix `id`. None for a closure
+    /// variable (its symbol is the compiler's `glob..funcN` numbering).
+    pub fn symbol(&self, id: &str, j: usize) -> Option<String> {
+        match self.funcs.get(j)?.shape {
+            Shape::Func => Some(format!("main.{id}f{j}")),
+            Shape::Method => Some(format!("main.(*{id}t{j}).call")),
+            Shape::ClosureVar => None,
+        }
+    }
+
+    /// The drivers whose call chain reaches a function in `windowed` (see
+    /// [`BigstackCase::symbol`]), with the iterations of the others given
+    /// to them (the case's cost stays about the same). None when no driver
+    /// reaches one.
+    pub(crate) fn focus(&self, id: &str, windowed: &BTreeSet<String>) -> Option<BigstackCase> {
+        let reaches = |mut j: usize| {
+            // `next` links point strictly forward, so this ends.
+            loop {
+                if self.symbol(id, j).is_some_and(|s| windowed.contains(&s)) {
+                    return true;
+                }
+                match self.funcs[j].next {
+                    Some(n) if (n as usize) > j && (n as usize) < self.funcs.len() => {
+                        j = n as usize
+                    }
+                    _ => return false,
+                }
+            }
+        };
+        let mut c = self.clone();
+        c.drivers
+            .retain(|d| (d.func as usize) < self.funcs.len() && reaches(d.func as usize));
+        if c.drivers.is_empty() {
+            return None;
+        }
+        let (before, after) = (self.cost_us().max(1), c.cost_us().max(1));
+        for d in &mut c.drivers {
+            d.iters = (d.iters as u64 * before / after).clamp(1, MAX_ITERS as u64) as u32;
+        }
+        Some(c)
     }
 
     /// Scale the iteration counts down by `num/den`.

@@ -17,6 +17,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use rand::RngCore;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -255,6 +256,53 @@ impl ProgramSpec {
             + self.timers.iter().map(|c| c.weight()).sum::<u64>()
             + self.deferpanic.iter().map(|c| c.weight()).sum::<u64>()
             + self.stackgrow.iter().map(|c| c.weight()).sum::<u64>()
+    }
+
+    /// The program narrowed to where the static scan found windows: the
+    /// bigstack drivers whose calls reach a function in `windowed` (symbols
+    /// as the scan names them, e.g. `main.bs0f1`), with the iterations of
+    /// everything dropped spent on them; other families go. The generator
+    /// asks the oracle this way: build, scan, focus, so the executed
+    /// instructions sit next to the windows. None when no bigstack function
+    /// of the program is in `windowed`, or nothing would be dropped.
+    pub fn focus_windows(&self, windowed: &BTreeSet<String>) -> Option<ProgramSpec> {
+        if self.hostile.is_some() {
+            return None;
+        }
+        let mut spec = self.clone();
+        spec.normalize();
+        let before = spec.cost_us().max(1);
+        let kept: Vec<bigstack::BigstackCase> = spec
+            .bigstack
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| c.focus(&format!("{}{k}", Family::Bigstack.prefix()), windowed))
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let mut out = ProgramSpec {
+            bigstack: kept,
+            ..ProgramSpec {
+                gomaxprocs: spec.gomaxprocs,
+                concurrent: spec.concurrent,
+                pressure: spec.pressure.clone(),
+                ..ProgramSpec::empty()
+            }
+        };
+        // The time of the dropped cases goes to the kept ones (normalize
+        // holds them to the bigstack budget).
+        let after = out.cost_us().max(1);
+        if after < before {
+            for c in &mut out.bigstack {
+                for d in &mut c.drivers {
+                    d.iters = (d.iters as u64 * before / after).clamp(1, bigstack::MAX_ITERS as u64)
+                        as u32;
+                }
+            }
+        }
+        out.normalize();
+        (out != spec).then_some(out)
     }
 
     /// Clamp every field into what the renderer supports and keep the whole
