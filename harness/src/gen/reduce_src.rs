@@ -194,9 +194,170 @@ pub fn candidates(src: &str) -> Vec<String> {
     all.extend(blocks);
     all.extend(stmts);
     all.extend(calls);
+    all.extend(drop_params(&lines));
     all.extend(consts);
     all.retain(|c| c != src);
     all
+}
+
+/// Split `s` at its top-level commas (not inside `()`, `[]` or `{}`).
+fn top_level_items(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut from) = (0i32, 0);
+    for (i, c) in code_chars(s) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = s[from..].trim();
+    if !last.is_empty() || !out.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
+/// Byte offset in `line` of the `)` that closes the `(` at `open`, on the
+/// same line.
+fn closing_paren_at(line: &str, open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in code_chars(line).into_iter().filter(|(i, _)| *i >= open) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Byte offsets of the `(` of every call of `name` in `line` (code only,
+/// not a longer identifier, not a selector `x.name`).
+fn call_opens(line: &str, name: &str) -> Vec<usize> {
+    let code: std::collections::BTreeSet<usize> =
+        code_chars(line).into_iter().map(|(i, _)| i).collect();
+    let mut out = Vec::new();
+    let pat = format!("{name}(");
+    let mut from = 0;
+    while let Some(k) = line[from..].find(&pat) {
+        let at = from + k;
+        let before = line[..at].chars().next_back();
+        let ident_before = before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        if !ident_before && code.contains(&at) {
+            out.push(at + name.len());
+        }
+        from = at + pat.len();
+    }
+    out
+}
+
+/// Each parameter of each top-level function (not methods, `main` or
+/// `init`) dropped, from its declaration and from every call: `f(a, b)`
+/// and `func f(x, y int)` become `f(b)` and `func f(y int)`. A function
+/// whose calls cannot all be edited on their line (another argument count,
+/// a call split over lines), with unnamed or variadic parameters, is left
+/// alone; a use of the function as a value fails the build check.
+fn drop_params(lines: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(rest) = l.strip_prefix("func ") else {
+            continue;
+        };
+        let Some(paren) = rest.find('(') else {
+            continue;
+        };
+        let name = &rest[..paren];
+        if name.is_empty()
+            || name == "main"
+            || name == "init"
+            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let open = "func ".len() + paren;
+        let Some(close) = closing_paren_at(l, open) else {
+            continue;
+        };
+        let params = top_level_items(&l[open + 1..close]);
+        let named = params
+            .last()
+            .is_some_and(|p| p.split_whitespace().count() >= 2);
+        if params.is_empty() || !named || l[open..close].contains("...") {
+            continue;
+        }
+        for k in 0..params.len() {
+            // `i, d int` without `d` is `i int`: the type moves left.
+            let mut kept: Vec<String> = Vec::new();
+            for (j, p) in params.iter().enumerate() {
+                if j == k {
+                    continue;
+                }
+                let takes_type = j + 1 == k
+                    && p.split_whitespace().count() == 1
+                    && params[k].split_whitespace().count() >= 2;
+                if takes_type {
+                    let ty = params[k]
+                        .split_once(char::is_whitespace)
+                        .map_or("", |x| x.1);
+                    kept.push(format!("{p} {}", ty.trim()));
+                } else {
+                    kept.push(p.to_string());
+                }
+            }
+            let decl = format!("{}({}){}", &l[..open], kept.join(", "), &l[close + 1..]);
+            let mut new_lines: Vec<String> = lines.iter().map(|x| x.to_string()).collect();
+            new_lines[i] = decl;
+            let mut ok = true;
+            for (j, line) in lines.iter().enumerate() {
+                if j == i {
+                    continue;
+                }
+                let mut edited = line.to_string();
+                // Right to left, so earlier offsets stay valid.
+                for at in call_opens(line, name).into_iter().rev() {
+                    let Some(end) = closing_paren_at(&edited, at) else {
+                        ok = false;
+                        break;
+                    };
+                    let args = top_level_items(&edited[at + 1..end]);
+                    if args.len() != params.len() {
+                        ok = false;
+                        break;
+                    }
+                    let rest: Vec<&str> = args
+                        .iter()
+                        .enumerate()
+                        .filter(|(x, _)| *x != k)
+                        .map(|(_, a)| *a)
+                        .collect();
+                    edited = format!(
+                        "{}({}){}",
+                        &edited[..at],
+                        rest.join(", "),
+                        &edited[end + 1..]
+                    );
+                }
+                if !ok {
+                    break;
+                }
+                new_lines[j] = edited;
+            }
+            if ok {
+                out.push(new_lines.join("\n") + "\n");
+            }
+        }
+    }
+    out
 }
 
 /// Remove the imports a build log says are not used (`imported and not
@@ -368,6 +529,40 @@ fn closing_paren(s: &str, open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parameter_goes_from_the_declaration_and_every_call() {
+        let src = "package main\n\nfunc f(i, d int, s string) int {\n\treturn f(i, d-1, \"a, b\") + g(d)\n}\n\nfunc main() {\n\t_ = f(1, 2, \"x\")\n\tgo h(stop, &bg)\n}\n\nfunc h(stop chan struct{}, bg *int) {\n}\n";
+        let lines: Vec<&str> = src.lines().collect();
+        let c = drop_params(&lines);
+        assert!(
+            c.iter().any(|c| c.contains("func f(d int, s string) int {")
+                && c.contains("return f(d-1, \"a, b\") + g(d)")
+                && c.contains("_ = f(2, \"x\")")),
+            "{c:#?}"
+        );
+        assert!(
+            c.iter()
+                .any(|c| c.contains("func f(i int, s string) int {")
+                    && c.contains("_ = f(1, \"x\")")),
+            "{c:#?}"
+        );
+        assert!(
+            c.iter()
+                .any(|c| c.contains("func h(bg *int) {") && c.contains("go h(&bg)")),
+            "{c:#?}"
+        );
+        assert!(
+            c.iter()
+                .any(|c| c.contains("func h(stop chan struct{}) {") && c.contains("go h(stop)")),
+            "{c:#?}"
+        );
+        // main keeps its (empty) list; 3 + 2 candidates in all.
+        assert_eq!(c.len(), 5, "{c:#?}");
+        // A call with another argument count leaves the function alone.
+        let odd = "func k(a, b int) {\n}\n\nfunc main() {\n\tk(pair())\n}\n";
+        assert!(drop_params(&odd.lines().collect::<Vec<_>>()).is_empty());
+    }
 
     const PROG: &str = r#"package main
 

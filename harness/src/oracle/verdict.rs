@@ -71,6 +71,18 @@ pub fn fisher_two_sided(a: u32, b: u32, c: u32, d: u32) -> f64 {
     p.min(1.0)
 }
 
+/// One-sided Fisher exact test: the probability, with the margins fixed,
+/// that row A has `a` or fewer bad runs (A: `a` bad of `n1`; B: `c` bad of
+/// `n2`). Small when A fails significantly less often than B.
+pub fn fisher_lower(a: u32, n1: u32, c: u32, n2: u32) -> f64 {
+    let col1 = a + c;
+    let lo = col1.saturating_sub(n2);
+    (lo..=a)
+        .map(|x| table_p(x, n1 - x, col1 - x, n2 - (col1 - x)))
+        .sum::<f64>()
+        .min(1.0)
+}
+
 /// The smallest p-value any table with these margins can give: `n1` and `n2`
 /// runs, `bad` bad runs in all. Tarone's procedure counts a test only if this
 /// can fall below the threshold.
@@ -507,6 +519,16 @@ fn judge_kind(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fisher_lower_is_the_lower_tail() {
+        // 3 of 8 against 6 of 8: 0.1573 (hypergeometric sum, by hand).
+        assert!((super::fisher_lower(3, 8, 6, 8) - 0.157_342_657).abs() < 1e-6);
+        assert!((super::fisher_lower(8, 8, 0, 8) - 1.0).abs() < 1e-9);
+        assert!(super::fisher_lower(0, 8, 8, 8) < 1e-4);
+        // The one-sided tail is at most the two-sided p-value here.
+        assert!(super::fisher_lower(3, 8, 6, 8) <= super::fisher_two_sided(3, 5, 6, 2));
+    }
+
     #[test]
     fn trials_for_power_is_the_smallest_n_with_that_power() {
         // A cell that always fails: the fewest runs whose table is significant.
