@@ -71,14 +71,23 @@ pub fn fisher_two_sided(a: u32, b: u32, c: u32, d: u32) -> f64 {
     p.min(1.0)
 }
 
-/// One-sided Fisher exact test: the probability, with the margins fixed,
-/// that row A has `a` or fewer bad runs (A: `a` bad of `n1`; B: `c` bad of
-/// `n2`). Small when A fails significantly less often than B.
-pub fn fisher_lower(a: u32, n1: u32, c: u32, n2: u32) -> f64 {
-    let col1 = a + c;
-    let lo = col1.saturating_sub(n2);
-    (lo..=a)
-        .map(|x| table_p(x, n1 - x, col1 - x, n2 - (col1 - x)))
+/// Binomial lower tail: the probability of `b` or fewer bad runs in `n`
+/// when each is bad with probability `q`. Small when a rate of `b` in `n`
+/// is significantly below `q`.
+pub fn binomial_lower(b: u32, n: u32, q: f64) -> f64 {
+    if q <= 0.0 {
+        return 1.0;
+    }
+    if q >= 1.0 {
+        return if b >= n { 1.0 } else { 0.0 };
+    }
+    (0..=b.min(n))
+        .map(|x| {
+            (ln_fact(n) - ln_fact(x) - ln_fact(n - x)
+                + x as f64 * q.ln()
+                + (n - x) as f64 * (1.0 - q).ln())
+            .exp()
+        })
         .sum::<f64>()
         .min(1.0)
 }
@@ -520,13 +529,12 @@ fn judge_kind(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn fisher_lower_is_the_lower_tail() {
-        // 3 of 8 against 6 of 8: 0.1573 (hypergeometric sum, by hand).
-        assert!((super::fisher_lower(3, 8, 6, 8) - 0.157_342_657).abs() < 1e-6);
-        assert!((super::fisher_lower(8, 8, 0, 8) - 1.0).abs() < 1e-9);
-        assert!(super::fisher_lower(0, 8, 8, 8) < 1e-4);
-        // The one-sided tail is at most the two-sided p-value here.
-        assert!(super::fisher_lower(3, 8, 6, 8) <= super::fisher_two_sided(3, 5, 6, 2));
+    fn binomial_lower_is_the_lower_tail() {
+        // 3 or fewer of 8 at 1/2: (1 + 8 + 28 + 56) / 256.
+        assert!((super::binomial_lower(3, 8, 0.5) - 93.0 / 256.0).abs() < 1e-9);
+        assert!((super::binomial_lower(8, 8, 0.3) - 1.0).abs() < 1e-9);
+        assert!((super::binomial_lower(0, 4, 0.5) - 1.0 / 16.0).abs() < 1e-9);
+        assert_eq!(super::binomial_lower(2, 8, 1.0), 0.0);
     }
 
     #[test]
