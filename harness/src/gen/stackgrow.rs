@@ -65,7 +65,7 @@ pub const MAX_FRAME: u16 = 2048;
 pub const MAX_DESCENT_BYTES: u64 = 2 << 20;
 pub const MAX_ITERS: u32 = 400;
 /// Most runtime.GC() calls one goroutine's descents make.
-pub const MAX_FORCED_GCS: u32 = 8;
+pub const MAX_FORCED_GCS: u32 = 4;
 
 impl StackCase {
     pub(crate) fn arb(u: &mut Unstructured) -> Result<StackCase> {
@@ -100,7 +100,7 @@ impl StackCase {
         self.depth = self.depth.clamp(1, MAX_DEPTH);
         self.frame = self.frame.clamp(8, MAX_FRAME);
         // Keep one descent's stack bounded: shallower, not smaller frames.
-        let most = (MAX_DESCENT_BYTES / self.frame as u64).max(1) as u16;
+        let most = (MAX_DESCENT_BYTES / self.frame as u64).clamp(1, MAX_DEPTH as u64) as u16;
         self.depth = self.depth.min(most);
         self.defer_every = self.defer_every.min(64);
         self.defer_grow = self.defer_grow.min(64);
@@ -112,12 +112,12 @@ impl StackCase {
         if self.panic_every == 0 {
             self.recover_at = 0;
         }
-        self.gc_every = self.gc_every.min(64);
         self.iters = self.iters.clamp(1, MAX_ITERS);
         // At most MAX_FORCED_GCS forced collections per goroutine: beside a
         // stop-the-world hammer one takes tens of milliseconds.
         if self.gc_every > 0 {
-            let least = self.iters.div_ceil(MAX_FORCED_GCS).min(64) as u8;
+            // MAX_ITERS / MAX_FORCED_GCS fits a u8.
+            let least = self.iters.div_ceil(MAX_FORCED_GCS) as u8;
             self.gc_every = self.gc_every.max(least);
         }
         self.workers = self.workers.min(4);
@@ -146,8 +146,9 @@ impl StackCase {
         };
         let gc = if self.gc_every > 0 {
             // A forced GC waits out a whole cycle, beside the hammers and
-            // spinners of the pressure: milliseconds, not microseconds.
-            5_000_000 / self.gc_every as u64
+            // spinners of the pressure: up to tens of milliseconds (a
+            // spinner has to be preempted for each stop of the world).
+            20_000_000 / self.gc_every as u64
         } else {
             0
         };
@@ -424,5 +425,37 @@ impl StackCase {
         s.close("}");
         unit.decl(s);
         format!("{id}Run")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_frames_keep_their_depth_and_forced_gcs_are_bounded() {
+        let mut u = Unstructured::new(&[0u8; 64]);
+        let mut c = StackCase::arb(&mut u).unwrap();
+        // 2 MiB / 16 B is above u16::MAX: the bound must not wrap to 0.
+        c.frame = 16;
+        c.depth = MAX_DEPTH;
+        c.gc_every = 1;
+        c.iters = MAX_ITERS;
+        c.normalize();
+        assert_eq!(c.depth, MAX_DEPTH);
+        assert!(
+            c.iters.div_ceil(c.gc_every as u32) <= MAX_FORCED_GCS,
+            "{c:?}"
+        );
+        // Big frames go shallower instead.
+        c.frame = MAX_FRAME;
+        c.normalize();
+        assert_eq!(c.depth as u64, MAX_DESCENT_BYTES / MAX_FRAME as u64);
+        let again = {
+            let mut d = c.clone();
+            d.normalize();
+            d
+        };
+        assert_eq!(again, c, "normalize is idempotent");
     }
 }
