@@ -219,11 +219,7 @@ fn attempt(
     // appear anywhere (the clean cell hangs once a loop's exit is cut): a
     // failure the start never showed, under another bug key, is a
     // different bug slipping in, whatever the finding's own cells say.
-    let new_bugs: Vec<String> = t
-        .failure_bugs()
-        .into_iter()
-        .filter(|b| *b != rep.finding.bug && !st.start_bugs.contains(b))
-        .collect();
+    let new_bugs = t.bugs_outside(&allowed);
     if !new_bugs.is_empty() {
         st.rejected_other_bug += 1;
         let cells = rep.cell_lines(&t.records).join("; ");
@@ -253,11 +249,7 @@ fn attempt(
                 (b, n) = (b + b2, n + n2);
                 p = binomial_lower(b, n, q);
             }
-            let other = again
-                .failure_bugs()
-                .into_iter()
-                .any(|k| k != rep.finding.bug && !st.start_bugs.contains(&k));
-            if other {
+            if !again.bugs_outside(&allowed).is_empty() {
                 st.rejected_other_bug += 1;
                 let why = format!("a different bug also shows on a retest ({trials} trials)");
                 st.step(t0, "rejected", what, &why);
@@ -372,11 +364,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
         let lines = reduce_src::non_blank_lines(&earlier.main_go);
         // Only the finding's bug may show in it: an earlier reduction made
         // before a check existed may carry another one.
-        let others: Vec<String> = t
-            .failure_bugs()
-            .into_iter()
-            .filter(|b| *b != f.bug)
-            .collect();
+        let others = t.bugs_outside(&BTreeSet::from([f.bug.clone()]));
         let usable = t.same_bug(f) && others.is_empty();
         let _ = writeln!(
             st.log,

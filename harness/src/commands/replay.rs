@@ -75,6 +75,14 @@ impl Tested {
             .collect()
     }
 
+    /// [`Tested::failure_bugs`] not in `allowed`: other bugs showing.
+    pub fn bugs_outside(&self, allowed: &BTreeSet<String>) -> Vec<String> {
+        self.failure_bugs()
+            .into_iter()
+            .filter(|b| !allowed.contains(b))
+            .collect()
+    }
+
     /// Trials it ran.
     pub fn trials(&self) -> usize {
         self.records
