@@ -192,6 +192,8 @@ pub fn candidates(src: &str) -> Vec<String> {
     }
     all.extend(decls);
     all.extend(blocks);
+    all.extend(inline_calls(&lines));
+    all.extend(unwrap_blocks(&lines, &depth_at));
     all.extend(stmts);
     all.extend(calls);
     all.extend(drop_params(&lines));
@@ -356,6 +358,105 @@ fn drop_params(lines: &[&str]) -> Vec<String> {
                 out.push(new_lines.join("\n") + "\n");
             }
         }
+    }
+    out
+}
+
+/// Each block inside a function with its braces gone and its body kept:
+/// `for {`, `if c {`, `go func() {` ... `}()` lose their header and closing
+/// line. A block whose body is not balanced on its own (an `} else {`, the
+/// `case`s of a switch or select) is left alone.
+fn unwrap_blocks(lines: &[&str], depth_at: &[i32]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim();
+        if depth_at[i] == 0 || !t.ends_with('{') || t.starts_with('}') || depth_change(l) <= 0 {
+            continue;
+        }
+        let Some(end) = closing_line(lines, i) else {
+            continue;
+        };
+        if end <= i + 1 || !matches!(lines[end].trim(), "}" | "})" | "}()") {
+            continue;
+        }
+        let body = &lines[i + 1..end];
+        let mut d = 0;
+        let mut balanced = true;
+        for b in body {
+            let bt = b.trim();
+            if d == 0 && (bt.starts_with('}') || bt.starts_with("case ") || bt == "default:") {
+                balanced = false;
+                break;
+            }
+            d += depth_change(b);
+            if d < 0 {
+                balanced = false;
+                break;
+            }
+        }
+        if !balanced || d != 0 {
+            continue;
+        }
+        let kept = lines[..i]
+            .iter()
+            .chain(body.iter())
+            .chain(lines[end + 1..].iter())
+            .copied();
+        out.push(join_collapsed(kept));
+    }
+    out
+}
+
+/// Each top-level `func NAME() {` with no parameters, no results and no
+/// `return`, called exactly once as a statement of its own (`NAME()` on its
+/// line), inlined: its body replaces the call and its declaration goes.
+fn inline_calls(lines: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(name) = l.strip_prefix("func ").and_then(|r| r.strip_suffix("() {")) else {
+            continue;
+        };
+        if name == "main"
+            || name == "init"
+            || name.is_empty()
+            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let Some(end) = closing_line(lines, i) else {
+            continue;
+        };
+        let body = &lines[i + 1..end];
+        if body.iter().any(|b| {
+            let c: String = code_chars(b).into_iter().map(|(_, c)| c).collect();
+            c.trim_start().starts_with("return") || c.contains(" return")
+        }) {
+            continue;
+        }
+        let uses: Vec<usize> = (0..lines.len())
+            .filter(|&j| (j < i || j > end) && !call_opens(lines[j], name).is_empty())
+            .collect();
+        let call = format!("{name}()");
+        let [at] = uses[..] else {
+            continue;
+        };
+        if lines[at].trim() != call || call_opens(lines[at], name).len() != 1 {
+            continue;
+        }
+        // The comment lines above the declaration go with it.
+        let mut from = i;
+        while from > 0 && lines[from - 1].trim_start().starts_with("//") {
+            from -= 1;
+        }
+        let mut kept: Vec<&str> = Vec::new();
+        for (j, line) in lines.iter().enumerate() {
+            if j == at {
+                kept.extend(body.iter().copied());
+            } else if j < from || j > end {
+                kept.push(line);
+            }
+        }
+        out.push(join_collapsed(kept.into_iter()));
     }
     out
 }
@@ -529,6 +630,48 @@ fn closing_paren(s: &str, open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_loses_its_braces_and_keeps_its_body() {
+        let src = "package main\n\nfunc main() {\n\tgo func() {\n\t\twork()\n\t}()\n\tif x {\n\t\ta()\n\t} else {\n\t\tb()\n\t}\n\tswitch {\n\tcase x:\n\t\tc()\n\t}\n}\n";
+        let c = candidates(src);
+        assert!(
+            c.iter()
+                .any(|c| c.contains("func main() {\n\t\twork()\n\tif x {")),
+            "{c:#?}"
+        );
+        // Neither the if/else nor the switch is unwrapped: their bodies do
+        // not stand alone.
+        assert!(
+            !c.iter().any(
+                |c| c.contains("\t\ta()\n\t} else {\n\t\tb()\n\t}\n\tswitch")
+                    && !c.contains("if x {")
+            ),
+            "{c:#?}"
+        );
+        assert!(
+            !c.iter()
+                .any(|c| c.contains("\tcase x:") && !c.contains("switch {")),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn a_function_called_once_is_inlined() {
+        let src = "package main\n\n// run does the work.\nfunc run() {\n\tfor i := 0; i < 3; i++ {\n\t\twork(i)\n\t}\n}\n\nfunc twice() {\n\twork(1)\n}\n\nfunc early() {\n\tif x {\n\t\treturn\n\t}\n}\n\nfunc main() {\n\trun()\n\ttwice()\n\ttwice()\n\tearly()\n}\n";
+        let c = inline_calls(&src.lines().collect::<Vec<_>>());
+        assert_eq!(c.len(), 1, "{c:#?}");
+        assert!(
+            !c[0].contains("func run()") && !c[0].contains("// run does"),
+            "{}",
+            c[0]
+        );
+        assert!(
+            c[0].contains("func main() {\n\tfor i := 0; i < 3; i++ {\n\t\twork(i)\n\t}\n\ttwice()"),
+            "{}",
+            c[0]
+        );
+    }
 
     #[test]
     fn a_parameter_goes_from_the_declaration_and_every_call() {
