@@ -85,7 +85,7 @@ one_seed() {
     rm -rf "$d"; return
   fi
   local fams
-  fams=$(sed -n 's/^  "\(bigstack\|closures\|timers\|deferpanic\|stackgrow\|hostile\)".*/\1/p' "$d/spec.json" | paste -sd, -)
+  fams=$(sed -n 's/^  "\(bigstack\|closures\|timers\|deferpanic\|stackgrow\|expr\|hostile\)".*/\1/p' "$d/spec.json" | paste -sd, -)
   local status=ok detail="" rc_old=- rc_new=- ms_old=- ms_new=-
   local which root cache
   for which in old new; do

@@ -284,6 +284,10 @@ struct MatrixArgs {
     /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
     #[arg(long, default_value_t = 2048)]
     memory_limit_mib: u64,
+    /// Seconds one `go build` may take; one that takes longer is killed and
+    /// classified `ice` (a compiler hang), a finding like a compiler crash
+    #[arg(long, default_value_t = crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S)]
+    build_timeout: f64,
     /// Keep scratch dirs (sources, binaries) instead of removing them
     #[arg(long)]
     keep: bool,
@@ -305,7 +309,7 @@ struct RunArgs {
     /// With --corpus: only entries whose name contains this
     #[arg(long, requires = "corpus")]
     filter: Option<String>,
-    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, hostile [default: all but hostile and stackgrow]
+    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile, stackgrow and expr]
     #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
     templates: Vec<String>,
     /// First seed; program i uses seed+i [default: from the clock, printed]
@@ -380,7 +384,7 @@ struct GenArgs {
     /// Seed of the program
     #[arg(long)]
     seed: u64,
-    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, hostile [default: all but hostile and stackgrow]
+    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile, stackgrow and expr]
     #[arg(long = "template")]
     templates: Vec<String>,
     /// Write main.go, go.mod and spec.json into this directory instead of printing main.go
@@ -1123,6 +1127,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         timeout_s: a.timeout,
         qemu_mode: a.m.qemu_mode,
         memory_limit_mib: a.m.memory_limit_mib,
+        build_timeout_s: a.m.build_timeout,
         stop_on_first: a.stop_on_first,
         corpus_trials: false,
         adaptive_corpus: false,
@@ -1159,6 +1164,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         timeout_s: 10.0,
         qemu_mode: a.m.qemu_mode,
         memory_limit_mib: a.m.memory_limit_mib,
+        build_timeout_s: a.m.build_timeout,
         stop_on_first: false,
         corpus_trials: true,
         adaptive_corpus: false,

@@ -85,6 +85,7 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         timeout_s: req.timeout_s,
         qemu_mode: req.qemu_mode,
         memory_limit_mib: req.memory_limit_mib,
+        build_timeout_s: crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S,
         stop_on_first: false,
         corpus_trials: false,
         adaptive_corpus: true,

@@ -87,6 +87,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         .context("cannot create scratch dir")?;
     let cfg = Config {
         timeout: Duration::from_secs_f64(plan.timeout_s),
+        build_timeout: Duration::from_secs_f64(plan.build_timeout_s),
         memory_limit: plan.memory_limit_mib << 20,
         keep: opts.keep,
         emulated_cpus: plan.emulated_cpus,

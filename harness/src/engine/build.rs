@@ -57,6 +57,9 @@ pub fn build_env(req: &BuildRequest) -> Vec<(String, String)> {
 }
 
 /// Build the program. Never panics; every problem becomes an outcome.
+/// The signature of a build killed at its budget (`--build-timeout`).
+pub const COMPILER_HANG: &str = "compiler hang: go build did not finish within its budget";
+
 pub fn build(req: &BuildRequest) -> BuildResult {
     if let Err(e) = std::fs::create_dir_all(&req.gocache) {
         return BuildResult {
@@ -81,19 +84,21 @@ pub fn build(req: &BuildRequest) -> BuildResult {
     spec.quit_on_timeout = false;
     spec.output_cap = 256 * 1024;
     let r = exec::run(&spec);
-    let log = format!("{}{}", r.stdout, r.stderr);
+    let mut log = format!("{}{}", r.stdout, r.stderr);
+    if r.timed_out && !r.interrupted {
+        log.push_str(&format!(
+            "\n[divergo] go build killed after {} s (the build budget, --build-timeout)\n",
+            req.timeout.as_secs_f64()
+        ));
+    }
     let outcome = if let Some(e) = &r.spawn_error {
         Outcome::infra(format!("toolchain broken: {e}"))
     } else if r.interrupted {
         Outcome::infra("interrupted")
     } else if r.timed_out {
-        Outcome::new(
-            Class::Ice,
-            format!(
-                "build: compiler did not finish in {}s",
-                req.timeout.as_secs()
-            ),
-        )
+        // The budget is not in the signature: one hang, one signature,
+        // whatever budget a run gave it.
+        Outcome::new(Class::Ice, COMPILER_HANG)
     } else if r.exit == Some(crate::model::ExitStatus::Code(0)) {
         if req.out.is_file() {
             Outcome::new(Class::Ok, "")

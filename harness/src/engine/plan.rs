@@ -31,6 +31,15 @@ pub enum Programs {
     },
 }
 
+/// The build budget of a plan that names none (older run.json files).
+pub fn default_build_timeout() -> f64 {
+    DEFAULT_BUILD_TIMEOUT_S
+}
+
+/// Seconds a `go build` gets by default: generated programs build in one
+/// or two; a compiler that takes minutes is stuck.
+pub const DEFAULT_BUILD_TIMEOUT_S: f64 = 300.0;
+
 /// Everything that decides what a run does; stored as run.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Plan {
@@ -42,6 +51,10 @@ pub struct Plan {
     pub trials: u32,
     pub env: BTreeMap<String, String>,
     pub timeout_s: f64,
+    /// Seconds one `go build` may take; a build that takes longer is a
+    /// compiler hang (an `ice` outcome).
+    #[serde(default = "default_build_timeout")]
+    pub build_timeout_s: f64,
     pub qemu_mode: QemuMode,
     pub memory_limit_mib: u64,
     #[serde(default)]

@@ -642,6 +642,10 @@ fn family_markers(f: Family, p: &Program) -> Result<(), String> {
             need("//go:noinline\nfunc sg")?;
             need("down(d-1, x+1")
         }
+        Family::Expr => {
+            need("//go:noinline\nfunc ex")?;
+            need("divergo self-check: ex")
+        }
         Family::Hostile => match p.spec.hostile {
             Some(h) => need(h.marker()),
             None => Err("hostile family without a hostile kind".into()),

@@ -25,6 +25,7 @@ pub mod bigstack;
 pub mod check;
 pub mod closures;
 pub mod deferpanic;
+pub mod expr;
 pub mod hostile;
 pub mod pressure;
 pub mod reduce_src;
@@ -72,6 +73,9 @@ pub enum Family {
     /// Goroutine stacks that grow and shrink under the GC with pointers,
     /// defers and panics in them.
     Stackgrow,
+    /// Typed integer expressions, each checked against an evaluation the
+    /// optimiser cannot fold (compiler bugs).
+    Expr,
     /// Programs that misbehave on purpose (for reliability soaks); never in
     /// [`Family::DEFAULT`].
     Hostile,
@@ -84,6 +88,7 @@ impl Family {
         Family::Timers,
         Family::Deferpanic,
         Family::Stackgrow,
+        Family::Expr,
         Family::Hostile,
     ];
 
@@ -102,6 +107,7 @@ impl Family {
             Family::Timers => "timers",
             Family::Deferpanic => "deferpanic",
             Family::Stackgrow => "stackgrow",
+            Family::Expr => "expr",
             Family::Hostile => "hostile",
         }
     }
@@ -114,6 +120,7 @@ impl Family {
             Family::Timers => "tm",
             Family::Deferpanic => "dp",
             Family::Stackgrow => "sg",
+            Family::Expr => "ex",
             Family::Hostile => "ho",
         }
     }
@@ -173,6 +180,8 @@ pub struct ProgramSpec {
     pub deferpanic: Vec<deferpanic::DeferCase>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stackgrow: Vec<stackgrow::StackCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expr: Vec<expr::ExprCase>,
     /// A hostile program replaces everything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostile: Option<hostile::HostileKind>,
@@ -189,6 +198,7 @@ impl ProgramSpec {
             timers: Vec::new(),
             deferpanic: Vec::new(),
             stackgrow: Vec::new(),
+            expr: Vec::new(),
             hostile: None,
         }
     }
@@ -214,6 +224,9 @@ impl ProgramSpec {
         if !self.stackgrow.is_empty() {
             out.push(Family::Stackgrow);
         }
+        if !self.expr.is_empty() {
+            out.push(Family::Expr);
+        }
         out
     }
 
@@ -227,6 +240,7 @@ impl ProgramSpec {
             + self.timers.len()
             + self.deferpanic.len()
             + self.stackgrow.len()
+            + self.expr.len()
     }
 
     /// Rough native CPU cost in microseconds (0 for hostile programs, which
@@ -240,6 +254,7 @@ impl ProgramSpec {
             + self.timers.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.deferpanic.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.stackgrow.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.expr.iter().map(|c| c.cost_us()).sum::<u64>()
     }
 
     /// A size measure that every [`shrink_candidates`] result is strictly
@@ -256,6 +271,7 @@ impl ProgramSpec {
             + self.timers.iter().map(|c| c.weight()).sum::<u64>()
             + self.deferpanic.iter().map(|c| c.weight()).sum::<u64>()
             + self.stackgrow.iter().map(|c| c.weight()).sum::<u64>()
+            + self.expr.iter().map(|c| c.weight()).sum::<u64>()
     }
 
     /// The program narrowed to where the static scan found windows: the
@@ -335,11 +351,13 @@ impl ProgramSpec {
         self.timers.truncate(MAX_CASES_PER_FAMILY);
         self.deferpanic.truncate(MAX_CASES_PER_FAMILY);
         self.stackgrow.truncate(MAX_CASES_PER_FAMILY);
+        self.expr.truncate(MAX_CASES_PER_FAMILY);
         self.bigstack.iter_mut().for_each(|c| c.normalize());
         self.closures.iter_mut().for_each(|c| c.normalize());
         self.timers.iter_mut().for_each(|c| c.normalize());
         self.deferpanic.iter_mut().for_each(|c| c.normalize());
         self.stackgrow.iter_mut().for_each(|c| c.normalize());
+        self.expr.iter_mut().for_each(|c| c.normalize());
         if self.case_count() < 2 {
             self.concurrent = false;
         }
@@ -373,11 +391,13 @@ impl ProgramSpec {
             self.timers.iter_mut().for_each(|c| c.scale(num, den));
             self.deferpanic.iter_mut().for_each(|c| c.scale(num, den));
             self.stackgrow.iter_mut().for_each(|c| c.scale(num, den));
+            self.expr.iter_mut().for_each(|c| c.scale(num, den));
             if *self == before {
                 if self.case_count() <= 1 {
                     break;
                 }
-                if self.stackgrow.pop().is_none()
+                if self.expr.pop().is_none()
+                    && self.stackgrow.pop().is_none()
                     && self.deferpanic.pop().is_none()
                     && self.timers.pop().is_none()
                     && self.closures.pop().is_none()
@@ -478,6 +498,7 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
                 Family::Timers => spec.timers.push(timers::TimerCase::arb(u)?),
                 Family::Deferpanic => spec.deferpanic.push(deferpanic::DeferCase::arb(u)?),
                 Family::Stackgrow => spec.stackgrow.push(stackgrow::StackCase::arb(u)?),
+                Family::Expr => spec.expr.push(expr::ExprCase::arb(u)?),
                 Family::Hostile => {}
             }
         }
@@ -486,6 +507,10 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
     let need_gc =
         !spec.bigstack.is_empty() || !spec.timers.is_empty() || !spec.stackgrow.is_empty();
     spec.pressure = pressure::Pressure::arb(u, need_gc, !spec.timers.is_empty())?;
+    // Expressions are compiler bugs: runtime pressure only slows them down.
+    if spec.families() == [Family::Expr] {
+        spec.pressure = pressure::Pressure::default();
+    }
     spec.gomaxprocs = if !spec.timers.is_empty() {
         // The timer family varies GOMAXPROCS between 1 and the core count.
         Some(pick(u, &[(2, 1u8), (5, 2), (2, 3), (1, 4)])?)
@@ -572,6 +597,12 @@ fn render_program(spec: &ProgramSpec) -> String {
     for (k, c) in spec.stackgrow.iter().enumerate() {
         let cx = CaseCtx {
             id: format!("{}{k}", Family::Stackgrow.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.expr.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Expr.prefix()),
         };
         runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
     }

@@ -43,6 +43,11 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
             s.stackgrow.remove(k);
             out.push(s);
         }
+        for k in 0..spec.expr.len() {
+            let mut s = spec.clone();
+            s.expr.remove(k);
+            out.push(s);
+        }
     }
     if spec.concurrent {
         let mut s = spec.clone();
@@ -91,6 +96,13 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
         for c in spec.stackgrow[k].shrink() {
             let mut s = spec.clone();
             s.stackgrow[k] = c;
+            out.push(s);
+        }
+    }
+    for k in 0..spec.expr.len() {
+        for c in spec.expr[k].shrink() {
+            let mut s = spec.clone();
+            s.expr[k] = c;
             out.push(s);
         }
     }

@@ -433,6 +433,13 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
             ),
             BadKind::Crash => most_common_signature(bad_runs),
         };
+        // A program whose own two evaluations of an expression disagree
+        // computed a wrong value: a miscompile, even where every cell agrees.
+        let kind = if sig.contains(crate::gen::expr::SELF_CHECK) {
+            Kind::WrongOutput
+        } else {
+            kind
+        };
         let mut f = mk(kind, cells, sig, v.p, scope.name().to_string());
         f.threshold = Some(assessment.threshold);
         f.settled = v.settled;
