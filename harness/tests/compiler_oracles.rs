@@ -252,3 +252,43 @@ fn a_compiler_that_never_finishes_is_a_compiler_hang_finding() {
     // The sleeping compiler did not outlive the run.
     assert!(processes_mentioning("sleep 600").is_empty());
 }
+
+/// The language-version axis builds the same program with go.mod saying
+/// the toolchain's own version: a program whose closures capture a loop
+/// variable prints 3 3 3 at go 1.14 and 0 1 2 at go 1.22 and later, so the
+/// `+lang` cell alone has another checksum, a finding of scope `lang`.
+/// A language version the toolchain cannot build at is bad input.
+#[test]
+fn the_language_axis_builds_at_the_toolchains_own_go_line() {
+    let newest = toolchain("go1.25").name;
+    toolchain("go1.23.12");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lang");
+    let (code, v) = run_corpus(
+        None,
+        &fixtures,
+        &format!("go1.23.12,{newest}"),
+        &["--lang-axis", "newest"],
+    );
+    assert_eq!(code, Some(1), "{v}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "wrong_output", "{}", f[0]);
+    assert_eq!(f[0]["scope"], "lang", "{}", f[0]);
+    let minor = newest.rsplit_once('.').unwrap().0.trim_start_matches("go");
+    assert_eq!(
+        divergent(&f[0]),
+        vec![format!("{newest}+lang{minor}/amd64")]
+    );
+
+    let o = divergo()
+        .args(["run", "--quiet", "--count", "1", "--arch", "amd64"])
+        .args(["--toolchains", "go1.23.12+lang1.24"])
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("go1.23.12+lang1.24: go1.23.12 cannot build at a language version newer than its own (1.23)"),
+        "{err}"
+    );
+}

@@ -284,6 +284,13 @@ struct MatrixArgs {
     /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
     #[arg(long, default_value_t = 2048)]
     memory_limit_mib: u64,
+    /// Language-version axis: also build each program with go.mod declaring
+    /// the toolchain's own language version (and so its GODEBUG defaults),
+    /// as cells named NAME+langX.Y: off, newest (the newest toolchain of the
+    /// set) or all (every toolchain newer than go1.14). A single cell can be
+    /// named in --toolchains too: go1.23.12+lang, go1.23.12+lang1.22
+    #[arg(long, default_value = "off")]
+    lang_axis: LangAxis,
     /// Seconds one `go build` may take; one that takes longer is killed and
     /// classified `ice` (a compiler hang), a finding like a compiler crash
     #[arg(long, default_value_t = crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S)]
@@ -1032,6 +1039,42 @@ fn toolchain_names(given: &[String]) -> Vec<String> {
 
 /// The toolchains and archs of a run: as given, or the default matrix. The
 /// first lines of the run say what it is and why any cell is missing.
+/// Which toolchains also get a cell at their own language version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LangAxis {
+    Off,
+    Newest,
+    All,
+}
+
+/// `toolchains` with the language-version cells of `axis` added after
+/// them (toolchains of go1.14 and older, whose own version the programs
+/// already declare, get none).
+fn with_lang_axis(toolchains: Vec<String>, axis: LangAxis) -> Vec<String> {
+    let newer = |n: &String| {
+        toolchain::split_lang(n).is_none() && toolchain::minor_of(n).is_some_and(|v| v > (1, 14))
+    };
+    let extra: Vec<String> = match axis {
+        LangAxis::Off => Vec::new(),
+        LangAxis::Newest => toolchains
+            .iter()
+            .filter(|n| newer(n))
+            .max_by(|a, b| crate::toolchain::fetch::go_version_cmp(a, b))
+            .into_iter()
+            .cloned()
+            .collect(),
+        LangAxis::All => toolchains.iter().filter(|n| newer(n)).cloned().collect(),
+    };
+    let mut out = toolchains;
+    for n in extra {
+        let l = format!("{n}{}", toolchain::LANG_SUFFIX);
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
 fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
     let d = plan::default_matrix(&toolchain::home(), m.qemu_mode)?;
     let toolchains = if m.toolchains.is_empty() {
@@ -1039,6 +1082,7 @@ fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
     } else {
         m.toolchains.clone()
     };
+    let toolchains = with_lang_axis(toolchains, m.lang_axis);
     let archs = if m.archs.is_empty() {
         d.archs
     } else {

@@ -153,7 +153,11 @@ fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<Stri
         let _ = fs::remove_dir_all(&sdir);
         fs::create_dir_all(&sdir)?;
         fs::write(sdir.join("main.go"), &src)?;
-        fs::write(sdir.join("go.mod"), &prog.go_mod)?;
+        let go_mod = match &cell.toolchain.lang {
+            Some(l) => crate::engine::pipeline::with_go_line(&prog.go_mod, l),
+            None => prog.go_mod.clone(),
+        };
+        fs::write(sdir.join("go.mod"), go_mod)?;
         let home = registry::home();
         let r = build::build(&BuildRequest {
             src_dir: sdir.clone(),

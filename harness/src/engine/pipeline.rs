@@ -169,6 +169,27 @@ struct ProgramTest<'a> {
     records: Mutex<Vec<Record>>,
 }
 
+/// `go_mod` with its `go` directive set to `lang` (added when it has none).
+pub fn with_go_line(go_mod: &str, lang: &str) -> String {
+    let mut found = false;
+    let mut out: Vec<String> = go_mod
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("go ") && !found {
+                found = true;
+                format!("go {lang}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        out.push(String::new());
+        out.push(format!("go {lang}"));
+    }
+    out.join("\n") + "\n"
+}
+
 impl<'a> ProgramTest<'a> {
     /// Write the program's sources into its scratch dir.
     fn start(
@@ -184,6 +205,14 @@ impl<'a> ProgramTest<'a> {
         fs::create_dir_all(&src)?;
         fs::write(src.join("main.go"), &prog.main_go)?;
         fs::write(src.join("go.mod"), &prog.go_mod)?;
+        // The language-version cells build the same main.go with their own
+        // `go` line.
+        for lang in cells.iter().filter_map(|c| c.toolchain.lang.as_deref()) {
+            let d = pdir.join(format!("src-lang{lang}"));
+            fs::create_dir_all(&d)?;
+            fs::write(d.join("main.go"), &prog.main_go)?;
+            fs::write(d.join("go.mod"), with_go_line(&prog.go_mod, lang))?;
+        }
         Ok(ProgramTest {
             cfg,
             prog,
@@ -282,7 +311,10 @@ impl<'a> ProgramTest<'a> {
         }
         let r = if cell.toolchain.usable {
             build::build(&BuildRequest {
-                src_dir: self.pdir.join("src"),
+                src_dir: match &cell.toolchain.lang {
+                    Some(l) => self.pdir.join(format!("src-lang{l}")),
+                    None => self.pdir.join("src"),
+                },
                 goroot: cell.toolchain.goroot.clone(),
                 arch: cell.arch,
                 out: bin.clone(),
@@ -682,5 +714,19 @@ where
     match err.into_inner().unwrap() {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_go_line;
+
+    #[test]
+    fn the_go_line_is_replaced_or_added() {
+        assert_eq!(
+            with_go_line("module m\n\ngo 1.14\n", "1.23"),
+            "module m\n\ngo 1.23\n"
+        );
+        assert_eq!(with_go_line("module m\n", "1.22"), "module m\n\ngo 1.22\n");
     }
 }

@@ -201,6 +201,14 @@ pub fn self_peak_rss() -> u64 {
 pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain>> {
     let mut out: Vec<Toolchain> = Vec::new();
     for n in names {
+        if let Some((base, lang)) = registry::split_lang(n) {
+            let tc = resolve_toolchains(home, &[base.to_string()])?.remove(0);
+            let tc = registry::with_lang(&tc, lang)?;
+            if !out.iter().any(|t| t.name == tc.name) {
+                out.push(tc);
+            }
+            continue;
+        }
         if !registry::valid_name(n) {
             bail!("invalid toolchain name {n:?}: expected a Go version such as go1.23.11");
         }

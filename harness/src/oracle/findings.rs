@@ -358,6 +358,31 @@ fn scope_of(cells: &[CellReport], bad: impl Fn(&CellReport) -> bool) -> String {
     Scope::Toolchain.name().into()
 }
 
+/// A toolchain finding whose divergent cells each have a clean twin of the
+/// same toolchain and arch at another language version (or the other way
+/// round) is a language-version finding: the cells differ by the `go` line
+/// alone.
+fn lang_scope(cells: &[CellReport], scope: String) -> String {
+    if scope != Scope::Toolchain.name() {
+        return scope;
+    }
+    let base = |c: &CellReport| {
+        crate::toolchain::registry::split_lang(&c.toolchain)
+            .map_or(c.toolchain.clone(), |(b, _)| b.to_string())
+    };
+    let div: Vec<&CellReport> = cells.iter().filter(|c| c.divergent).collect();
+    let twin_clean = |d: &&CellReport| {
+        cells.iter().any(|c| {
+            !c.divergent && c.arch == d.arch && base(c) == base(d) && c.toolchain != d.toolchain
+        })
+    };
+    if !div.is_empty() && div.iter().all(twin_clean) {
+        Scope::Lang.name().into()
+    } else {
+        scope
+    }
+}
+
 /// The findings one program's records show, at significance `alpha`.
 /// The findings that the runs and builds show by themselves: build
 /// failures, crash and hang rates, wrong output. The static findings and
@@ -368,6 +393,7 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
     let base = cell_reports(recs);
     let mk =
         |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
+            let scope = lang_scope(&cells, scope);
             let bug = crate::oracle::classify::bug_key(&signature);
             Finding {
                 p_value: p,

@@ -284,10 +284,15 @@ pub enum Scope {
     /// Every run of every cell is bad.
     #[serde(rename = "all")]
     All,
+    /// One toolchain differs from itself between language versions (the
+    /// `NAME+langX.Y` cells against the plain ones): the program's meaning
+    /// changed with the `go` line, or the toolchain breaks at one of them.
+    #[serde(rename = "lang")]
+    Lang,
 }
 
 impl Scope {
-    pub const NAMES: &'static [&'static str] = &["toolchain", "cross-arch", "arch", "all"];
+    pub const NAMES: &'static [&'static str] = &["toolchain", "cross-arch", "arch", "all", "lang"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -295,6 +300,7 @@ impl Scope {
             Scope::CrossArch => "cross-arch",
             Scope::Arch => "arch",
             Scope::All => "all",
+            Scope::Lang => "lang",
         }
     }
 }

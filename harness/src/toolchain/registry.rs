@@ -84,6 +84,74 @@ pub struct Toolchain {
     pub usable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The language version programs are built at with this toolchain (the
+    /// `go` line their go.mod is given): `None` keeps the program's own
+    /// (`go 1.14` for generated programs). Set for the cells of the
+    /// language-version axis, named `NAME+langX.Y`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+
+/// The suffix that names a toolchain's language-version cell.
+pub const LANG_SUFFIX: &str = "+lang";
+
+/// `go1.23.12+lang` (the toolchain's own language version) or
+/// `go1.23.12+lang1.22`: the toolchain's name and the language version
+/// asked for (`None`: its own). `None` for a plain name.
+pub fn split_lang(name: &str) -> Option<(&str, Option<&str>)> {
+    let (base, lang) = name.split_once(LANG_SUFFIX)?;
+    Some((base, (!lang.is_empty()).then_some(lang)))
+}
+
+/// The language version (`1.23`) of a Go version string (`go1.23.12`,
+/// `go1.25rc1`, `go1.14.1-2a3b4c5`).
+pub fn minor_of(version: &str) -> Option<(u32, u32)> {
+    let v = version.strip_prefix("go")?;
+    let mut it = v.split(|c: char| !c.is_ascii_digit());
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// The toolchain `tc` as the cell that builds at language version `lang`
+/// (`None`: the toolchain's own), named `NAME+langX.Y`. Errors name what
+/// is wrong: a version it cannot build, or one no newer than go 1.14 (the
+/// programs' own, which the plain cell already builds at).
+pub fn with_lang(tc: &Toolchain, lang: Option<&str>) -> Result<Toolchain> {
+    let own = minor_of(&tc.name)
+        .or_else(|| minor_of(&tc.version))
+        .ok_or_else(|| anyhow!("{}: cannot tell its language version", tc.name))?;
+    let want = match lang {
+        None => own,
+        Some(l) => minor_of(&format!("go{l}"))
+            .filter(|_| {
+                l.chars().all(|c| c.is_ascii_digit() || c == '.') && l.matches('.').count() == 1
+            })
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}{LANG_SUFFIX}{l}: expected a language version such as 1.23",
+                    tc.name
+                )
+            })?,
+    };
+    if want > own {
+        bail!(
+            "{}{LANG_SUFFIX}{}.{}: {} cannot build at a language version newer than its own ({}.{})",
+            tc.name, want.0, want.1, tc.name, own.0, own.1
+        );
+    }
+    if want <= (1, 14) {
+        bail!(
+            "{}{LANG_SUFFIX}{}.{}: programs are go 1.14 modules already; the plain {} cell builds them so",
+            tc.name, want.0, want.1, tc.name
+        );
+    }
+    let lang = format!("{}.{}", want.0, want.1);
+    Ok(Toolchain {
+        name: format!("{}{LANG_SUFFIX}{lang}", tc.name),
+        lang: Some(lang),
+        ..tc.clone()
+    })
 }
 
 /// `$DIVERGO_HOME`, or `~/.cache/divergo`.
@@ -107,7 +175,9 @@ fn toolchains_dir(home: &Path) -> PathBuf {
 
 /// GOCACHE of one toolchain.
 pub fn gocache(home: &Path, name: &str) -> PathBuf {
-    home.join("gocache").join(name)
+    // A language-version cell shares its toolchain's cache.
+    let base = split_lang(name).map_or(name, |(b, _)| b);
+    home.join("gocache").join(base)
 }
 
 /// An exclusive lock on `$DIVERGO_HOME/locks/<what>.lock`, held until dropped.
@@ -359,6 +429,7 @@ pub fn register_user(home: &Path, name: &str, goroot: &Path) -> Result<Toolchain
         build: None,
         usable: true,
         problem: None,
+        lang: None,
     };
     write_meta(home, &tc)?;
     Ok(tc)
@@ -483,6 +554,7 @@ pub fn install_from_proxy(
         build: None,
         usable: true,
         problem: None,
+        lang: None,
     };
     write_meta(home, &tc)?;
     Ok((tc, true))
@@ -690,6 +762,60 @@ mod tests {
         assert!(
             format!("{err:#}").contains("bin/go does not exist"),
             "{err:#}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod lang_tests {
+    use super::*;
+
+    fn tc(name: &str) -> Toolchain {
+        Toolchain {
+            name: name.to_string(),
+            version: name.to_string(),
+            goroot: PathBuf::from("/nonexistent"),
+            source: Source::User,
+            module: None,
+            h1: None,
+            sumdb: None,
+            build: None,
+            usable: true,
+            problem: None,
+            lang: None,
+        }
+    }
+
+    #[test]
+    fn a_language_cell_is_named_by_its_version_and_bounded_by_the_toolchain() {
+        assert_eq!(split_lang("go1.23.12+lang"), Some(("go1.23.12", None)));
+        assert_eq!(
+            split_lang("go1.23.12+lang1.22"),
+            Some(("go1.23.12", Some("1.22")))
+        );
+        assert_eq!(split_lang("go1.23.12"), None);
+        assert_eq!(minor_of("go1.14.1-2a3b4c5"), Some((1, 14)));
+        assert_eq!(minor_of("go1.25rc1"), Some((1, 25)));
+        let t = with_lang(&tc("go1.23.12"), None).unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.lang.as_deref()),
+            ("go1.23.12+lang1.23", Some("1.23"))
+        );
+        let t = with_lang(&tc("go1.23.12"), Some("1.21")).unwrap();
+        assert_eq!(t.name, "go1.23.12+lang1.21");
+        let e = with_lang(&tc("go1.23.12"), Some("1.24"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("newer than its own (1.23)"), "{e}");
+        let e = with_lang(&tc("go1.14.15"), None).unwrap_err().to_string();
+        assert!(e.contains("go 1.14 modules already"), "{e}");
+        let e = with_lang(&tc("go1.23.12"), Some("1.x"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected a language version"), "{e}");
+        assert_eq!(
+            gocache(Path::new("/h"), "go1.23.12+lang1.23"),
+            gocache(Path::new("/h"), "go1.23.12")
         );
     }
 }

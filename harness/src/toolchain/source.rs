@@ -380,6 +380,7 @@ fn built_toolchain(name: &str, version: &str, goroot: PathBuf, info: BuildInfo) 
         build: Some(info),
         usable: true,
         problem: None,
+        lang: None,
     }
 }
 
