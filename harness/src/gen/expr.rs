@@ -419,8 +419,14 @@ fn arb_ty(u: &mut Unstructured) -> Result<Ty> {
     Ok(*u.choose(&Ty::ALL)?)
 }
 
+/// A tree of at most `depth` levels of operations; `root`: an operation,
+/// never a bare leaf.
 fn arb_node(u: &mut Unstructured, depth: u32) -> Result<Node> {
-    if depth == 0 || u.ratio(1, 4)? {
+    arb_tree(u, depth, false)
+}
+
+fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
+    if depth == 0 || (!root && u.ratio(1, 4)?) {
         return Ok(match u.int_in_range(0u8..=9)? {
             0..=4 => Node::Var(u.int_in_range(0u8..=(MAX_INPUTS as u8 - 1))?),
             5 => Node::Idx,
@@ -440,12 +446,22 @@ fn arb_node(u: &mut Unstructured, depth: u32) -> Result<Node> {
                 BinOp::Xor,
                 BinOp::AndNot,
             ])?;
-            // A constant on the right is what most rules match.
+            // A constant on the right is what most rules match; the left
+            // operand again (`x + x`, `x - x<<c`) is what others match.
             let l = b(u)?;
-            let r = if u.ratio(1, 2)? {
-                Box::new(Node::Const(Edge::arb(u)?))
-            } else {
-                b(u)?
+            let r = match u.int_in_range(0u8..=7)? {
+                0..=3 => Box::new(Node::Const(Edge::arb(u)?)),
+                4 => l.clone(),
+                5 => Box::new(Node::Shift {
+                    right: false,
+                    x: l.clone(),
+                    c: if u.ratio(1, 2)? {
+                        Count::Const(u.int_in_range(1u8..=63)?)
+                    } else {
+                        Count::Byte(b(u)?)
+                    },
+                }),
+                _ => b(u)?,
             };
             Node::Bin(op, l, r)
         }
@@ -875,10 +891,10 @@ impl ExprCase {
         let mut items = Vec::new();
         for _ in 0..n_items {
             let ty = arb_ty(u)?;
-            let depth = u.int_in_range(1..=MAX_DEPTH)?;
+            let depth = u.int_in_range(2..=MAX_DEPTH)?;
             items.push(Item {
                 ty,
-                tree: arb_node(u, depth)?,
+                tree: arb_tree(u, depth, true)?,
             });
         }
         let table = if u.ratio(1, 3)? {
