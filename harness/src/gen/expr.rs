@@ -204,6 +204,20 @@ impl Edge {
         })
     }
 
+    /// A divisor: mostly the small odd and ten-ish constants of
+    /// magic-number division, then powers of two and the extremes.
+    fn arb_divisor(u: &mut Unstructured) -> Result<Edge> {
+        Ok(match u.int_in_range(0u8..=9)? {
+            0..=5 => Edge::Small(pick(
+                u,
+                &[(3, 3u8), (2, 5), (2, 7), (2, 10), (1, 25), (1, 255)],
+            )?),
+            6 | 7 => Edge::Pow2(u.int_in_range(1u8..=63)?),
+            8 => Edge::MinusOne,
+            _ => *u.choose(&[Edge::Max, Edge::Min, Edge::Pow2Minus1(7)])?,
+        })
+    }
+
     pub fn value(self, t: Ty) -> i128 {
         let w = t.width();
         // Exponents for the sign bit's neighbours stay inside the type.
@@ -281,6 +295,9 @@ pub enum Count {
     /// A constant, up to a few past the width (the result is then 0 or the
     /// sign, as Go defines).
     Const(u8),
+    /// The width of the shifted value plus this (−2..=2): counts at the
+    /// edge, where rules need a width guard.
+    Near(i8),
     /// `uint(e) & mask`: a variable count the compiler knows a bound of.
     Masked(Box<Node>, u8),
     /// `uint8(e)`: a variable count up to 255.
@@ -425,7 +442,129 @@ fn arb_node(u: &mut Unstructured, depth: u32) -> Result<Node> {
     arb_tree(u, depth, false)
 }
 
+/// The left-hand side of a rewrite rule (cmd/compile/internal/ssa/_gen's
+/// generic, AMD64 and ARM64 rules) with subtrees of `depth` levels at its
+/// operands: shapes a uniform draw of operations almost never makes.
+fn arb_shape(u: &mut Unstructured, depth: u32) -> Result<Node> {
+    let d = depth.saturating_sub(1);
+    let x = Box::new(arb_node(u, d)?);
+    let small = |u: &mut Unstructured| -> Result<Edge> { Edge::arb_divisor(u) };
+    let narrow = |u: &mut Unstructured| -> Result<Ty> {
+        Ok(*u.choose(&[Ty::U8, Ty::U16, Ty::U32, Ty::I8, Ty::I16, Ty::I32])?)
+    };
+    let shl = |x: Box<Node>, c: Count| Node::Shift { right: false, x, c };
+    let shr = |x: Box<Node>, c: Count| Node::Shift { right: true, x, c };
+    Ok(match u.int_in_range(0u8..=11)? {
+        // (x + x) << (w-1): a doubling folded into the shift.
+        0 => shl(
+            Box::new(Node::Bin(BinOp::Add, x.clone(), x)),
+            Count::Near(pick(u, &[(3, -1i8), (1, -2), (1, 0)])?),
+        ),
+        // T(x % c), T(x * c) with x narrower: the extension after the
+        // magic-number sequence.
+        1 => Node::Conv(
+            narrow(u)?,
+            Box::new(Node::Div {
+                rem: u.ratio(1, 2)?,
+                x,
+                d: Divisor::Const(small(u)?),
+            }),
+        ),
+        2 => Node::Conv(
+            narrow(u)?,
+            Box::new(Node::Bin(BinOp::Mul, x, Box::new(Node::Const(small(u)?)))),
+        ),
+        // x - x<<c<<k with c not constant.
+        3 => {
+            let c = Box::new(arb_node(u, d)?);
+            Node::Bin(
+                BinOp::Sub,
+                x.clone(),
+                Box::new(shl(
+                    Box::new(shl(x, Count::Byte(c))),
+                    Count::Const(u.int_in_range(1u8..=8)?),
+                )),
+            )
+        }
+        // T(int16(a>>k)) * T(int16(b>>k)): sign extensions of shifted halves.
+        4 => {
+            let k = Count::Const(u.int_in_range(1u8..=48)?);
+            let y = Box::new(arb_node(u, d)?);
+            let t = narrow(u)?;
+            let half = |v: Box<Node>, k: Count| {
+                Node::Conv(t, Box::new(Node::Conv(Ty::I64, Box::new(shr(v, k)))))
+            };
+            Node::Bin(
+                BinOp::Mul,
+                Box::new(half(x, k.clone())),
+                Box::new(half(y, k)),
+            )
+        }
+        // (x << c) >> c and (x >> c) << c: extension and masking idioms.
+        5 | 6 => {
+            let c = if u.ratio(1, 2)? {
+                Count::Const(u.int_in_range(1u8..=63)?)
+            } else {
+                Count::Near(pick(u, &[(2, -1i8), (1, -2)])?)
+            };
+            if u.ratio(1, 2)? {
+                shr(Box::new(shl(x, c.clone())), c)
+            } else {
+                shl(Box::new(shr(x, c.clone())), c)
+            }
+        }
+        // x & (2^k - 1), x | 2^k, x ^ -1.
+        7 => {
+            let op = *u.choose(&[BinOp::And, BinOp::Or, BinOp::Xor, BinOp::AndNot])?;
+            let k = u.int_in_range(1u8..=63)?;
+            let c = *u.choose(&[
+                Edge::Pow2Minus1(k),
+                Edge::Pow2(k),
+                Edge::MinusOne,
+                Edge::Max,
+                Edge::Min,
+            ])?;
+            Node::Bin(op, x, Box::new(Node::Const(c)))
+        }
+        // x * (2^k ± 1), x * -1: multiplies that become shifts and adds.
+        8 => {
+            let k = u.int_in_range(2u8..=63)?;
+            let m = pick(u, &[(1, 3u8), (1, 5), (1, 9), (1, 10)])?;
+            let c = *u.choose(&[
+                Edge::Pow2(k),
+                Edge::Pow2Minus1(k),
+                Edge::Small(m),
+                Edge::MinusOne,
+            ])?;
+            Node::Bin(BinOp::Mul, x, Box::new(Node::Const(c)))
+        }
+        // A signed division by a power of two (the rounding fix-up).
+        9 => Node::Div {
+            rem: u.ratio(1, 2)?,
+            x,
+            d: Divisor::Const(Edge::Pow2(u.int_in_range(1u8..=62)?)),
+        },
+        // The sign bit of a narrower value, shifted down: T(N(x) >> (w-1)).
+        10 => Node::Conv(narrow(u)?, Box::new(shr(x, Count::Near(-1)))),
+        // A comparison against an edge, folded or not.
+        _ => Node::Cmp(
+            *u.choose(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge, CmpOp::Eq])?,
+            arb_ty(u)?,
+            x,
+            Box::new(Node::Const(*u.choose(&[
+                Edge::Zero,
+                Edge::Max,
+                Edge::Min,
+                Edge::MinusOne,
+            ])?)),
+        ),
+    })
+}
+
 fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
+    if depth > 0 && u.ratio(1, 3)? {
+        return arb_shape(u, depth);
+    }
     if depth == 0 || (!root && u.ratio(1, 4)?) {
         return Ok(match u.int_in_range(0u8..=9)? {
             0..=4 => Node::Var(u.int_in_range(0u8..=(MAX_INPUTS as u8 - 1))?),
@@ -468,8 +607,9 @@ fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
         7..=9 => Node::Shift {
             right: u.ratio(1, 2)?,
             x: b(u)?,
-            c: match u.int_in_range(0u8..=3)? {
+            c: match u.int_in_range(0u8..=5)? {
                 0 | 1 => Count::Const(u.int_in_range(0u8..=67)?),
+                2 | 3 => Count::Near(pick(u, &[(3, -1i8), (2, 0), (2, 1), (1, -2), (1, 2)])?),
                 2 => Count::Masked(
                     b(u)?,
                     pick(u, &[(1, 7u8), (1, 15), (1, 31), (2, 63), (1, 127)])?,
@@ -481,7 +621,7 @@ fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
             rem: u.ratio(1, 2)?,
             x: b(u)?,
             d: if u.ratio(2, 3)? {
-                Divisor::Const(Edge::arb(u)?)
+                Divisor::Const(Edge::arb_divisor(u)?)
             } else {
                 Divisor::OrOne(b(u)?)
             },
@@ -534,7 +674,7 @@ impl Node {
             Node::Shift { x, c, .. } => {
                 x.is_const()
                     && match c {
-                        Count::Const(_) => true,
+                        Count::Const(_) | Count::Near(_) => true,
                         Count::Masked(n, _) | Count::Byte(n) => n.is_const(),
                     }
             }
@@ -556,7 +696,7 @@ impl Node {
                 Divisor::OrOne(n) => vec![x, n],
             },
             Node::Shift { x, c, .. } => match c {
-                Count::Const(_) => vec![x],
+                Count::Const(_) | Count::Near(_) => vec![x],
                 Count::Masked(n, _) | Count::Byte(n) => vec![x, n],
             },
             Node::Neg(a) | Node::Not(a) | Node::Conv(_, a) | Node::Trick(_, a) => vec![a],
@@ -572,7 +712,7 @@ impl Node {
                 Divisor::OrOne(n) => vec![x, n],
             },
             Node::Shift { x, c, .. } => match c {
-                Count::Const(_) => vec![x],
+                Count::Const(_) | Count::Near(_) => vec![x],
                 Count::Masked(n, _) | Count::Byte(n) => vec![x, n],
             },
             Node::Neg(a) | Node::Not(a) | Node::Conv(_, a) | Node::Trick(_, a) => vec![a],
@@ -589,6 +729,9 @@ impl Node {
             Node::Shift { c, .. } => {
                 if let Count::Const(k) = c {
                     *k = (*k).min(t.width() as u8 + 3);
+                }
+                if let Count::Near(d) = c {
+                    *d = (*d).clamp(-2, 2);
                 }
                 if let Count::Masked(_, m) = c {
                     *m = (*m).clamp(1, 127);
@@ -639,7 +782,7 @@ impl Node {
                 Divisor::OrOne(_) => vec![t, t],
             },
             Node::Shift { c, .. } => match c {
-                Count::Const(_) => vec![t],
+                Count::Const(_) | Count::Near(_) => vec![t],
                 Count::Masked(..) => vec![t, Ty::Uint],
                 Count::Byte(..) => vec![t, Ty::U8],
             },
@@ -728,6 +871,7 @@ impl Ren<'_> {
                 let x = self.fast(x, t);
                 let c = match c {
                     Count::Const(k) => k.to_string(),
+                    Count::Near(d) => (t.width() as i32 + *d as i32).to_string(),
                     Count::Masked(m, mask) => format!("(uint({}) & {mask})", self.fast(m, ct[1])),
                     Count::Byte(m) => format!("uint8({})", self.fast(m, ct[1])),
                 };
@@ -810,6 +954,7 @@ impl Ren<'_> {
                 let idu = self.idf(Ty::Uint);
                 let c = match c {
                     Count::Const(k) => format!("{idu}({k})"),
+                    Count::Near(d) => format!("{idu}({})", t.width() as i32 + *d as i32),
                     Count::Masked(m, mask) => {
                         let m = self.reference(m, ct[1], s, tmp, p);
                         self.emit(format!("{idu}(uint({m}) & {idu}({mask}))"), s, tmp, p)
