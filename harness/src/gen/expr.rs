@@ -610,7 +610,7 @@ fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
             c: match u.int_in_range(0u8..=5)? {
                 0 | 1 => Count::Const(u.int_in_range(0u8..=67)?),
                 2 | 3 => Count::Near(pick(u, &[(3, -1i8), (2, 0), (2, 1), (1, -2), (1, 2)])?),
-                2 => Count::Masked(
+                4 => Count::Masked(
                     b(u)?,
                     pick(u, &[(1, 7u8), (1, 15), (1, 31), (2, 63), (1, 127)])?,
                 ),

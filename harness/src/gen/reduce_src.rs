@@ -192,9 +192,13 @@ pub fn candidates(src: &str) -> Vec<String> {
     }
     all.extend(decls);
     all.extend(blocks);
+    all.extend(drop_var_everywhere(&lines, &depth_at));
     all.extend(inline_calls(&lines));
+    all.extend(drop_results(&lines));
     all.extend(unwrap_blocks(&lines, &depth_at));
     all.extend(stmts);
+    all.extend(inline_vars(&lines, &depth_at));
+    all.extend(collapse_import(&lines));
     all.extend(calls);
     all.extend(drop_params(&lines));
     all.extend(consts);
@@ -376,7 +380,10 @@ fn unwrap_blocks(lines: &[&str], depth_at: &[i32]) -> Vec<String> {
         let Some(end) = closing_line(lines, i) else {
             continue;
         };
-        if end <= i + 1 || !matches!(lines[end].trim(), "}" | "})" | "}()") {
+        let close = lines[end].trim();
+        let call_close =
+            close.starts_with("}(") && close.ends_with(')') && !close[1..].contains('{');
+        if end <= i + 1 || !(matches!(close, "}" | "})" | "}()") || call_close) {
             continue;
         }
         let body = &lines[i + 1..end];
@@ -459,6 +466,228 @@ fn inline_calls(lines: &[&str]) -> Vec<String> {
         out.push(join_collapsed(kept.into_iter()));
     }
     out
+}
+
+/// Byte offsets in `line` where the identifier `name` stands as a whole
+/// token in code (not inside a longer identifier, not a selector `x.name`).
+fn ident_at(line: &str, name: &str) -> Vec<usize> {
+    let code: std::collections::BTreeSet<usize> =
+        code_chars(line).into_iter().map(|(i, _)| i).collect();
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(k) = line[from..].find(name) {
+        let at = from + k;
+        let before = line[..at].chars().next_back();
+        let after = line[at + name.len()..].chars().next();
+        if !before.is_some_and(|c| is_ident(c) || c == '.')
+            && !after.is_some_and(is_ident)
+            && code.contains(&at)
+        {
+            out.push(at);
+        }
+        from = at + name.len();
+    }
+    out
+}
+
+/// The lines of the function around line `i`: from its `func` line to its
+/// closing `}` (top-level functions only).
+fn enclosing_func(lines: &[&str], depth_at: &[i32], i: usize) -> Option<(usize, usize)> {
+    let start = (0..=i)
+        .rev()
+        .find(|&k| depth_at[k] == 0 && lines[k].starts_with("func "))?;
+    let end = closing_line(lines, start)?;
+    (end >= i).then_some((start, end))
+}
+
+/// Each local `x := e` (or `var x T = e`) whose `x` is used exactly once
+/// further down its function, on a line of its own, with `e` put in its
+/// place and the declaration gone: `r := i >> 1` / `a[r&7]` becomes
+/// `a[(i>>1)&7]`. Whether `e` may move there is the build's and the
+/// trials' to say.
+fn inline_vars(lines: &[&str], depth_at: &[i32]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if depth_at[i] == 0 || depth_change(l) != 0 || l.contains('{') || l.contains('}') {
+            continue;
+        }
+        let t = l.trim();
+        let (name, value) = if let Some((n, v)) = t.split_once(" := ") {
+            (n.trim(), v.trim().to_string())
+        } else if let Some(rest) = t.strip_prefix("var ") {
+            let Some((lhs, v)) = rest.split_once(" = ") else {
+                continue;
+            };
+            let Some((n, ty)) = lhs.split_once(' ') else {
+                continue;
+            };
+            (n, format!("{}({})", ty.trim(), v.trim()))
+        } else {
+            continue;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') || name == "_"
+        {
+            continue;
+        }
+        let Some((_, end)) = enclosing_func(lines, depth_at, i) else {
+            continue;
+        };
+        let uses: Vec<(usize, usize)> = (i + 1..=end)
+            .flat_map(|j| ident_at(lines[j], name).into_iter().map(move |at| (j, at)))
+            .collect();
+        let [(j, at)] = uses[..] else {
+            continue;
+        };
+        // Not a use that assigns it (`x = ...`, `x++`, `x += ...`).
+        let rest = lines[j][at + name.len()..].trim_start();
+        if rest.starts_with('=') && !rest.starts_with("==")
+            || rest.starts_with("++")
+            || rest.starts_with("--")
+            || (rest.len() > 1 && rest.as_bytes()[1] == b'=' && "+-*/%&|^".contains(&rest[..1]))
+        {
+            continue;
+        }
+        let simple = value
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            || value.ends_with(')')
+                && closing_paren(&value, value.find('(').unwrap_or(0)) == Some(value.len() - 1);
+        let put = if simple {
+            value.clone()
+        } else {
+            format!("({value})")
+        };
+        let edited = format!("{}{put}{}", &lines[j][..at], &lines[j][at + name.len()..]);
+        let kept = lines
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != i)
+            .map(|(k, x)| if k == j { edited.as_str() } else { *x });
+        out.push(join_collapsed(kept));
+    }
+    out
+}
+
+/// Each top-level function with one unnamed result made a function with
+/// none: the result type goes, `return e` becomes `return` (and goes when
+/// it is the last line), and `_ = f(...)` statements become `f(...)`. A use
+/// of the result elsewhere fails the build check.
+fn drop_results(lines: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(rest) = l.strip_prefix("func ") else {
+            continue;
+        };
+        let Some(paren) = rest.find('(') else {
+            continue;
+        };
+        let name = &rest[..paren];
+        if name.is_empty()
+            || name == "main"
+            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let open = "func ".len() + paren;
+        let Some(close) = closing_paren_at(l, open) else {
+            continue;
+        };
+        let result = l[close + 1..].trim().trim_end_matches('{').trim();
+        if result.is_empty() || result.starts_with('(') {
+            continue;
+        }
+        let Some(end) = closing_line(lines, i) else {
+            continue;
+        };
+        let mut new_lines: Vec<String> = Vec::new();
+        for (j, x) in lines.iter().enumerate() {
+            if j == i {
+                new_lines.push(format!("{} {{", &l[..=close]));
+            } else if j > i && j < end {
+                let t = x.trim();
+                if t.starts_with("return ") || t == "return" {
+                    if j + 1 == end {
+                        continue;
+                    }
+                    let ind = &x[..x.len() - x.trim_start().len()];
+                    new_lines.push(format!("{ind}return"));
+                } else {
+                    new_lines.push(x.to_string());
+                }
+            } else {
+                let t = x.trim_start();
+                let call = format!("_ = {name}(");
+                if t.starts_with(&call) {
+                    let ind = &x[..x.len() - t.len()];
+                    new_lines.push(format!("{ind}{}", &t[4..]));
+                } else {
+                    new_lines.push(x.to_string());
+                }
+            }
+        }
+        out.push(join_collapsed(new_lines.iter().map(|x| x.as_str())));
+    }
+    out
+}
+
+/// Each local variable removed with every line that mentions it (its
+/// declaration, its uses): a WaitGroup and its Add, Done and Wait go in
+/// one cut. Only balanced lines (no block opens or closes on them).
+fn drop_var_everywhere(lines: &[&str], depth_at: &[i32]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if depth_at[i] == 0 {
+            continue;
+        }
+        let t = l.trim();
+        let name = if let Some(rest) = t.strip_prefix("var ") {
+            rest.split_whitespace().next().unwrap_or("")
+        } else if let Some((n, _)) = t.split_once(" := ") {
+            n.trim()
+        } else {
+            continue;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some((start, end)) = enclosing_func(lines, depth_at, i) else {
+            continue;
+        };
+        let mentions: Vec<usize> = (start + 1..end)
+            .filter(|&j| !ident_at(lines[j], name).is_empty())
+            .collect();
+        if mentions.len() < 2
+            || mentions.iter().any(|&j| {
+                depth_change(lines[j]) != 0 || lines[j].contains('{') || lines[j].contains('}')
+            })
+        {
+            continue;
+        }
+        let kept = lines
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !mentions.contains(k))
+            .map(|(_, x)| *x);
+        out.push(join_collapsed(kept));
+    }
+    out
+}
+
+/// `import (` with one path `)` as `import "path"`.
+fn collapse_import(lines: &[&str]) -> Option<String> {
+    let i = lines.iter().position(|l| *l == "import (")?;
+    let path = lines.get(i + 1)?.trim();
+    if lines.get(i + 2)? != &")" || !path.starts_with('"') {
+        return None;
+    }
+    let one = format!("import {path}");
+    let kept = lines.iter().enumerate().filter_map(|(k, x)| match k {
+        k if k == i => Some(one.as_str()),
+        k if k == i + 1 || k == i + 2 => None,
+        _ => Some(*x),
+    });
+    Some(join_collapsed(kept))
 }
 
 /// Remove the imports a build log says are not used (`imported and not
@@ -630,6 +859,40 @@ fn closing_paren(s: &str, open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_results_and_imports_have_cuts_of_their_own() {
+        let src = "package main\n\nimport (\n\t\"sync\"\n)\n\nfunc run() uint64 {\n\tvar wg sync.WaitGroup\n\twg.Add(1)\n\tgo func(w int) {\n\t\tdefer wg.Done()\n\t\twork(w)\n\t}(1)\n\twg.Wait()\n\tr := 7 >> 1\n\tx := a[r&3]\n\tvar h uint64 = 1\n\treturn h\n}\n\nfunc main() {\n\t_ = run()\n}\n";
+        let c = candidates(src);
+        let has = |needle: &str, without: &str| {
+            c.iter().any(|c| c.contains(needle) && !c.contains(without))
+        };
+        // The WaitGroup with its four lines.
+        assert!(
+            has("\tgo func(w int) {\n\t\twork(w)\n\t}(1)\n", "wg"),
+            "{c:#?}"
+        );
+        // A goroutine run inline.
+        assert!(
+            has(
+                "\twg.Add(1)\n\t\tdefer wg.Done()\n\t\twork(w)\n\twg.Wait()",
+                "go func"
+            ),
+            "{c:#?}"
+        );
+        // Single-use variables.
+        assert!(has("\tx := a[(7 >> 1)&3]\n", "r :="), "{c:#?}");
+        assert!(has("\treturn uint64(1)\n", "var h"), "{c:#?}");
+        // No result: `return h` goes, `_ = run()` is `run()`.
+        assert!(has("func run() {", "return h"), "{c:#?}");
+        assert!(
+            c.iter()
+                .any(|c| c.contains("func run() {") && c.contains("\trun()\n")),
+            "{c:#?}"
+        );
+        // One import, one line.
+        assert!(has("import \"sync\"\n", "import ("), "{c:#?}");
+    }
 
     #[test]
     fn a_block_loses_its_braces_and_keeps_its_body() {
