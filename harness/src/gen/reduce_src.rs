@@ -267,6 +267,20 @@ fn call_opens(line: &str, name: &str) -> Vec<usize> {
     out
 }
 
+/// A top-level function declaration other than `main` (not a method):
+/// its name and the offsets of the `(` and `)` around its parameters.
+fn func_decl(l: &str) -> Option<(&str, usize, usize)> {
+    let rest = l.strip_prefix("func ")?;
+    let paren = rest.find('(')?;
+    let name = &rest[..paren];
+    if name.is_empty() || name == "main" || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let open = "func ".len() + paren;
+    let close = closing_paren_at(l, open)?;
+    Some((name, open, close))
+}
+
 /// Each parameter of each top-level function (not methods, `main` or
 /// `init`) dropped, from its declaration and from every call: `f(a, b)`
 /// and `func f(x, y int)` become `f(b)` and `func f(y int)`. A function
@@ -276,24 +290,12 @@ fn call_opens(line: &str, name: &str) -> Vec<usize> {
 fn drop_params(lines: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some(rest) = l.strip_prefix("func ") else {
+        let Some((name, open, close)) = func_decl(l) else {
             continue;
         };
-        let Some(paren) = rest.find('(') else {
-            continue;
-        };
-        let name = &rest[..paren];
-        if name.is_empty()
-            || name == "main"
-            || name == "init"
-            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
-        {
+        if name == "init" {
             continue;
         }
-        let open = "func ".len() + paren;
-        let Some(close) = closing_paren_at(l, open) else {
-            continue;
-        };
         let params = top_level_items(&l[open + 1..close]);
         let named = params
             .last()
@@ -576,21 +578,7 @@ fn inline_vars(lines: &[&str], depth_at: &[i32]) -> Vec<String> {
 fn drop_results(lines: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some(rest) = l.strip_prefix("func ") else {
-            continue;
-        };
-        let Some(paren) = rest.find('(') else {
-            continue;
-        };
-        let name = &rest[..paren];
-        if name.is_empty()
-            || name == "main"
-            || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
-        {
-            continue;
-        }
-        let open = "func ".len() + paren;
-        let Some(close) = closing_paren_at(l, open) else {
+        let Some((name, _, close)) = func_decl(l) else {
             continue;
         };
         let result = l[close + 1..].trim().trim_end_matches('{').trim();
