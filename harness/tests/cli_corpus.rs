@@ -116,36 +116,13 @@ fn corpus_amd64_meets_every_expectation() {
 fn broken_toolchain_is_infra_and_other_cells_complete() {
     let real = toolchain("go1.23.12");
     let home = tempfile::tempdir().unwrap();
-    let fake = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(fake.path().join("bin")).unwrap();
-    let go = fake.path().join("bin/go");
-    std::fs::write(
-        &go,
-        "#!/bin/sh\nif [ \"$1\" = version ]; then echo 'go version go1.22.99 linux/amd64'; exit 0; fi\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = fake_goroot("go1.22.99", "exit 1");
     // A second fake that stops working after registration.
-    let gone = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(gone.path().join("bin")).unwrap();
+    let gone = fake_goroot("go1.22.98", "exit 0");
     let go2 = gone.path().join("bin/go");
-    std::fs::write(&go2, "#!/bin/sh\necho 'go version go1.22.98 linux/amd64'\n").unwrap();
-    std::fs::set_permissions(&go2, std::fs::Permissions::from_mode(0o755)).unwrap();
-
-    for (name, root) in [
-        ("go1.23.12", real.goroot.as_path()),
-        ("go1.22.99", fake.path()),
-        ("go1.22.98", gone.path()),
-    ] {
-        let o = divergo()
-            .env("DIVERGO_HOME", home.path())
-            .args(["toolchains", "install"])
-            .arg(format!("{name}={}", root.display()))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{:?}", text(&o));
-    }
+    register(home.path(), "go1.23.12", &real.goroot);
+    register(home.path(), "go1.22.99", fake.path());
+    register(home.path(), "go1.22.98", gone.path());
     std::fs::write(&go2, "#!/bin/sh\nexit 1\n").unwrap();
 
     let out = tempfile::tempdir().unwrap();

@@ -13,7 +13,6 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// A corpus of one entry: the expr program for `seed`, with `edit` applied
@@ -138,26 +137,9 @@ fn self_check_flags_an_expression_whose_two_evaluations_differ() {
 fn home_with_fake(name: &str, build: &str) -> (tempfile::TempDir, tempfile::TempDir) {
     let real = toolchain("go1.23.12");
     let home = tempfile::tempdir().unwrap();
-    let fake = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(fake.path().join("bin")).unwrap();
-    let go = fake.path().join("bin/go");
-    std::fs::write(
-        &go,
-        format!(
-            "#!/bin/sh\nif [ \"$1\" = version ]; then echo 'go version {name} linux/amd64'; exit 0; fi\n{build}\n"
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for (n, root) in [("go1.23.12", real.goroot.as_path()), (name, fake.path())] {
-        let o = divergo()
-            .env("DIVERGO_HOME", home.path())
-            .args(["toolchains", "install"])
-            .arg(format!("{n}={}", root.display()))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{:?}", text(&o));
-    }
+    let fake = fake_goroot(name, build);
+    register(home.path(), "go1.23.12", &real.goroot);
+    register(home.path(), name, fake.path());
     (home, fake)
 }
 

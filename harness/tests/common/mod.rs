@@ -172,3 +172,33 @@ pub fn divergent(f: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// A GOROOT whose `bin/go` answers `go version` with `version` and runs the
+/// shell lines `rest` for any other command. Only for failure paths (a
+/// broken GOROOT, a compiler that crashes or hangs).
+pub fn fake_goroot(version: &str, rest: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("bin")).unwrap();
+    let go = root.path().join("bin/go");
+    std::fs::write(
+        &go,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo 'go version {version} linux/amd64'; exit 0; fi\n{rest}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
+    root
+}
+
+/// Register the GOROOT `root` as toolchain `name` in the DIVERGO_HOME `home`.
+pub fn register(home: &Path, name: &str, root: &Path) {
+    let o = divergo()
+        .env("DIVERGO_HOME", home)
+        .args(["toolchains", "install"])
+        .arg(format!("{name}={}", root.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+}
