@@ -658,6 +658,25 @@ fn arb_tree(u: &mut Unstructured, depth: u32, root: bool) -> Result<Node> {
     })
 }
 
+/// A node's operands, as `&Node` or `&mut Node` (one match for both).
+macro_rules! node_children {
+    ($n:expr) => {
+        match $n {
+            Node::Var(_) | Node::Idx | Node::Const(_) => vec![],
+            Node::Bin(_, a, b) | Node::Cmp(_, _, a, b) => vec![a, b],
+            Node::Div { x, d, .. } => match d {
+                Divisor::Const(_) => vec![x],
+                Divisor::OrOne(n) => vec![x, n],
+            },
+            Node::Shift { x, c, .. } => match c {
+                Count::Const(_) | Count::Near(_) => vec![x],
+                Count::Masked(n, _) | Count::Byte(n) => vec![x, n],
+            },
+            Node::Neg(a) | Node::Not(a) | Node::Conv(_, a) | Node::Trick(_, a) => vec![a],
+        }
+    };
+}
+
 impl Node {
     fn is_const(&self) -> bool {
         match self {
@@ -688,35 +707,11 @@ impl Node {
     }
 
     fn children(&self) -> Vec<&Node> {
-        match self {
-            Node::Var(_) | Node::Idx | Node::Const(_) => vec![],
-            Node::Bin(_, a, b) | Node::Cmp(_, _, a, b) => vec![a, b],
-            Node::Div { x, d, .. } => match d {
-                Divisor::Const(_) => vec![x],
-                Divisor::OrOne(n) => vec![x, n],
-            },
-            Node::Shift { x, c, .. } => match c {
-                Count::Const(_) | Count::Near(_) => vec![x],
-                Count::Masked(n, _) | Count::Byte(n) => vec![x, n],
-            },
-            Node::Neg(a) | Node::Not(a) | Node::Conv(_, a) | Node::Trick(_, a) => vec![a],
-        }
+        node_children!(self)
     }
 
     fn children_mut(&mut self) -> Vec<&mut Node> {
-        match self {
-            Node::Var(_) | Node::Idx | Node::Const(_) => vec![],
-            Node::Bin(_, a, b) | Node::Cmp(_, _, a, b) => vec![a, b],
-            Node::Div { x, d, .. } => match d {
-                Divisor::Const(_) => vec![x],
-                Divisor::OrOne(n) => vec![x, n],
-            },
-            Node::Shift { x, c, .. } => match c {
-                Count::Const(_) | Count::Near(_) => vec![x],
-                Count::Masked(n, _) | Count::Byte(n) => vec![x, n],
-            },
-            Node::Neg(a) | Node::Not(a) | Node::Conv(_, a) | Node::Trick(_, a) => vec![a],
-        }
+        node_children!(self)
     }
 
     /// Clamp into what the renderer supports for a node of type `t`.
