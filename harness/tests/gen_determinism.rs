@@ -383,6 +383,10 @@ const GOLDEN: &[(u32, &str)] = &[
         3,
         "ee3131a4f43facf2d8420610a781279b43ad12b418842b37a242cb15510fdfd2",
     ),
+    (
+        4,
+        "ee3131a4f43facf2d8420610a781279b43ad12b418842b37a242cb15510fdfd2",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -1,5 +1,5 @@
 //! Generated programs are valid for the oldest and the newest toolchain:
-//! gofmt-clean, `go vet`-clean (the newest vet also flags standard-library
+//! gofmt-clean, `go vet`-clean but for its shift check (the newest vet also flags standard-library
 //! API newer than the module's `go 1.14`), they build with go1.14.15 and the
 //! newest go1.25.x, exit 0 on amd64 with a checksum last line, and both
 //! builds print the same output.
@@ -171,7 +171,14 @@ fn programs_build_run_and_agree_on_oldest_and_newest() {
         gofmt_clean(&newest, &dir);
         let mut outs = Vec::new();
         for go in [&oldest, &newest] {
-            go.run_ok(&dir, &["vet", "."], &format!("seed {seed}: go vet"));
+            // The expr family shifts by constants past the operand's width on
+            // purpose (defined in Go: 0, or all sign bits): vet's shift check
+            // calls that a mistake, so it is the one analyzer left out.
+            go.run_ok(
+                &dir,
+                &["vet", "-shift=false", "."],
+                &format!("seed {seed}: go vet"),
+            );
             let bin = dir.join(format!("prog-{}", go.name));
             go.run_ok(
                 &dir,

@@ -35,6 +35,7 @@
 //! error, so no operation of a tree has only constant operands
 //! ([`ExprCase::normalize`] turns such a constant into an input).
 
+use super::gofmt;
 use super::pick;
 use super::src::{Src, Unit};
 use super::CaseCtx;
@@ -1014,7 +1015,7 @@ impl Ren<'_> {
 
     fn emit(&mut self, expr: String, s: &mut Src, tmp: &mut Vec<String>, p: &str) -> String {
         let name = format!("{p}{}", tmp.len());
-        s.line(format!("{name} := {expr}"));
+        s.line(format!("{name} := {}", gofmt::expr(&expr)));
         tmp.push(name.clone());
         name
     }
@@ -1270,7 +1271,7 @@ impl ExprCase {
         }
         for (e, it) in self.items.iter().enumerate() {
             let f = r.fast(&it.tree, it.ty);
-            body.line(format!("f{e} := {f}"));
+            body.line(format!("f{e} := {}", gofmt::expr(&f)));
             let mut tmp = Vec::new();
             let res = r.reference(&it.tree, it.ty, &mut body, &mut tmp, &format!("r{e}_"));
             body.open(format!("if f{e} != {res} {{"));

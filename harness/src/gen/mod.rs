@@ -26,6 +26,7 @@ pub mod check;
 pub mod closures;
 pub mod deferpanic;
 pub mod expr;
+mod gofmt;
 pub mod hostile;
 pub mod pressure;
 pub mod reduce_src;
@@ -42,7 +43,8 @@ use src::{Src, Unit};
 /// Bump whenever the program generated for some seed changes.
 /// 2: the ReadMemStats hammer yields between calls.
 /// 3: timers cases mostly carry Reset+Gosched goroutines (golang/go#38023).
-pub const GENERATOR_VERSION: u32 = 3;
+/// 4: expr programs are spaced as gofmt spaces them.
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;
