@@ -70,8 +70,7 @@ impl Tested {
         self.records
             .iter()
             .filter(|r| r.stage == Stage::Run)
-            .filter(|r| !matches!(r.outcome, Class::Ok | Class::Infra))
-            .map(|r| crate::oracle::classify::bug_key(&r.signature))
+            .filter_map(|r| failure_bug(r.outcome, &r.signature))
             .collect()
     }
 
@@ -90,6 +89,13 @@ impl Tested {
             .filter(|r| r.stage == Stage::Run)
             .count()
     }
+}
+
+/// The bug key of a failed run; none for a clean run or an infrastructure
+/// failure (not the program's).
+fn failure_bug(class: Class, signature: &str) -> Option<String> {
+    (!matches!(class, Class::Ok | Class::Infra))
+        .then(|| crate::oracle::classify::bug_key(signature))
 }
 
 fn divergent_cells(f: &Finding) -> BTreeSet<(String, Arch)> {
@@ -419,10 +425,10 @@ struct ReplayTrials<'a> {
 impl TrialPolicy for ReplayTrials<'_> {
     fn more(&self, cell: usize, all: &[Vec<Outcome>], cost: &[f64]) -> u32 {
         if let Some(allowed) = self.allowed {
-            let other = all.iter().flatten().any(|o| {
-                !matches!(o.class, Class::Ok | Class::Infra)
-                    && !allowed.contains(&crate::oracle::classify::bug_key(&o.signature))
-            });
+            let other = all
+                .iter()
+                .flatten()
+                .any(|o| failure_bug(o.class, &o.signature).is_some_and(|b| !allowed.contains(&b)));
             if other {
                 return 0;
             }
