@@ -143,6 +143,17 @@ const MAX_REPAIRS: usize = 4;
 /// Build `main_go` with the first toolchain of the finding for its arch: a
 /// cheap check before any trial. Repairs unused imports and variables (up to
 /// [`MAX_REPAIRS`] builds more).
+/// The program a spec renders to, with the rest of `base` (its name, seed).
+fn rendered(spec: &ProgramSpec, base: &Program) -> Program {
+    let p = gen::render(spec);
+    Program {
+        main_go: p.main_go,
+        go_mod: p.go_mod,
+        spec_json: serde_json::to_string_pretty(spec).ok(),
+        ..base.clone()
+    }
+}
+
 fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<String, String>> {
     let cell = &rep.cells[0];
     let mut src = prog.main_go.clone();
@@ -486,13 +497,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
     if let Some(focused) = st.spec.as_ref().and_then(|s| s.focus_windows(&windowed)) {
         if !over(t0) {
             status(&bar, &st, "spec");
-            let p = gen::render(&focused);
-            let prog = Program {
-                main_go: p.main_go,
-                go_mod: p.go_mod,
-                spec_json: serde_json::to_string_pretty(&focused).ok(),
-                ..st.program.clone()
-            };
+            let prog = rendered(&focused, &st.program);
             attempt(
                 &rep,
                 &scratch,
@@ -510,13 +515,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
                 break 'spec;
             }
             status(&bar, &st, "spec");
-            let p = gen::render(&cand);
-            let prog = Program {
-                main_go: p.main_go,
-                go_mod: p.go_mod,
-                spec_json: serde_json::to_string_pretty(&cand).ok(),
-                ..st.program.clone()
-            };
+            let prog = rendered(&cand, &st.program);
             if attempt(&rep, &scratch, &mut st, "spec shrink", prog, Some(cand), t0)? {
                 continue 'spec;
             }
