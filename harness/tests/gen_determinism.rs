@@ -312,14 +312,13 @@ fn family_names_parse_and_errors_list_them() {
         assert!(err.contains(f.name()), "{err}");
     }
     assert!(!Family::DEFAULT.contains(&Family::Hostile));
-    // Every family but hostile is on by default, except stackgrow and expr
-    // until their sweep and false-positive figures are in.
+    // Every family but hostile is on by default.
     let off: Vec<Family> = Family::ALL
         .iter()
         .copied()
         .filter(|f| !Family::DEFAULT.contains(f))
         .collect();
-    assert_eq!(off, [Family::Stackgrow, Family::Expr, Family::Hostile]);
+    assert_eq!(off, [Family::Hostile]);
 }
 
 #[test]
@@ -386,6 +385,10 @@ const GOLDEN: &[(u32, &str)] = &[
     (
         4,
         "ee3131a4f43facf2d8420610a781279b43ad12b418842b37a242cb15510fdfd2",
+    ),
+    (
+        5,
+        "130026d2ed41eab57df48ac1d7a2ccf25705fbe72b045a8bd4f65386c562a558",
     ),
 ];
 

@@ -316,7 +316,7 @@ struct RunArgs {
     /// With --corpus: only entries whose name contains this
     #[arg(long, requires = "corpus")]
     filter: Option<String>,
-    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile, stackgrow and expr]
+    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile]
     #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
     templates: Vec<String>,
     /// First seed; program i uses seed+i [default: from the clock, printed]
@@ -391,7 +391,7 @@ struct GenArgs {
     /// Seed of the program
     #[arg(long)]
     seed: u64,
-    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile, stackgrow and expr]
+    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile]
     #[arg(long = "template")]
     templates: Vec<String>,
     /// Write main.go, go.mod and spec.json into this directory instead of printing main.go

@@ -44,7 +44,8 @@ use src::{Src, Unit};
 /// 2: the ReadMemStats hammer yields between calls.
 /// 3: timers cases mostly carry Reset+Gosched goroutines (golang/go#38023).
 /// 4: expr programs are spaced as gofmt spaces them.
-pub const GENERATOR_VERSION: u32 = 4;
+/// 5: stackgrow and expr are on by default.
+pub const GENERATOR_VERSION: u32 = 5;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;
@@ -100,6 +101,8 @@ impl Family {
         Family::Closures,
         Family::Timers,
         Family::Deferpanic,
+        Family::Stackgrow,
+        Family::Expr,
     ];
 
     pub fn name(self) -> &'static str {
