@@ -224,6 +224,33 @@ fn split_sp_leaf_variant_crashes_a_fixed_toolchain() {
     assert_eq!(o.status.code(), Some(1), "{err}");
 }
 
+/// The default qemu mode, auto, single-steps only programs whose arm64 build
+/// has a window the scan knows: the split-SP entries above ran one insn per
+/// TB; a program without large frames runs plain (fast) and says so.
+#[test]
+fn auto_mode_runs_a_program_without_windows_plain() {
+    let newest = toolchain("go1.25");
+    let out = tempfile::tempdir().unwrap();
+    let o = corpus_cmd(Some("ok-checksum"), "arm64", "go1.25", out.path())
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let recs = records(out.path());
+    let build = recs
+        .iter()
+        .find(|r| r.stage == Stage::Build && r.toolchain == newest.name)
+        .unwrap_or_else(|| panic!("no build record: {recs:?}"));
+    let scan = build.scan.as_ref().expect("the build was scanned");
+    assert!(scan.windows.is_empty(), "{scan:?}");
+    let runs = cell_runs(&recs, &newest.name, Arch::Arm64);
+    assert!(!runs.is_empty(), "{err}");
+    for r in &runs {
+        assert!(r.executor.ends_with(", plain)"), "{r:?}");
+        assert_eq!(r.outcome, Class::Ok, "{r:?}");
+    }
+}
+
 #[test]
 fn missing_qemu_is_infra_with_install_hint() {
     toolchain("go1.23.12");

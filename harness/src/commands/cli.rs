@@ -272,8 +272,11 @@ struct MatrixArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// How qemu-user runs foreign-arch binaries: one-insn-per-tb (signals can land
-    /// between any two instructions; slow) or plain (fast, blind to such windows)
-    #[arg(long, default_value = "one-insn-per-tb")]
+    /// between any two instructions; about 100 times slower than native), plain
+    /// (a few times slower, blind to such windows), or auto: one-insn-per-tb for a
+    /// program whose build of that arch has a preemptible window the static scan
+    /// knows (the split-SP epilogue), plain for the rest
+    #[arg(long, default_value = "auto")]
     qemu_mode: QemuMode,
     /// Pin each emulated run (qemu-user) to this many CPUs; 0 leaves them
     /// unpinned. A program whose threads outnumber its CPUs is descheduled
@@ -518,8 +521,8 @@ struct QualifyArgs {
     /// Output dir [default: divergo-runs/<timestamp>]
     #[arg(long)]
     out: Option<PathBuf>,
-    /// How qemu-user runs foreign-arch binaries (one-insn-per-tb or plain)
-    #[arg(long, default_value = "one-insn-per-tb")]
+    /// How qemu-user runs foreign-arch binaries (auto, one-insn-per-tb or plain; as in `run`)
+    #[arg(long, default_value = "auto")]
     qemu_mode: QemuMode,
     /// Pin each emulated run to this many CPUs (0: unpinned), as in `run`
     #[arg(long, default_value_t = 0)]

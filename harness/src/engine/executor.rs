@@ -20,6 +20,10 @@ pub enum QemuMode {
     OneInsnPerTb,
     /// qemu's default block chaining: fast, but blind to intra-block windows.
     Plain,
+    /// Decided per program and arch once its builds are scanned: one insn
+    /// per TB when a build of that arch has a preemptible window the static
+    /// scan knows, plain otherwise ([`Executor::resolved`]).
+    Auto,
 }
 
 impl std::str::FromStr for QemuMode {
@@ -28,8 +32,9 @@ impl std::str::FromStr for QemuMode {
         match s {
             "one-insn-per-tb" | "singlestep" => Ok(QemuMode::OneInsnPerTb),
             "plain" => Ok(QemuMode::Plain),
+            "auto" => Ok(QemuMode::Auto),
             _ => Err(format!(
-                "unknown qemu mode {s:?} (expected one-insn-per-tb or plain)"
+                "unknown qemu mode {s:?} (expected auto, one-insn-per-tb or plain)"
             )),
         }
     }
@@ -72,6 +77,7 @@ impl Executor {
                 match mode {
                     QemuMode::OneInsnPerTb => "one insn per TB",
                     QemuMode::Plain => "plain",
+                    QemuMode::Auto => "one insn per TB where the scan finds a window, else plain",
                 }
             ),
         }
@@ -82,12 +88,29 @@ impl Executor {
         matches!(self.kind, ExecutorKind::QemuUser { .. })
     }
 
+    /// This executor for one program: an `auto` qemu executor becomes one
+    /// insn per TB when `windows` (a build of this arch has a preemptible
+    /// window), plain otherwise; any other executor is itself.
+    pub fn resolved(&self, windows: bool) -> Executor {
+        let mut e = self.clone();
+        if let ExecutorKind::QemuUser { mode, .. } = &mut e.kind {
+            if *mode == QemuMode::Auto {
+                *mode = if windows {
+                    QemuMode::OneInsnPerTb
+                } else {
+                    QemuMode::Plain
+                };
+            }
+        }
+        e
+    }
+
     /// How many times slower than native a program runs here (for timeouts).
     pub fn slowdown(&self) -> f64 {
         match &self.kind {
             ExecutorKind::Native => 1.0,
             ExecutorKind::QemuUser { mode, .. } => match mode {
-                QemuMode::OneInsnPerTb => 60.0,
+                QemuMode::OneInsnPerTb | QemuMode::Auto => 60.0,
                 QemuMode::Plain => 4.0,
             },
         }
@@ -103,7 +126,8 @@ impl Executor {
                 mode,
             } => {
                 let mut env = vec![];
-                if *mode == QemuMode::OneInsnPerTb {
+                // An unresolved auto executor runs as the slow, thorough mode.
+                if matches!(mode, QemuMode::OneInsnPerTb | QemuMode::Auto) {
                     if *version >= (8, 1, 0) {
                         env.push(("QEMU_ONE_INSN_PER_TB".to_string(), "1".to_string()));
                     } else {
@@ -218,6 +242,37 @@ pub fn detect(arch: Arch, mode: QemuMode) -> Result<Executor, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_resolves_by_windows_and_leaves_other_modes_alone() {
+        let qemu = |mode| Executor {
+            arch: Arch::Arm64,
+            kind: ExecutorKind::QemuUser {
+                path: PathBuf::from("/usr/bin/qemu-aarch64-static"),
+                version: (7, 2, 0),
+                mode,
+            },
+        };
+        let mode = |e: Executor| match e.kind {
+            ExecutorKind::QemuUser { mode, .. } => mode,
+            ExecutorKind::Native => panic!("native"),
+        };
+        assert_eq!(
+            mode(qemu(QemuMode::Auto).resolved(true)),
+            QemuMode::OneInsnPerTb
+        );
+        assert_eq!(mode(qemu(QemuMode::Auto).resolved(false)), QemuMode::Plain);
+        for m in [QemuMode::OneInsnPerTb, QemuMode::Plain] {
+            assert_eq!(mode(qemu(m).resolved(true)), m);
+            assert_eq!(mode(qemu(m).resolved(false)), m);
+        }
+        let native = Executor {
+            arch: Arch::Amd64,
+            kind: ExecutorKind::Native,
+        };
+        assert_eq!(native.resolved(true), native);
+        assert_eq!("auto".parse::<QemuMode>(), Ok(QemuMode::Auto));
+    }
 
     #[test]
     fn parses_qemu_versions() {

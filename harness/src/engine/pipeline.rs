@@ -145,6 +145,12 @@ pub fn test_program(
 ) -> Result<Vec<Record>> {
     let t = ProgramTest::start(cfg, prog, cells, done, writer, on_record)?;
     let built = t.build_all()?;
+    // `auto` qemu executors are decided now that the builds are scanned.
+    let resolved = resolve_executors(cells, &t.records.lock().unwrap());
+    let t = ProgramTest {
+        cells: &resolved,
+        ..t
+    };
     let mut active: Vec<bool> = built.iter().map(Option::is_some).collect();
     t.record_missing_executors(&mut active)?;
     let go_on = policy.runs_after(&t.records.lock().unwrap());
@@ -152,6 +158,31 @@ pub fn test_program(
         t.run_trials(policy, &built, active)?;
     }
     Ok(t.finish())
+}
+
+/// The cells as this program runs them: an `auto` qemu executor becomes one
+/// insn per TB on an arch where some build of the program has a preemptible
+/// window the static scan knows (the split-SP epilogue: where single-stepping
+/// pays), plain on the others.
+pub fn resolve_executors(cells: &[Cell], records: &[Record]) -> Vec<Cell> {
+    cells
+        .iter()
+        .map(|c| {
+            let windows = records.iter().any(|r| {
+                r.stage == Stage::Build
+                    && r.arch == c.arch
+                    && r.scan.as_ref().is_some_and(|s| !s.windows.is_empty())
+            });
+            Cell {
+                executor: c
+                    .executor
+                    .as_ref()
+                    .map(|e| e.resolved(windows))
+                    .map_err(Clone::clone),
+                ..c.clone()
+            }
+        })
+        .collect()
 }
 
 /// A finished trial: (cell, outcome, duration if clean, duration).

@@ -257,6 +257,8 @@ fn cell_reports(recs: &[Record]) -> Vec<CellReport> {
         }
         if r.stage == Stage::Run {
             e.runs += 1;
+            // Runs say how they ran (a build of an `auto` qemu cell does not).
+            e.executor.clone_from(&r.executor);
         }
         *e.outcomes.entry(r.outcome).or_default() += 1;
     }

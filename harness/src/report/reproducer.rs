@@ -151,7 +151,13 @@ cell() {
             .div_ceil(1000);
         let (runner_env, runner) = match cell.executor.as_ref().map(|e| &e.kind) {
             Ok(ExecutorKind::QemuUser { path, .. }) => {
-                let e = cell.executor.as_ref().unwrap();
+                // The mode the finding's runs had (an `auto` cell ran plain
+                // where the scan found no window).
+                let e = cell
+                    .executor
+                    .as_ref()
+                    .unwrap()
+                    .resolved(!c.executor.contains("plain"));
                 let (_, _, extra) = e.command(Path::new("x"));
                 let env = extra
                     .iter()
