@@ -180,3 +180,54 @@ fn logs_get_plain_progress_lines_when_stderr_is_not_a_terminal() {
         .unwrap();
     assert!(!text(&o).1.contains("[progress]"));
 }
+
+/// A time budget stops starting programs: the first one starts at once, and
+/// 50 programs (about 0.3 s each even with every build cached) outlast a 1 s
+/// budget; the run says so and `--resume` goes on with the rest of the plan.
+#[test]
+fn duration_budget_stops_starting_programs_and_resume_goes_on() {
+    toolchain("go1.23.12");
+    let out = tempfile::tempdir().unwrap();
+    let res = out.path().join("r");
+    let run = |extra: &[&str]| {
+        divergo()
+            .args(["run", "--json", "--no-triage"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "--toolchains",
+        "go1.23.12",
+        "--arch",
+        "amd64",
+        "--templates",
+        "expr",
+        "--seed",
+        "7",
+        "--count",
+        "50",
+        "--duration",
+        "1s",
+        "--out",
+        res.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let first = v["programs"].as_u64().unwrap();
+    assert!((1..50).contains(&first), "{v}");
+    assert_eq!(v["budget_spent"], true, "{v}");
+    assert!(err.contains("time budget spent"), "{err}");
+    assert!(
+        err.contains("budget: 50 programs; no program starts after 1 s"),
+        "{err}"
+    );
+    // Resumed with a budget again: the done ones are reused, more start.
+    let o = run(&["--resume", res.to_str().unwrap(), "--duration", "1s"]);
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let second = v["programs"].as_u64().unwrap();
+    assert!(second > first && second <= 50, "{first} then {v}");
+}

@@ -325,9 +325,16 @@ struct RunArgs {
     /// First seed; program i uses seed+i [default: from the clock, printed]
     #[arg(long, conflicts_with = "corpus")]
     seed: Option<u64>,
-    /// Number of generated programs
-    #[arg(long, default_value_t = 20, conflicts_with = "corpus")]
-    count: u64,
+    /// Number of generated programs [default: 20; with --duration, as many as
+    /// it allows]
+    #[arg(long, conflicts_with = "corpus")]
+    count: Option<u64>,
+    /// Time budget (e.g. 90s, 30m, 2h): no program starts after it; the ones
+    /// running finish and the run reports as usual. With --resume, a budget
+    /// for the rest [default: 10m when --count is not given either, so the
+    /// default job takes minutes; none otherwise]
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<std::time::Duration>,
     /// Run only shard i of n (e.g. 2/4): every n-th program (generated or
     /// corpus) from the i-th. n runs with the same flags and shards 1/n..n/n
     /// together run exactly what one unsharded run would; merge their results
@@ -1115,6 +1122,10 @@ fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
     Ok((toolchains, archs, lines))
 }
 
+/// The default job's size: `divergo run` with neither --count nor --duration.
+const DEFAULT_COUNT: u64 = 20;
+const DEFAULT_DURATION: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn run_cmd(a: RunArgs) -> Result<i32> {
     let mut opts = Options {
         jobs: jobs(a.m.jobs),
@@ -1124,22 +1135,43 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         preamble: Vec::new(),
         deadline: None,
     };
+    let start = std::time::Instant::now();
     if let Some(dir) = &a.resume {
+        opts.deadline = a.duration.map(|d| start + d);
         let plan = plan::read_plan(dir)?;
         let out = crate::commands::run::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
     }
     check_trials_timeout(a.trials, a.timeout)?;
+    let mut budget_line = None;
     let programs = match &a.corpus {
-        Some(dir) => Programs::Corpus {
-            dir: dir.clone(),
-            filter: a.filter.clone(),
-        },
+        Some(dir) => {
+            opts.deadline = a.duration.map(|d| start + d);
+            Programs::Corpus {
+                dir: dir.clone(),
+                filter: a.filter.clone(),
+            }
+        }
         None => {
             plan::parse_families(&a.templates)?;
             let seed = a.seed.unwrap_or_else(clock_seed);
-            if a.count == 0 {
-                bail!("--count 0: nothing to run");
+            let (count, duration) = match (a.count, a.duration) {
+                (Some(0), _) => bail!("--count 0: nothing to run"),
+                (Some(n), d) => (n, d),
+                (None, Some(d)) => (1_000_000, Some(d)),
+                (None, None) => (DEFAULT_COUNT, Some(DEFAULT_DURATION)),
+            };
+            opts.deadline = duration.map(|d| start + d);
+            if let Some(d) = duration {
+                budget_line = Some(format!(
+                    "budget: {}no program starts after {} s (--count N, --duration D)",
+                    if count < 1_000_000 {
+                        format!("{count} programs; ")
+                    } else {
+                        String::new()
+                    },
+                    d.as_secs()
+                ));
             }
             if a.shard.is_some() && a.seed.is_none() {
                 bail!("--shard needs --seed: every shard must slice the same seeds");
@@ -1147,7 +1179,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
             Programs::Generated {
                 templates: a.templates.clone(),
                 seed,
-                count: a.count,
+                count,
             }
         }
     };
@@ -1161,7 +1193,8 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     if let Some(d) = &a.godebug {
         env.insert("GODEBUG".to_string(), d.clone());
     }
-    let (toolchains, archs, preamble) = run_matrix(&a.m)?;
+    let (toolchains, archs, mut preamble) = run_matrix(&a.m)?;
+    preamble.extend(budget_line);
     opts.preamble = preamble;
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
@@ -1282,6 +1315,12 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
         out.disk_bytes as f64 / (1 << 20) as f64,
         out.self_peak_rss as f64 / (1 << 20) as f64
     );
+    if out.budget_spent {
+        eprintln!(
+            "time budget spent: no program started after it; `divergo run --resume {}` runs the rest",
+            out.out_dir.display()
+        );
+    }
     for f in &out.findings {
         eprintln!(
             "  {} {:?} ({}) {}{}{}",

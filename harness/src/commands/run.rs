@@ -253,6 +253,9 @@ fn triage_finding(
     recs: &[Record],
     out_dir: &Path,
 ) -> Result<Option<Triage>> {
+    // The cells as the program ran (an `auto` qemu cell as it was resolved),
+    // so the plain-qemu knob is tried where the runs were single-stepped.
+    let cells = crate::engine::pipeline::resolve_executors(cells, recs);
     let best = cells
         .iter()
         .filter(|c| {
@@ -370,6 +373,7 @@ pub fn json_summary(out: &RunOutcome) -> serde_json::Value {
         "programs": out.programs,
         "elapsed_s": (out.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         "interrupted": out.interrupted,
+        "budget_spent": out.budget_spent,
         "disk_bytes": out.disk_bytes,
         "peak_rss_bytes": out.self_peak_rss,
         "out_dir": out.out_dir,

@@ -77,7 +77,7 @@ impl Executor {
                 match mode {
                     QemuMode::OneInsnPerTb => "one insn per TB",
                     QemuMode::Plain => "plain",
-                    QemuMode::Auto => "one insn per TB where the scan finds a window, else plain",
+                    QemuMode::Auto => "auto: one insn per TB only where the scan finds a window",
                 }
             ),
         }
