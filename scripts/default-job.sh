@@ -26,7 +26,7 @@ else
 fi
 for i in $(seq 1 "$N"); do
   set +e
-  "$DIVERGO" run --quiet --json --out "$tmp/run$i/results" >"$tmp/run$i.json" 2>"$tmp/run$i.err"
+  "$DIVERGO" run --json --out "$tmp/run$i/results" >"$tmp/run$i.json" 2>"$tmp/run$i.err"
   echo "$?" >"$tmp/run$i.rc"
   set -e
   # Different clock seeds: the seed is drawn from the clock in seconds.

@@ -361,3 +361,47 @@ fn emulated_cpus_pins_the_emulated_runs_only() {
         }
     }
 }
+
+/// The default matrix covers every default toolchain on both archs except
+/// go1.14.1 under emulation, and its first lines say why that cell is missing;
+/// run.json keeps the omission, so a resume runs the same cells. (Without a
+/// registered go1.14.1 there is nothing to omit: the run then has no go1.14.1
+/// cell at all and says that go1.14.1 is not registered.)
+#[test]
+fn default_matrix_leaves_out_go1141_under_emulation_and_says_why() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    toolchain("go1.25");
+    let have_1141 = divergo::toolchain::registry::find(&home(), "go1.14.1").is_some();
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["run", "--no-triage", "--templates", "expr", "--seed", "3"])
+        .args(["--count", "1", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("matrix (default toolchains, default archs)"), "{err}");
+    let recs = records(out.path());
+    for tc in ["go1.23.11", "go1.23.12"] {
+        for arch in [Arch::Amd64, Arch::Arm64] {
+            assert!(!cell_runs(&recs, tc, arch).is_empty(), "{tc}/{arch}: {err}");
+        }
+    }
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("run.json")).unwrap()).unwrap();
+    let arm_1141 = recs
+        .iter()
+        .filter(|r| r.toolchain == "go1.14.1" && r.arch == Arch::Arm64)
+        .count();
+    assert_eq!(arm_1141, 0, "{err}");
+    if have_1141 {
+        assert!(!cell_runs(&recs, "go1.14.1", Arch::Amd64).is_empty(), "{err}");
+        assert!(err.contains("go1.14.1 × arm64 is left out"), "{err}");
+        assert_eq!(plan["omit"], serde_json::json!(["go1.14.1/arm64"]), "{plan}");
+    } else {
+        assert!(err.contains("go1.14.1 is not registered"), "{err}");
+        assert!(plan.get("omit").is_none(), "{plan}");
+    }
+}

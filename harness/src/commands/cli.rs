@@ -1085,7 +1085,11 @@ fn with_lang_axis(toolchains: Vec<String>, axis: LangAxis) -> Vec<String> {
     out
 }
 
-fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
+/// The run's toolchains, archs, omitted cells ([`Plan::omit`]) and the lines
+/// that say what the matrix is.
+type Matrix = (Vec<String>, Vec<Arch>, Vec<String>, Vec<String>);
+
+fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
     let d = plan::default_matrix(&toolchain::home(), m.qemu_mode)?;
     let toolchains = if m.toolchains.is_empty() {
         d.toolchains
@@ -1119,7 +1123,15 @@ fn run_matrix(m: &MatrixArgs) -> Result<(Vec<String>, Vec<Arch>, Vec<String>)> {
             lines.push(format!("  note: {n}"));
         }
     }
-    Ok((toolchains, archs, lines))
+    // Only the default matrix leaves cells out: named ones all run.
+    let mut omit = Vec::new();
+    if m.toolchains.is_empty() && m.archs.is_empty() && m.lang_axis == LangAxis::Off {
+        omit = d.omit;
+        for n in d.omit_notes {
+            lines.push(format!("  note: {n}"));
+        }
+    }
+    Ok((toolchains, archs, omit, lines))
 }
 
 /// The default job's size: `divergo run` with neither --count nor --duration.
@@ -1193,7 +1205,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     if let Some(d) = &a.godebug {
         env.insert("GODEBUG".to_string(), d.clone());
     }
-    let (toolchains, archs, mut preamble) = run_matrix(&a.m)?;
+    let (toolchains, archs, omit, mut preamble) = run_matrix(&a.m)?;
     preamble.extend(budget_line);
     opts.preamble = preamble;
     let plan = Plan {
@@ -1215,6 +1227,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         generator_version: crate::gen::GENERATOR_VERSION,
         known: known_issues(a.known.as_deref(), a.no_known)?,
         emulated_cpus: a.m.emulated_cpus,
+        omit,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
     let out = crate::commands::run::execute(&plan, &out_dir, &opts, false)?;
@@ -1252,6 +1265,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         generator_version: crate::gen::GENERATOR_VERSION,
         known: Vec::new(),
         emulated_cpus: a.m.emulated_cpus,
+        omit: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are
     // simply left out of the default set; named ones must exist.

@@ -189,6 +189,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             }
         }
     }
+    // A cell is left out of the merged run only if no part ran it.
+    let ran = |p: &Plan, c: &String| {
+        p.toolchains.iter().any(|t| {
+            p.archs
+                .iter()
+                .any(|&a| plan::cell_name(t, a) == *c && !p.omit.contains(c))
+        })
+    };
+    let mut omit: Vec<String> = plans.iter().flat_map(|(_, p)| p.omit.clone()).collect();
+    omit.sort();
+    omit.dedup();
+    omit.retain(|c| !plans.iter().any(|(_, p)| ran(p, c)));
+    merged.omit = omit;
     let missing_shards = missing_shards(&plans);
 
     // Pass 1: stream each dir's records into the merged results.jsonl, once
@@ -303,7 +316,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     let home = registry::home();
     let toolchains = plan::resolve_toolchains(&home, &merged.toolchains)
         .context("the merged runs' toolchains must be installed here to write their reproducers")?;
-    let cells = plan::cells(&toolchains, &merged.archs, merged.qemu_mode);
+    let cells = merged.cells(&toolchains);
     let corpus_failures = entries
         .as_ref()
         .map(|es| summary::corpus_table(es, &cells, &tally.kept).1);

@@ -4,7 +4,7 @@
 use crate::engine::pipeline::Cell;
 use crate::engine::pipeline::{self, Config, TrialPolicy};
 use crate::engine::plan::{
-    cells, disk_usage, load_programs, read_plan, resolve_toolchains, self_peak_rss, AdaptiveTrials,
+    disk_usage, load_programs, read_plan, resolve_toolchains, self_peak_rss, AdaptiveTrials,
     CorpusTrials, Options, Plan, Programs, RunOutcome,
 };
 use crate::engine::results::{self, Record, Stage, Writer};
@@ -28,7 +28,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let home = registry::home();
     let (programs, entries) = load_programs(plan)?;
     let toolchains = resolve_toolchains(&home, &plan.toolchains)?;
-    let cells = cells(&toolchains, &plan.archs, plan.qemu_mode);
+    let cells = plan.cells(&toolchains);
     if let Programs::Generated { seed, count, .. } = &plan.programs {
         if !opts.quiet {
             eprintln!(

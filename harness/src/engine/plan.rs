@@ -83,6 +83,25 @@ pub struct Plan {
     /// mid-function (`--emulated-cpus`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub emulated_cpus: u32,
+    /// Cells of toolchains × archs the run leaves out, as `toolchain/arch`
+    /// (the default matrix leaves out go1.14.1 under emulation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omit: Vec<String>,
+}
+
+impl Plan {
+    /// The cells this plan runs: its toolchains × archs but the omitted ones.
+    pub fn cells(&self, toolchains: &[Toolchain]) -> Vec<Cell> {
+        cells(toolchains, &self.archs, self.qemu_mode)
+            .into_iter()
+            .filter(|c| !self.omit.contains(&cell_name(&c.toolchain.name, c.arch)))
+            .collect()
+    }
+}
+
+/// A cell's name in [`Plan::omit`]: `toolchain/arch`.
+pub fn cell_name(toolchain: &str, arch: Arch) -> String {
+    format!("{toolchain}/{arch}")
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -341,6 +360,10 @@ pub struct DefaultMatrix {
     pub toolchains: Vec<String>,
     pub archs: Vec<Arch>,
     pub notes: Vec<String>,
+    /// Cells left out when both toolchains and archs are the defaults
+    /// ([`Plan::omit`]), each with its note in `omit_notes`.
+    pub omit: Vec<String>,
+    pub omit_notes: Vec<String>,
 }
 
 pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
@@ -363,10 +386,27 @@ pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
             Err(why) => notes.push(format!("{a} is left out: {why}")),
         }
     }
+    // go1.14.1's timer deadlock hangs most timers programs; natively a hang
+    // costs a 10 s timeout, under one-insn-per-TB qemu ten minutes. The bug
+    // does not depend on the arch, so the default matrix finds it on the host.
+    let mut omit = Vec::new();
+    let mut omit_notes = Vec::new();
+    if toolchains.iter().any(|t| t == "go1.14.1") {
+        for &a in archs.iter().filter(|&&a| a != host) {
+            omit.push(cell_name("go1.14.1", a));
+            omit_notes.push(format!(
+                "go1.14.1 × {a} is left out: go1.14.1's timer deadlock hangs most timers \
+                 programs, and under qemu each hang waits out minutes of timeout; it shows \
+                 natively on {host} (name --toolchains and --arch to run the cell)"
+            ));
+        }
+    }
     Ok(DefaultMatrix {
         toolchains,
         archs,
         notes,
+        omit,
+        omit_notes,
     })
 }
 
