@@ -536,9 +536,15 @@ pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
                 let size = |x: &Finding| x.source.as_ref().map_or(usize::MAX, |p| p.main_go.len());
                 if size(&f) < size(e) {
                     let (count, programs) = (e.count, e.programs.clone());
+                    // A finding is triaged once, on the first program that
+                    // showed it: the diagnosis stays with the bug.
+                    let triage = e.triage.take();
                     *e = f;
                     e.count = count;
                     e.programs = programs;
+                    e.triage = e.triage.take().or(triage);
+                } else if e.triage.is_none() {
+                    e.triage = f.triage;
                 }
             }
         }
@@ -805,11 +811,20 @@ mod tests {
         let mut b = findings_for_program(&small, &recs);
         b[0].program = "seed-9".into();
         b[0].programs = vec!["seed-9".into()];
+        // The first (bigger) program's finding was triaged, the second's not.
+        a[0].triage = Some(crate::oracle::triage::judge(
+            "go1.23.11/arm64",
+            (12, 20),
+            &[],
+            0.01,
+        ));
         a.append(&mut b);
         let d = dedup(a);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].count, 2);
         assert_eq!(d[0].program, "seed-9");
         assert_eq!(d[0].programs.len(), 2);
+        let t = d[0].triage.as_ref().expect("the triage stays with the finding");
+        assert_eq!(t.cell, "go1.23.11/arm64");
     }
 }
