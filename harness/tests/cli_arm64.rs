@@ -382,7 +382,10 @@ fn default_matrix_leaves_out_go1141_under_emulation_and_says_why() {
         .unwrap();
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains("matrix (default toolchains, default archs)"), "{err}");
+    assert!(
+        err.contains("matrix (default toolchains, default archs)"),
+        "{err}"
+    );
     let recs = records(out.path());
     for tc in ["go1.23.11", "go1.23.12"] {
         for arch in [Arch::Amd64, Arch::Arm64] {
@@ -397,9 +400,16 @@ fn default_matrix_leaves_out_go1141_under_emulation_and_says_why() {
         .count();
     assert_eq!(arm_1141, 0, "{err}");
     if have_1141 {
-        assert!(!cell_runs(&recs, "go1.14.1", Arch::Amd64).is_empty(), "{err}");
+        assert!(
+            !cell_runs(&recs, "go1.14.1", Arch::Amd64).is_empty(),
+            "{err}"
+        );
         assert!(err.contains("go1.14.1 × arm64 is left out"), "{err}");
-        assert_eq!(plan["omit"], serde_json::json!(["go1.14.1/arm64"]), "{plan}");
+        assert_eq!(
+            plan["omit"],
+            serde_json::json!(["go1.14.1/arm64"]),
+            "{plan}"
+        );
     } else {
         assert!(err.contains("go1.14.1 is not registered"), "{err}");
         assert!(plan.get("omit").is_none(), "{plan}");

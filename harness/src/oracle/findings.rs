@@ -824,7 +824,10 @@ mod tests {
         assert_eq!(d[0].count, 2);
         assert_eq!(d[0].program, "seed-9");
         assert_eq!(d[0].programs.len(), 2);
-        let t = d[0].triage.as_ref().expect("the triage stays with the finding");
+        let t = d[0]
+            .triage
+            .as_ref()
+            .expect("the triage stays with the finding");
         assert_eq!(t.cell, "go1.23.11/arm64");
     }
 }
