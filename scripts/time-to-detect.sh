@@ -49,7 +49,7 @@ if [ "$MODE" = timers ]; then
   for s in "${seeds[@]}"; do
     start=$(date +%s.%N)
     "$DIVERGO" run --quiet --toolchains go1.14.1,go1.23.12 --arch amd64 \
-      --templates timers --seed "$s" --stop-on-first --no-triage --json --out "$tmp/run-$s" "${extra[@]}" \
+      --templates timers --seed "$s" --count 20 --stop-on-first --no-triage --json --out "$tmp/run-$s" "${extra[@]}" \
       >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
     end=$(date +%s.%N)
     t=$(echo "$end - $start" | bc)
@@ -81,7 +81,7 @@ times=()
 for s in "${seeds[@]}"; do
   start=$(date +%s.%N)
   "$DIVERGO" run --quiet --toolchains go1.23.11,go1.23.12 --arch amd64,arm64 \
-    --templates bigstack --seed "$s" --stop-on-first --no-triage --json --out "$tmp/run-$s" "${extra[@]}" \
+    --templates bigstack --seed "$s" --count 20 --stop-on-first --no-triage --json --out "$tmp/run-$s" "${extra[@]}" \
     >"$tmp/out-$s.json" 2>"$tmp/err-$s.txt" || true
   end=$(date +%s.%N)
   t=$(echo "$end - $start" | bc)
