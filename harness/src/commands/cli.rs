@@ -1148,8 +1148,10 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         deadline: None,
     };
     let start = std::time::Instant::now();
+    // The time budget: as given, or the default job's (below).
+    let mut duration = a.duration;
     if let Some(dir) = &a.resume {
-        opts.deadline = a.duration.map(|d| start + d);
+        opts.deadline = duration.map(|d| start + d);
         let plan = plan::read_plan(dir)?;
         let out = crate::commands::run::execute(&plan, dir, &opts, true)?;
         return finish(&plan, out, a.m.json);
@@ -1157,23 +1159,22 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     check_trials_timeout(a.trials, a.timeout)?;
     let mut budget_line = None;
     let programs = match &a.corpus {
-        Some(dir) => {
-            opts.deadline = a.duration.map(|d| start + d);
-            Programs::Corpus {
-                dir: dir.clone(),
-                filter: a.filter.clone(),
-            }
-        }
+        Some(dir) => Programs::Corpus {
+            dir: dir.clone(),
+            filter: a.filter.clone(),
+        },
         None => {
             plan::parse_families(&a.templates)?;
             let seed = a.seed.unwrap_or_else(clock_seed);
-            let (count, duration) = match (a.count, a.duration) {
+            let count = match (a.count, a.duration) {
                 (Some(0), _) => bail!("--count 0: nothing to run"),
-                (Some(n), d) => (n, d),
-                (None, Some(d)) => (1_000_000, Some(d)),
-                (None, None) => (DEFAULT_COUNT, Some(DEFAULT_DURATION)),
+                (Some(n), _) => n,
+                (None, Some(_)) => 1_000_000,
+                (None, None) => {
+                    duration = Some(DEFAULT_DURATION);
+                    DEFAULT_COUNT
+                }
             };
-            opts.deadline = duration.map(|d| start + d);
             if let Some(d) = duration {
                 budget_line = Some(format!(
                     "budget: {}no program starts after {} s (--count N, --duration D)",
@@ -1205,6 +1206,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
     if let Some(d) = &a.godebug {
         env.insert("GODEBUG".to_string(), d.clone());
     }
+    opts.deadline = duration.map(|d| start + d);
     let (toolchains, archs, omit, mut preamble) = run_matrix(&a.m)?;
     preamble.extend(budget_line);
     opts.preamble = preamble;

@@ -191,11 +191,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     }
     // A cell is left out of the merged run only if no part ran it.
     let ran = |p: &Plan, c: &String| {
-        p.toolchains.iter().any(|t| {
-            p.archs
+        !p.omit.contains(c)
+            && p.toolchains
                 .iter()
-                .any(|&a| plan::cell_name(t, a) == *c && !p.omit.contains(c))
-        })
+                .any(|t| p.archs.iter().any(|&a| plan::cell_name(t, a) == *c))
     };
     let mut omit: Vec<String> = plans.iter().flat_map(|(_, p)| p.omit.clone()).collect();
     omit.sort();
