@@ -68,7 +68,9 @@ for scope in ["cross-arch", "arch", "all"]:
 print(f'known-issue findings: {len(known)}')
 for title, fs in [("new", new), ("known", known)]:
     for f in fs:
-        print(f'  [{title} {f["scope"]}] {f["id"]} {f["kind"]} {f["program"]} p={f["p_value"]} {f["signature"][:100]}')
+        progs = f.get("programs") or [f["program"]]
+        print(f'  [{title} {f["scope"]}] {f["id"]} {f["kind"]} in {len(progs)} programs (first {f["program"]}) p={f["p_value"]} {f["signature"][:100]}')
+        print(f'      programs: {" ".join(progs)}')
         print(f'      {cells(f)}')
 PY
 echo "results: $out/results"
