@@ -223,7 +223,9 @@ fn duration_budget_stops_starting_programs_and_resume_goes_on() {
         err.contains("budget: 50 programs; no program starts after 1 s"),
         "{err}"
     );
-    // Resumed with a budget again: the done ones are reused, more start.
+    // Resumed with a budget again: the started ones are reused and finish
+    // (each is built again: that time does not count against the budget, so
+    // at least one new program starts however slow the machine is).
     let o = run(&["--resume", res.to_str().unwrap(), "--duration", "1s"]);
     let (stdout, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");

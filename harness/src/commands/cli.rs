@@ -331,8 +331,9 @@ struct RunArgs {
     count: Option<u64>,
     /// Time budget (e.g. 90s, 30m, 2h): no program starts after it; the ones
     /// running finish and the run reports as usual. With --resume, a budget
-    /// for the rest [default: 10m when --count is not given either, so the
-    /// default job takes minutes; none otherwise]
+    /// for new programs: those the resumed run had started finish first and
+    /// their time does not count [default: 10m when --count is not given
+    /// either, so the default job takes minutes; none otherwise]
     #[arg(long, value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
     /// Run only shard i of n (e.g. 2/4): every n-th program (generated or

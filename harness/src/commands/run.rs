@@ -16,7 +16,7 @@ use crate::oracle::{findings, known, windows};
 use crate::report::summary;
 use crate::toolchain::registry;
 use anyhow::{bail, Context, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -113,15 +113,26 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
     let shard = plan
         .shard
         .unwrap_or(crate::engine::plan::Shard { index: 1, count: 1 });
+    // Programs the run being resumed had started: they always finish, and
+    // the time spent on them does not count against the budget, which is for
+    // new programs (a resumed run reuses their records, but builds again).
+    let started: HashSet<&str> = done.values().map(|r| r.program.as_str()).collect();
+    let mut started_seen = 0usize;
+    let mut deadline = opts.deadline;
     for idx in shard.indexes(programs.len()) {
         if exec::interrupted() {
             break;
         }
-        if opts.deadline.is_some_and(|d| Instant::now() >= d) {
-            budget_spent = true;
-            break;
-        }
         let prog = &programs.get(idx);
+        let resumed = started.contains(prog.name.as_str());
+        if !resumed && deadline.is_some_and(|d| Instant::now() >= d) {
+            budget_spent = true;
+            if started_seen >= started.len() {
+                break;
+            }
+            continue;
+        }
+        let began = Instant::now();
         bar.set_message(prog.name.clone());
         let on_record = |r: &Record| {
             if r.stage == Stage::Run && r.outcome != crate::model::Class::Ok {
@@ -156,6 +167,10 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             policy.as_ref()
         };
         let recs = pipeline::test_program(&cfg, prog, &cells, policy, &done, &writer, &on_record)?;
+        if resumed {
+            started_seen += 1;
+            deadline = deadline.map(|d| d + began.elapsed());
+        }
         if exec::interrupted() {
             tally.add(recs, true);
             break;

@@ -157,7 +157,9 @@ pub struct Options {
     /// Lines to print once the plan's toolchains resolved (what the matrix is).
     pub preamble: Vec<String>,
     /// A time budget: no program starts after this instant (the ones running
-    /// finish, and the run reports as usual).
+    /// finish, and the run reports as usual). Programs a resumed run had
+    /// started are not starting: they finish, and push the instant back by
+    /// the time they take.
     pub deadline: Option<std::time::Instant>,
 }
 
