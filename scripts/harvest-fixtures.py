@@ -2,7 +2,7 @@
 """Turn the failing-run logs of divergo results dirs into classifier fixtures.
 
 Usage: scripts/harvest-fixtures.py NAME CLASS[,CLASS...] RESULTS_DIR... [--max N]
-       [--per-program K] [--add]
+       [--per-program K] [--add] [--new-programs]
 
 Every `logs/<program>/<toolchain>-<arch>-trial<N>-<CLASS>.log` of the given
 results dirs becomes harness/tests/fixtures/classify/runs/NAME/<program>-
@@ -11,7 +11,9 @@ GOTRACEBACK=crash). These are dumps of one bug from many generated programs:
 the fixtures test that they group into one bug key (`bug=1` in
 programs/NAME/expect, read by harness/tests/classify_fixtures.rs).
 --max N: N fixtures in all; --per-program K: at most K per program; --add:
-keep the fixtures already in runs/NAME (by default they are replaced).
+keep the fixtures already in runs/NAME (by default they are replaced);
+--new-programs (with --add): take only programs that have no fixture in
+runs/NAME yet, so the fixtures grow by programs, not by more dumps of one.
 """
 import os, re, sys, shutil
 
@@ -28,6 +30,9 @@ per_program = option("--per-program")
 add = "--add" in args
 if add:
     args.remove("--add")
+new_programs = "--new-programs" in args
+if new_programs:
+    args.remove("--new-programs")
 if len(args) < 3:
     sys.exit(__doc__)
 name, classes, dirs = args[0], args[1].split(","), args[2:]
@@ -35,12 +40,16 @@ root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness/t
 out = os.path.join(root, "runs", name)
 if not add:
     shutil.rmtree(out, ignore_errors=True)
+case_re = re.compile(r"^(.+)-[^-]+-(?:amd64|arm64)-tbcrash-r\d+$")
+had = {m.group(1) for m in map(case_re.match, os.listdir(out) if os.path.isdir(out) else []) if m}
 n = 0
 header = re.compile(r"^# (\S+) (\S+) (.*) trial (\d+)$")
 exitre = re.compile(r"^# timeout (\S+), (.*)$")
 for d in dirs:
     logs = os.path.join(d, "logs")
     for prog in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        if new_programs and prog in had:
+            continue
         taken = 0
         for f in sorted(os.listdir(os.path.join(logs, prog))):
             if per_program and taken >= per_program:
