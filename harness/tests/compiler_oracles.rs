@@ -274,3 +274,40 @@ fn the_language_axis_builds_at_the_toolchains_own_go_line() {
         "{err}"
     );
 }
+
+/// The unoptimised reference axis builds each program with
+/// -gcflags=all=-N -l as a cell of its own (`NAME+noopt`). A program that
+/// prints another checksum when built so (it reads its build flags, so the
+/// difference is certain) is a wrong-output finding of scope `opt`. With
+/// another toolchain beside, the majority checksum blames the `+noopt`
+/// cell; with the toolchain alone the two cells tie and the unoptimised
+/// build is the reference, so the optimised cell is blamed.
+#[test]
+fn the_opt_axis_finds_a_difference_from_the_unoptimised_build() {
+    let newest = toolchain("go1.25").name;
+    toolchain("go1.23.12");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opt");
+    let (code, v) = run_corpus(
+        None,
+        &fixtures,
+        &format!("go1.23.12,{newest}"),
+        &["--opt-axis", "newest"],
+    );
+    assert_eq!(code, Some(1), "{v}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "wrong_output", "{}", f[0]);
+    assert_eq!(f[0]["scope"], "opt", "{}", f[0]);
+    assert_eq!(divergent(&f[0]), vec![format!("{newest}+noopt/amd64")]);
+
+    let (code, v) = run_corpus(None, &fixtures, &format!("{newest},{newest}+noopt"), &[]);
+    assert_eq!(code, Some(1), "{v}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["scope"], "opt", "{}", f[0]);
+    assert_eq!(divergent(&f[0]), vec![format!("{newest}/amd64")]);
+
+    // Off: no reference cell, no finding.
+    let (code, v) = run_corpus(None, &fixtures, &newest, &["--opt-axis", "off"]);
+    assert_eq!(code, Some(0), "{v}");
+}

@@ -390,6 +390,10 @@ const GOLDEN: &[(u32, &str)] = &[
         5,
         "130026d2ed41eab57df48ac1d7a2ccf25705fbe72b045a8bd4f65386c562a558",
     ),
+    (
+        6,
+        "f7e2b2579a6dc055daaaac40513f204eb8b2880bdca16bc7af55d6b1237cff52",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -294,6 +294,14 @@ struct MatrixArgs {
     /// named in --toolchains too: go1.23.12+lang, go1.23.12+lang1.22
     #[arg(long, default_value = "off")]
     lang_axis: LangAxis,
+    /// Unoptimised reference axis: also build each program with
+    /// optimisation and inlining off (-gcflags=all=-N -l) as cells named
+    /// NAME+noopt; an output that differs from the optimised build of the
+    /// same toolchain is a finding of scope `opt`: off, newest (the newest
+    /// toolchain of the set) or all. A single cell can be named in
+    /// --toolchains too: go1.25.14+noopt
+    #[arg(long, env = "DIVERGO_OPT_AXIS", default_value = "newest")]
+    opt_axis: LangAxis,
     /// Seconds one `go build` may take; one that takes longer is killed and
     /// classified `ice` (a compiler hang), a finding like a compiler crash
     #[arg(long, default_value_t = crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S)]
@@ -319,7 +327,7 @@ struct RunArgs {
     /// With --corpus: only entries whose name contains this
     #[arg(long, requires = "corpus")]
     filter: Option<String>,
-    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile]
+    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
     #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
     templates: Vec<String>,
     /// First seed; program i uses seed+i [default: from the clock, printed]
@@ -402,7 +410,7 @@ struct GenArgs {
     /// Seed of the program
     #[arg(long)]
     seed: u64,
-    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, hostile [default: all but hostile]
+    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
     #[arg(long = "template")]
     templates: Vec<String>,
     /// Write main.go, go.mod and spec.json into this directory instead of printing main.go
@@ -1062,25 +1070,33 @@ enum LangAxis {
 /// them (toolchains of go1.14 and older, whose own version the programs
 /// already declare, get none).
 fn with_lang_axis(toolchains: Vec<String>, axis: LangAxis) -> Vec<String> {
-    let newer = |n: &String| {
-        toolchain::split_lang(n).is_none() && toolchain::minor_of(n).is_some_and(|v| v > (1, 14))
+    with_axis(toolchains, axis, toolchain::LANG_SUFFIX)
+}
+
+/// `toolchains` with the variant cells (`NAME` + `suffix`: `+lang`,
+/// `+noopt`) of `axis` added after them. Only plain toolchains newer than
+/// go1.14 get one: the programs declare go 1.14 already, and an
+/// unoptimised build of go1.14 toolchains is as old as they are.
+fn with_axis(toolchains: Vec<String>, axis: LangAxis, suffix: &str) -> Vec<String> {
+    let plain = |n: &String| {
+        toolchain::base_name(n) == n.as_str() && toolchain::minor_of(n).is_some_and(|v| v > (1, 14))
     };
     let extra: Vec<String> = match axis {
         LangAxis::Off => Vec::new(),
         LangAxis::Newest => toolchains
             .iter()
-            .filter(|n| newer(n))
+            .filter(|n| plain(n))
             .max_by(|a, b| crate::toolchain::fetch::go_version_cmp(a, b))
             .into_iter()
             .cloned()
             .collect(),
-        LangAxis::All => toolchains.iter().filter(|n| newer(n)).cloned().collect(),
+        LangAxis::All => toolchains.iter().filter(|n| plain(n)).cloned().collect(),
     };
     let mut out = toolchains;
     for n in extra {
-        let l = format!("{n}{}", toolchain::LANG_SUFFIX);
-        if !out.contains(&l) {
-            out.push(l);
+        let v = format!("{n}{suffix}");
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
     out
@@ -1098,6 +1114,7 @@ fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
         m.toolchains.clone()
     };
     let toolchains = with_lang_axis(toolchains, m.lang_axis);
+    let toolchains = with_axis(toolchains, m.opt_axis, toolchain::NOOPT_SUFFIX);
     let archs = if m.archs.is_empty() {
         d.archs
     } else {

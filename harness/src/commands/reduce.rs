@@ -178,6 +178,7 @@ fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<Stri
             gocache: registry::gocache(&home, &cell.toolchain.name),
             gopath: home.join("gopath"),
             timeout: Duration::from_secs(120),
+            noopt: cell.toolchain.noopt,
         });
         if r.outcome.class == Class::Ok {
             return Ok(Ok(src));

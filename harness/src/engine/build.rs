@@ -22,6 +22,8 @@ pub struct BuildRequest {
     /// GOPATH (module cache of the build; stays empty with GOPROXY=off).
     pub gopath: PathBuf,
     pub timeout: Duration,
+    /// Optimisation and inlining off (`-gcflags=all=-N -l`).
+    pub noopt: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -72,12 +74,13 @@ pub fn build(req: &BuildRequest) -> BuildResult {
         };
     }
     let mut spec = ExecSpec::new(req.goroot.join("bin").join("go"), &req.src_dir);
-    spec.args = vec![
-        "build".into(),
-        "-o".into(),
-        req.out.display().to_string(),
-        ".".into(),
-    ];
+    spec.args = vec!["build".into()];
+    if req.noopt {
+        spec.args
+            .push(crate::toolchain::registry::NOOPT_GCFLAGS.into());
+    }
+    spec.args
+        .extend(["-o".into(), req.out.display().to_string(), ".".into()]);
     spec.env = build_env(req);
     spec.timeout = req.timeout;
     spec.grace = Duration::from_secs(2);

@@ -352,6 +352,7 @@ impl<'a> ProgramTest<'a> {
                 gocache: crate::toolchain::registry::gocache(&cfg.home, &cell.toolchain.name),
                 gopath: cfg.home.join("gopath"),
                 timeout: cfg.build_timeout,
+                noopt: cell.toolchain.noopt,
             })
         } else {
             build::BuildResult {

@@ -222,6 +222,17 @@ pub fn self_peak_rss() -> u64 {
 pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain>> {
     let mut out: Vec<Toolchain> = Vec::new();
     for n in names {
+        if let Some(base) = registry::split_noopt(n) {
+            let tc = resolve_toolchains(home, &[base.to_string()])?.remove(0);
+            if tc.lang.is_some() {
+                bail!("{n}: an unoptimised cell is of a plain toolchain (such as go1.25.14+noopt)");
+            }
+            let tc = registry::with_noopt(&tc);
+            if !out.iter().any(|t| t.name == tc.name) {
+                out.push(tc);
+            }
+            continue;
+        }
         if let Some((base, lang)) = registry::split_lang(n) {
             let tc = resolve_toolchains(home, &[base.to_string()])?.remove(0);
             let tc = registry::with_lang(&tc, lang)?;

@@ -646,6 +646,10 @@ fn family_markers(f: Family, p: &Program) -> Result<(), String> {
             need("//go:noinline\nfunc ex")?;
             need("divergo self-check: ex")
         }
+        Family::Smith => {
+            need("func sm")?;
+            need("Run() uint64 {")
+        }
         Family::Hostile => match p.spec.hostile {
             Some(h) => need(h.marker()),
             None => Err("hostile family without a hostile kind".into()),

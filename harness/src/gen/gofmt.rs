@@ -53,6 +53,13 @@ fn lex(src: &str) -> Option<Vec<Tok>> {
             i += 1;
             continue;
         }
+        if c == b'"' {
+            // A string literal without escapes, as the generator writes them.
+            let end = i + 1 + src[i + 1..].find('"')?;
+            out.push(Tok::Atom(src[i..=end].to_string()));
+            i = end + 1;
+            continue;
+        }
         if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
@@ -136,7 +143,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Option<Expr> {
-        if let Some(Tok::Op(op @ ("-" | "^" | "!" | "+"))) = self.peek() {
+        if let Some(Tok::Op(op @ ("-" | "^" | "!" | "+" | "&" | "*"))) = self.peek() {
             let op = *op;
             self.pos += 1;
             return Some(Expr::Unary(op, Box::new(self.unary()?)));
@@ -334,6 +341,9 @@ mod tests {
             ("a & ^b", "a & ^b"),
             ("a[(i*3+1)%11] ^ int8(i>>4)", "a[(i*3+1)%11] ^ int8(i>>4)"),
             ("((x))", "(x)"),
+            ("f(&x, a + b)", "f(&x, a+b)"),
+            ("(*p) + 1", "(*p) + 1"),
+            ("hs(h, s + \"ab\")", "hs(h, s+\"ab\")"),
         ] {
             assert_eq!(expr(src), want, "{src}");
         }
@@ -341,7 +351,7 @@ mod tests {
 
     #[test]
     fn unknown_text_is_unchanged() {
-        for src in ["x := 1", "func() {}", "a.(T)", "\"s\""] {
+        for src in ["x := 1", "func() {}", "a.(T)", "\"s\"", "s[1:]", "S{f0: 1}"] {
             assert_eq!(expr(src), src);
         }
     }

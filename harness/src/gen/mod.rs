@@ -31,6 +31,7 @@ pub mod hostile;
 pub mod pressure;
 pub mod reduce_src;
 mod shrink;
+pub mod smith;
 mod src;
 pub mod stackgrow;
 pub mod timers;
@@ -45,7 +46,8 @@ use src::{Src, Unit};
 /// 3: timers cases mostly carry Reset+Gosched goroutines (golang/go#38023).
 /// 4: expr programs are spaced as gofmt spaces them.
 /// 5: stackgrow and expr are on by default.
-pub const GENERATOR_VERSION: u32 = 5;
+/// 6: the general family smith, on by default.
+pub const GENERATOR_VERSION: u32 = 6;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;
@@ -79,6 +81,9 @@ pub enum Family {
     /// Typed integer expressions, each checked against an evaluation the
     /// optimiser cannot fold (compiler bugs).
     Expr,
+    /// General random programs: every statement, type and call form,
+    /// features drawn per program (swarm).
+    Smith,
     /// Programs that misbehave on purpose (for reliability soaks); never in
     /// [`Family::DEFAULT`].
     Hostile,
@@ -92,6 +97,7 @@ impl Family {
         Family::Deferpanic,
         Family::Stackgrow,
         Family::Expr,
+        Family::Smith,
         Family::Hostile,
     ];
 
@@ -103,6 +109,7 @@ impl Family {
         Family::Deferpanic,
         Family::Stackgrow,
         Family::Expr,
+        Family::Smith,
     ];
 
     pub fn name(self) -> &'static str {
@@ -113,6 +120,7 @@ impl Family {
             Family::Deferpanic => "deferpanic",
             Family::Stackgrow => "stackgrow",
             Family::Expr => "expr",
+            Family::Smith => "smith",
             Family::Hostile => "hostile",
         }
     }
@@ -126,6 +134,7 @@ impl Family {
             Family::Deferpanic => "dp",
             Family::Stackgrow => "sg",
             Family::Expr => "ex",
+            Family::Smith => "sm",
             Family::Hostile => "ho",
         }
     }
@@ -187,6 +196,8 @@ pub struct ProgramSpec {
     pub stackgrow: Vec<stackgrow::StackCase>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expr: Vec<expr::ExprCase>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub smith: Vec<smith::SmithCase>,
     /// A hostile program replaces everything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostile: Option<hostile::HostileKind>,
@@ -204,6 +215,7 @@ impl ProgramSpec {
             deferpanic: Vec::new(),
             stackgrow: Vec::new(),
             expr: Vec::new(),
+            smith: Vec::new(),
             hostile: None,
         }
     }
@@ -232,6 +244,9 @@ impl ProgramSpec {
         if !self.expr.is_empty() {
             out.push(Family::Expr);
         }
+        if !self.smith.is_empty() {
+            out.push(Family::Smith);
+        }
         out
     }
 
@@ -246,6 +261,7 @@ impl ProgramSpec {
             + self.deferpanic.len()
             + self.stackgrow.len()
             + self.expr.len()
+            + self.smith.len()
     }
 
     /// Rough native CPU cost in microseconds (0 for hostile programs, which
@@ -260,6 +276,7 @@ impl ProgramSpec {
             + self.deferpanic.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.stackgrow.iter().map(|c| c.cost_us()).sum::<u64>()
             + self.expr.iter().map(|c| c.cost_us()).sum::<u64>()
+            + self.smith.iter().map(|c| c.cost_us()).sum::<u64>()
     }
 
     /// A size measure that every [`shrink_candidates`] result is strictly
@@ -277,6 +294,7 @@ impl ProgramSpec {
             + self.deferpanic.iter().map(|c| c.weight()).sum::<u64>()
             + self.stackgrow.iter().map(|c| c.weight()).sum::<u64>()
             + self.expr.iter().map(|c| c.weight()).sum::<u64>()
+            + self.smith.iter().map(|c| c.weight()).sum::<u64>()
     }
 
     /// The program narrowed to where the static scan found windows: the
@@ -357,12 +375,14 @@ impl ProgramSpec {
         self.deferpanic.truncate(MAX_CASES_PER_FAMILY);
         self.stackgrow.truncate(MAX_CASES_PER_FAMILY);
         self.expr.truncate(MAX_CASES_PER_FAMILY);
+        self.smith.truncate(MAX_CASES_PER_FAMILY);
         self.bigstack.iter_mut().for_each(|c| c.normalize());
         self.closures.iter_mut().for_each(|c| c.normalize());
         self.timers.iter_mut().for_each(|c| c.normalize());
         self.deferpanic.iter_mut().for_each(|c| c.normalize());
         self.stackgrow.iter_mut().for_each(|c| c.normalize());
         self.expr.iter_mut().for_each(|c| c.normalize());
+        self.smith.iter_mut().for_each(|c| c.normalize());
         if self.case_count() < 2 {
             self.concurrent = false;
         }
@@ -397,11 +417,13 @@ impl ProgramSpec {
             self.deferpanic.iter_mut().for_each(|c| c.scale(num, den));
             self.stackgrow.iter_mut().for_each(|c| c.scale(num, den));
             self.expr.iter_mut().for_each(|c| c.scale(num, den));
+            self.smith.iter_mut().for_each(|c| c.scale(num, den));
             if *self == before {
                 if self.case_count() <= 1 {
                     break;
                 }
-                if self.expr.pop().is_none()
+                if self.smith.pop().is_none()
+                    && self.expr.pop().is_none()
                     && self.stackgrow.pop().is_none()
                     && self.deferpanic.pop().is_none()
                     && self.timers.pop().is_none()
@@ -504,6 +526,7 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
                 Family::Deferpanic => spec.deferpanic.push(deferpanic::DeferCase::arb(u)?),
                 Family::Stackgrow => spec.stackgrow.push(stackgrow::StackCase::arb(u)?),
                 Family::Expr => spec.expr.push(expr::ExprCase::arb(u)?),
+                Family::Smith => spec.smith.push(smith::SmithCase::arb(u)?),
                 Family::Hostile => {}
             }
         }
@@ -513,7 +536,7 @@ fn build_spec(u: &mut Unstructured, families: &[Family]) -> arbitrary::Result<Pr
         !spec.bigstack.is_empty() || !spec.timers.is_empty() || !spec.stackgrow.is_empty();
     spec.pressure = pressure::Pressure::arb(u, need_gc, !spec.timers.is_empty())?;
     // Expressions are compiler bugs: runtime pressure only slows them down.
-    if spec.families() == [Family::Expr] {
+    if matches!(spec.families().as_slice(), [Family::Expr] | [Family::Smith]) {
         spec.pressure = pressure::Pressure::default();
     }
     spec.gomaxprocs = if !spec.timers.is_empty() {
@@ -608,6 +631,12 @@ fn render_program(spec: &ProgramSpec) -> String {
     for (k, c) in spec.expr.iter().enumerate() {
         let cx = CaseCtx {
             id: format!("{}{k}", Family::Expr.prefix()),
+        };
+        runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
+    }
+    for (k, c) in spec.smith.iter().enumerate() {
+        let cx = CaseCtx {
+            id: format!("{}{k}", Family::Smith.prefix()),
         };
         runs.push((cx.id.clone(), c.render(&cx, &mut unit)));
     }

@@ -48,6 +48,11 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
             s.expr.remove(k);
             out.push(s);
         }
+        for k in 0..spec.smith.len() {
+            let mut s = spec.clone();
+            s.smith.remove(k);
+            out.push(s);
+        }
     }
     if spec.concurrent {
         let mut s = spec.clone();
@@ -103,6 +108,13 @@ pub fn shrink_candidates(spec: &ProgramSpec) -> Vec<ProgramSpec> {
         for c in spec.expr[k].shrink() {
             let mut s = spec.clone();
             s.expr[k] = c;
+            out.push(s);
+        }
+    }
+    for k in 0..spec.smith.len() {
+        for c in spec.smith[k].shrink() {
+            let mut s = spec.clone();
+            s.smith[k] = c;
             out.push(s);
         }
     }

@@ -46,6 +46,15 @@ impl Src {
         self.ind += 1;
     }
 
+    /// A line at `tabs` tabs, whatever the current indentation.
+    pub(crate) fn raw(&mut self, tabs: usize, s: &str) {
+        for _ in 0..tabs {
+            self.out.push('\t');
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
     pub(crate) fn finish(self) -> String {
         self.out
     }

@@ -361,24 +361,36 @@ fn scope_of(cells: &[CellReport], bad: impl Fn(&CellReport) -> bool) -> String {
 }
 
 /// A toolchain finding whose divergent cells each have a clean twin of the
-/// same toolchain and arch at another language version (or the other way
-/// round) is a language-version finding: the cells differ by the `go` line
-/// alone.
-fn lang_scope(cells: &[CellReport], scope: String) -> String {
+/// same toolchain and arch that differs only in being built unoptimised
+/// (or the other way round) is an `opt` finding; one whose twins differ
+/// only in language version is a `lang` finding: the cells differ by the
+/// build flags or by the `go` line alone.
+fn variant_scope(cells: &[CellReport], scope: String) -> String {
+    use crate::toolchain::registry::{base_name, split_noopt};
     if scope != Scope::Toolchain.name() {
         return scope;
     }
-    let base = |c: &CellReport| {
-        crate::toolchain::registry::split_lang(&c.toolchain)
-            .map_or(c.toolchain.clone(), |(b, _)| b.to_string())
-    };
     let div: Vec<&CellReport> = cells.iter().filter(|c| c.divergent).collect();
-    let twin_clean = |d: &&CellReport| {
-        cells.iter().any(|c| {
-            !c.divergent && c.arch == d.arch && base(c) == base(d) && c.toolchain != d.toolchain
-        })
+    let opt_twin = |a: &CellReport, b: &CellReport| {
+        split_noopt(&a.toolchain).unwrap_or(&a.toolchain)
+            == split_noopt(&b.toolchain).unwrap_or(&b.toolchain)
     };
-    if !div.is_empty() && div.iter().all(twin_clean) {
+    let lang_twin = |a: &CellReport, b: &CellReport| {
+        base_name(&a.toolchain) == base_name(&b.toolchain)
+            && split_noopt(&a.toolchain).is_none()
+            && split_noopt(&b.toolchain).is_none()
+    };
+    let all_have = |twin: &dyn Fn(&CellReport, &CellReport) -> bool| {
+        !div.is_empty()
+            && div.iter().all(|d| {
+                cells.iter().any(|c| {
+                    !c.divergent && c.arch == d.arch && c.toolchain != d.toolchain && twin(c, d)
+                })
+            })
+    };
+    if all_have(&opt_twin) {
+        Scope::Opt.name().into()
+    } else if all_have(&lang_twin) {
         Scope::Lang.name().into()
     } else {
         scope
@@ -395,7 +407,7 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
     let base = cell_reports(recs);
     let mk =
         |kind: Kind, cells: Vec<CellReport>, signature: String, p: Option<f64>, scope: String| {
-            let scope = lang_scope(&cells, scope);
+            let scope = variant_scope(&cells, scope);
             let bug = crate::oracle::classify::bug_key(&signature);
             Finding {
                 p_value: p,
@@ -498,9 +510,16 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
         for s in sums.values().flatten() {
             *by_sum.entry(s).or_default() += 1;
         }
+        // On a tie, the unoptimised reference build's checksum is the
+        // reference.
+        let noopt_sums: BTreeSet<&String> = sums
+            .iter()
+            .filter(|((tc, _), _)| crate::toolchain::registry::split_noopt(tc).is_some())
+            .flat_map(|(_, s)| s)
+            .collect();
         let reference = by_sum
             .iter()
-            .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+            .max_by_key(|(s, n)| (**n, noopt_sums.contains(*s), std::cmp::Reverse(**s)))
             .map(|(s, _)| (*s).clone());
         let mut cells = base.clone();
         for c in &mut cells {

@@ -289,10 +289,17 @@ pub enum Scope {
     /// changed with the `go` line, or the toolchain breaks at one of them.
     #[serde(rename = "lang")]
     Lang,
+    /// One toolchain differs from itself between its optimised build and
+    /// its unoptimised reference (`NAME+noopt`, `-gcflags=all=-N -l`): a
+    /// miscompile (or a bug of the unoptimised build) shown by one
+    /// toolchain alone.
+    #[serde(rename = "opt")]
+    Opt,
 }
 
 impl Scope {
-    pub const NAMES: &'static [&'static str] = &["toolchain", "cross-arch", "arch", "all", "lang"];
+    pub const NAMES: &'static [&'static str] =
+        &["toolchain", "cross-arch", "arch", "all", "lang", "opt"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -301,6 +308,7 @@ impl Scope {
             Scope::Arch => "arch",
             Scope::All => "all",
             Scope::Lang => "lang",
+            Scope::Opt => "opt",
         }
     }
 }

@@ -90,10 +90,42 @@ pub struct Toolchain {
     /// language-version axis, named `NAME+langX.Y`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// Programs are built with optimisation and inlining off
+    /// (`-gcflags=all=-N -l`): the unoptimised reference cell of the
+    /// toolchain, named `NAME+noopt`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noopt: bool,
 }
 
 /// The suffix that names a toolchain's language-version cell.
 pub const LANG_SUFFIX: &str = "+lang";
+
+/// The suffix that names a toolchain's unoptimised reference cell.
+pub const NOOPT_SUFFIX: &str = "+noopt";
+
+/// The gcflags of an unoptimised build.
+pub const NOOPT_GCFLAGS: &str = "-gcflags=all=-N -l";
+
+/// `go1.25.14+noopt`: the toolchain's name. `None` for any other name.
+pub fn split_noopt(name: &str) -> Option<&str> {
+    name.strip_suffix(NOOPT_SUFFIX)
+}
+
+/// The toolchain `tc` as its unoptimised reference cell, `NAME+noopt`.
+pub fn with_noopt(tc: &Toolchain) -> Toolchain {
+    Toolchain {
+        name: format!("{}{NOOPT_SUFFIX}", tc.name),
+        noopt: true,
+        ..tc.clone()
+    }
+}
+
+/// The toolchain a cell name is a variant of: `go1.25.14` for
+/// `go1.25.14+noopt`, `go1.23.12+lang1.22` or `go1.25.14`.
+pub fn base_name(name: &str) -> &str {
+    let name = split_noopt(name).unwrap_or(name);
+    split_lang(name).map_or(name, |(b, _)| b)
+}
 
 /// `go1.23.12+lang` (the toolchain's own language version) or
 /// `go1.23.12+lang1.22`: the toolchain's name and the language version
@@ -175,9 +207,9 @@ fn toolchains_dir(home: &Path) -> PathBuf {
 
 /// GOCACHE of one toolchain.
 pub fn gocache(home: &Path, name: &str) -> PathBuf {
-    // A language-version cell shares its toolchain's cache.
-    let base = split_lang(name).map_or(name, |(b, _)| b);
-    home.join("gocache").join(base)
+    // A language-version or unoptimised cell shares its toolchain's cache
+    // (the cache keys hold the flags).
+    home.join("gocache").join(base_name(name))
 }
 
 /// An exclusive lock on `$DIVERGO_HOME/locks/<what>.lock`, held until dropped.
@@ -430,6 +462,7 @@ pub fn register_user(home: &Path, name: &str, goroot: &Path) -> Result<Toolchain
         usable: true,
         problem: None,
         lang: None,
+        noopt: false,
     };
     write_meta(home, &tc)?;
     Ok(tc)
@@ -555,6 +588,7 @@ pub fn install_from_proxy(
         usable: true,
         problem: None,
         lang: None,
+        noopt: false,
     };
     write_meta(home, &tc)?;
     Ok((tc, true))
@@ -783,6 +817,7 @@ mod lang_tests {
             usable: true,
             problem: None,
             lang: None,
+            noopt: false,
         }
     }
 

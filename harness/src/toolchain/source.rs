@@ -381,6 +381,7 @@ fn built_toolchain(name: &str, version: &str, goroot: PathBuf, info: BuildInfo) 
         usable: true,
         problem: None,
         lang: None,
+        noopt: false,
     }
 }
 
