@@ -100,6 +100,7 @@ func main() {
             gocache: divergo::toolchain::registry::gocache(&home(), &tc.name),
             gopath: home().join("gopath"),
             timeout: Duration::from_secs(300),
+            noopt: false,
         });
         assert_eq!(b.outcome.class, Class::Ok, "{}", b.log);
         for mode in [QemuMode::OneInsnPerTb, QemuMode::Plain] {

@@ -394,6 +394,10 @@ const GOLDEN: &[(u32, &str)] = &[
         6,
         "f7e2b2579a6dc055daaaac40513f204eb8b2880bdca16bc7af55d6b1237cff52",
     ),
+    (
+        7,
+        "fb1fbb711ceb51f24aabaa961151414fcb4108aa7867d0f833e4496463bfa66a",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -1476,7 +1476,7 @@ impl<'a> Gen<'a> {
     fn stmt(&mut self, cx: &Ctx) -> Lines {
         let deep = cx.depth >= 3;
         loop {
-            let k = self.below(20);
+            let k = self.below(24);
             let got = match k {
                 0..=3 => Some(self.decl(cx)),
                 4..=6 => Some(self.simple_assign(cx)),
@@ -1495,12 +1495,208 @@ impl<'a> Gen<'a> {
                 19 if !deep && self.on(Feature::Defer) && !cx.in_closure && cx.loops.is_empty() => {
                     Some(self.defer_stmt(cx))
                 }
+                20 if self.on(Feature::Arrays) => Some(self.bytes_stmt(cx)),
+                21 if self.on(Feature::Structs) && self.on(Feature::Pointers) => {
+                    self.self_ref_stmt(cx)
+                }
+                22 if !deep && self.on(Feature::Maps) && self.on(Feature::Slices) => {
+                    Some(self.map_append_stmt(cx))
+                }
+                23 if !deep && self.on(Feature::Goto) && !cx.in_closure => {
+                    Some(self.goto_loop_stmt(cx))
+                }
                 _ => None,
             };
             if let Some(s) = got {
                 return s;
             }
         }
+    }
+
+    /// A value stored piecewise into an array (little- or big-endian, by
+    /// bytes, by 16- or 32-bit units, or by 16-bit units at 8-bit steps),
+    /// maybe with a call between the stores and the loads, then read back
+    /// with shifts and ors: the shapes the store- and load-combining rules
+    /// of every backend rewrite.
+    fn bytes_stmt(&mut self, cx: &Ctx) -> Lines {
+        let wide = [IntT::U16, IntT::U32, IntT::U64][self.below(3)];
+        let elem = [IntT::U8, IntT::U16, IntT::U32][self.below(3)];
+        let step = if elem != IntT::U8 && self.chance(1, 3) {
+            8
+        } else {
+            elem.width()
+        };
+        let n = (wide.width() / step).clamp(1, 8) as usize;
+        let be = self.chance(1, 2);
+        let (b, x, y) = (self.fresh("b"), self.fresh("x"), self.fresh("y"));
+        let mut out = Vec::new();
+        push(&mut out, 0, "{");
+        push(&mut out, 1, format!("var {b} [{n}]{}", elem.go()));
+        let e = self.short(cx, &Ty::Int(wide), MAX_EXPR_BYTES / 2);
+        push(
+            &mut out,
+            1,
+            format!("var {x} {} = {}", wide.go(), gofmt::expr(&e)),
+        );
+        let idx = |k: usize| if be { n - 1 - k } else { k };
+        for k in 0..n {
+            let sh = k as u32 * step;
+            let v = if sh == 0 {
+                format!("{}({x})", elem.go())
+            } else {
+                format!("{}({x} >> {sh})", elem.go())
+            };
+            push(&mut out, 1, assign(&format!("{b}[{}]", idx(k)), "=", &v));
+        }
+        if self.chance(1, 3) {
+            if let Some(c) = self.call_stmt(cx) {
+                indent(&mut out, c, 1);
+            }
+        }
+        let terms: Vec<String> = (0..n)
+            .map(|k| {
+                let sh = k as u32 * step;
+                let t = format!("{}({b}[{}])", wide.go(), idx(k));
+                if sh == 0 {
+                    t
+                } else {
+                    format!("{t}<<{sh}")
+                }
+            })
+            .collect();
+        push(
+            &mut out,
+            1,
+            format!(
+                "var {y} {} = {}",
+                wide.go(),
+                gofmt::expr(&terms.join(" | "))
+            ),
+        );
+        push(&mut out, 1, self.fold_stmt(&y, &Ty::Int(wide)));
+        push(&mut out, 1, self.fold_stmt(&b, &Ty::Arr(elem, n as u8)));
+        push(&mut out, 0, "}");
+        self.charge(cx, 3 * n as u64 + 4);
+        out
+    }
+
+    /// `x = S{f1: p.f0, ...}` with `p := &x`: a composite literal assigned
+    /// to a variable whose old fields it reads through a pointer.
+    fn self_ref_stmt(&mut self, cx: &Ctx) -> Option<Lines> {
+        if self.structs.is_empty() {
+            return None;
+        }
+        let k = self.below(self.structs.len());
+        let fields = self.structs[k].fields.clone();
+        let (x, p) = (self.fresh("x"), self.fresh("p"));
+        let mut out = Vec::new();
+        push(&mut out, 0, "{");
+        let init = self.composite_value(cx, &Ty::Struct(k));
+        push(&mut out, 1, format!("{x} := {init}"));
+        push(&mut out, 1, format!("{p} := &{x}"));
+        let mut elems = Vec::new();
+        for (j, ft) in fields.iter().enumerate() {
+            let earlier: Vec<usize> = (0..j).filter(|&i| fields[i] == *ft).collect();
+            if !earlier.is_empty() && self.chance(3, 4) {
+                let i = earlier[self.below(earlier.len())];
+                elems.push(format!("f{j}: {p}.f{i}"));
+            } else if ft.is_scalar() && self.chance(1, 2) {
+                let e = self.short(cx, ft, 30);
+                elems.push(format!("f{j}: {}", gofmt::expr(&e)));
+            }
+        }
+        push(
+            &mut out,
+            1,
+            format!("{x} = {}{{{}}}", self.struct_name(k), elems.join(", ")),
+        );
+        push(&mut out, 1, self.fold_stmt(&x, &Ty::Struct(k)));
+        push(&mut out, 1, self.fold_stmt(&format!("{p}.f0"), &fields[0]));
+        push(&mut out, 0, "}");
+        self.charge(cx, 6);
+        Some(out)
+    }
+
+    /// A map of slices grown by `m[k] = append(m[k], v)` (sometimes with the
+    /// element converted to its own type), folded by a commutative sum.
+    fn map_append_stmt(&mut self, cx: &Ctx) -> Lines {
+        let (kt, et) = (self.int_t(), self.int_t());
+        let (m, k, s, v) = (
+            self.fresh("ms"),
+            self.fresh("k"),
+            self.fresh("s"),
+            self.fresh("e"),
+        );
+        let trips = self.rng.gen_range(1..=4);
+        let mut out = Vec::new();
+        push(&mut out, 0, "{");
+        push(
+            &mut out,
+            1,
+            format!("{m} := map[{}][]{}{{}}", kt.go(), et.go()),
+        );
+        push(
+            &mut out,
+            1,
+            format!("for {k} := {}(0); {k} < {trips}; {k}++ {{", kt.go()),
+        );
+        let x = self.short(cx, &Ty::Int(et), 40);
+        let cur = if self.chance(1, 2) {
+            format!("[]{}({m}[{k}&1])", et.go())
+        } else {
+            format!("{m}[{k}&1]")
+        };
+        // gofmt.rs does not parse a slice conversion: space the call with
+        // an atom in its place.
+        let app = gofmt::expr(&format!("append(CUR, {x}+{}({k}))", et.go())).replace("CUR", &cur);
+        push(&mut out, 2, format!("{m}[{k}&1] = {app}"));
+        push(&mut out, 1, "}");
+        push(&mut out, 1, format!("for {k}, {s} := range {m} {{"));
+        push(&mut out, 2, format!("for _, {v} := range {s} {{"));
+        push(
+            &mut out,
+            3,
+            format!("h += uint64({k})*0x9e3779b97f4a7c15 ^ uint64({v})"),
+        );
+        push(&mut out, 2, "}");
+        push(&mut out, 1, "}");
+        push(&mut out, 0, "}");
+        self.charge(cx, 8 * trips as u64 + 8);
+        out
+    }
+
+    /// A loop made of gotos with two entries (an irreducible loop): a
+    /// forward jump into its middle, a backward jump to its head, at most
+    /// `trips` passes.
+    fn goto_loop_stmt(&mut self, cx: &Ctx) -> Lines {
+        let trips: u64 = self.rng.gen_range(1..=4);
+        let (n, a, b) = (self.fresh("n"), self.fresh("G"), self.fresh("G"));
+        let c = self.expr(cx, &Ty::Bool, 1).0;
+        let mut inner = cx.clone();
+        inner.mult = cx.mult * trips;
+        let mut out = Vec::new();
+        push(&mut out, 0, "{");
+        push(&mut out, 1, format!("var {n} int32"));
+        push(&mut out, 1, format!("if {} {{", cond(&c)));
+        push(&mut out, 2, format!("goto {b}"));
+        push(&mut out, 1, "}");
+        push(&mut out, 0, format!("{a}:"));
+        for _ in 0..self.rng.gen_range(1..=2) {
+            let s = self.simple_assign(&inner);
+            indent(&mut out, s, 1);
+        }
+        push(&mut out, 0, format!("{b}:"));
+        for _ in 0..self.rng.gen_range(1..=2) {
+            let s = self.simple_assign(&inner);
+            indent(&mut out, s, 1);
+        }
+        push(&mut out, 1, format!("{n}++"));
+        push(&mut out, 1, format!("if {n} < {trips} {{"));
+        push(&mut out, 2, format!("goto {a}"));
+        push(&mut out, 1, "}");
+        push(&mut out, 1, format!("h = mix(h, uint64({n}))"));
+        push(&mut out, 0, "}");
+        out
     }
 
     fn decl(&mut self, cx: &Ctx) -> Lines {
@@ -2187,13 +2383,13 @@ impl<'a> Gen<'a> {
         for j in 0..nf {
             let pure = j > 0 && (self.on(Feature::Goroutines) && self.chance(1, 2));
             let np = self.rng.gen_range(0..=3);
+            // No slice parameters: a callee's append shares the caller's
+            // array or not by capacity, which the Go release decides.
             let params: Vec<Ty> = (0..np)
-                .map(|_| {
-                    if pure {
-                        self.scalar_ty()
-                    } else {
-                        self.var_ty(false)
-                    }
+                .map(|_| match self.var_ty(false) {
+                    t if pure && !t.is_scalar() => self.scalar_ty(),
+                    Ty::Slice(e) => Ty::Arr(e, 4),
+                    t => t,
                 })
                 .collect();
             let nres = if self.on(Feature::MultiResults) {
