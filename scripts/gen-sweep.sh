@@ -86,7 +86,7 @@ one_seed() {
     rm -rf "$d"; return
   fi
   local fams
-  fams=$(sed -n 's/^  "\(bigstack\|closures\|timers\|deferpanic\|stackgrow\|expr\|hostile\)".*/\1/p' "$d/spec.json" | paste -sd, -)
+  fams=$(sed -n 's/^  "\(bigstack\|closures\|timers\|deferpanic\|stackgrow\|expr\|smith\|hostile\)".*/\1/p' "$d/spec.json" | paste -sd, -)
   local status=ok detail="" rc_old=- rc_new=- ms_old=- ms_new=-
   local which root cache
   for which in old new; do
@@ -124,6 +124,23 @@ one_seed() {
   if [ $status = ok ] && ! cmp -s "$d/out-old.txt" "$d/out-new.txt"; then
     status=mismatch
     detail="$(tail -1 "$d/out-old.txt") vs $(tail -1 "$d/out-new.txt")"
+    # golang/go#52953 (releases before go1.18.6): `x = T{f1: p.f0}` with
+    # p := &x reads the new x. When the program has that shape and the old
+    # build agrees once each such literal goes through a temporary, the
+    # mismatch is that known bug.
+    if grep -Eq '^\s+x[0-9]+ = sm[0-9]S[0-9]+\{.*p[0-9]+\.f' "$d/main.go"; then
+      local k="$d/k52953"
+      mkdir -p "$k" && cp "$d/go.mod" "$k/"
+      perl -pe 'if (/^(\t+)(x\d+) = (sm\dS\d+\{.*p\d+\.f.*\})$/) { $n++; $_ = "$1tmpz$n := $3\n$1$2 = tmpz$n\n"; }' "$d/main.go" >"$k/main.go"
+      if (cd "$k" && env -i PATH=/usr/bin:/bin HOME="$d" GOROOT="$OLD_GOROOT" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+            GO111MODULE=on GOPROXY=off GOSUMDB=off CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
+            GOCACHE="$OUT/cache-old" GOPATH="$d/gopath" "$OLD_GOROOT/bin/go" build -o prog . >build.log 2>&1) &&
+         (cd "$k" && timeout -s KILL "$TIMEOUT" ./prog >out.txt 2>/dev/null) &&
+         cmp -s "$k/out.txt" "$d/out-new.txt"; then
+        status=known_52953
+        detail="golang/go#52953: agrees once the self-referencing literals go through a temporary"
+      fi
+    fi
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seed" "$status" "${fams:--}" "$rc_old" "$rc_new" "$ms_old" "$ms_new" "$detail"
   if [ $status != ok ]; then
@@ -148,7 +165,9 @@ stats() { # column -> median / p95 / max of run times in ms
   awk -F'\t' -v c="$1" '$2=="ok"{print $c}' "$R" | sort -n | awk '{a[NR]=$1} END{if(NR){p=int(NR*0.95); if(p<1)p=1; printf "median %d ms, p95 %d ms, max %d ms", a[int((NR+1)/2)], a[p], a[NR]}}'
 }
 echo "run time (ok seeds): $OLD_V: $(stats 6); $NEW_V: $(stats 7)"
-bad=$(awk -F'\t' '$2!="ok"' "$R" | sort -n)
+known=$(awk -F'\t' '$2=="known_52953"' "$R" | wc -l)
+[ "$known" = 0 ] || echo "known: $known seeds show golang/go#52953 in $OLD_V (fixed in go1.18.6), each checked as above"
+bad=$(awk -F'\t' '$2!="ok" && $2!="known_52953"' "$R" | sort -n)
 if [ -n "$bad" ]; then
   echo "not clean (programs kept in $OUT/failed/):"
   echo "$bad" | awk -F'\t' '{printf "  seed %s: %s [%s] %s\n", $1, $2, $3, $8}'

@@ -1149,6 +1149,24 @@ fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
             lines.push(format!("  note: {n}"));
         }
     }
+    // The unoptimised cells of the default matrix run on the host: their
+    // oracle (a miscompile) does not need emulation, and emulated runs are
+    // what bounds the default job.
+    if m.toolchains.is_empty() && m.archs.is_empty() {
+        let host = archs.first().copied();
+        for t in toolchains
+            .iter()
+            .filter(|t| toolchain::split_noopt(t).is_some())
+        {
+            for &a in archs.iter().filter(|&&a| Some(a) != host) {
+                omit.push(plan::cell_name(t, a));
+                lines.push(format!(
+                    "  note: {t} × {a} is left out: the unoptimised reference runs on the host \
+                     (name --toolchains and --arch to run the cell)"
+                ));
+            }
+        }
+    }
     Ok((toolchains, archs, omit, lines))
 }
 

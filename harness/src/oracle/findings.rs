@@ -505,21 +505,25 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
     }
     let distinct: BTreeSet<&String> = sums.values().flatten().collect();
     if distinct.len() > 1 {
-        // The majority checksum (by cells) is taken as the reference.
-        let mut by_sum: BTreeMap<&String, u32> = BTreeMap::new();
-        for s in sums.values().flatten() {
-            *by_sum.entry(s).or_default() += 1;
+        // The majority checksum is the reference: each toolchain and arch
+        // votes once for each checksum it shows, its variant cells (`+noopt`,
+        // `+lang`) with it. On a tie the unoptimised build's checksum wins: a
+        // toolchain whose two builds disagree is blamed in its optimised cell.
+        use crate::toolchain::registry::{base_name, split_noopt};
+        let mut votes: BTreeMap<&String, BTreeSet<(&str, Arch)>> = BTreeMap::new();
+        for ((tc, arch), set) in &sums {
+            for s in set {
+                votes.entry(s).or_default().insert((base_name(tc), *arch));
+            }
         }
-        // On a tie, the unoptimised reference build's checksum is the
-        // reference.
         let noopt_sums: BTreeSet<&String> = sums
             .iter()
-            .filter(|((tc, _), _)| crate::toolchain::registry::split_noopt(tc).is_some())
+            .filter(|((tc, _), _)| split_noopt(tc).is_some())
             .flat_map(|(_, s)| s)
             .collect();
-        let reference = by_sum
+        let reference = votes
             .iter()
-            .max_by_key(|(s, n)| (**n, noopt_sums.contains(*s), std::cmp::Reverse(**s)))
+            .max_by_key(|(s, v)| (v.len(), noopt_sums.contains(*s), std::cmp::Reverse(**s)))
             .map(|(s, _)| (*s).clone());
         let mut cells = base.clone();
         for c in &mut cells {
@@ -697,6 +701,53 @@ mod tests {
             .map(|c| c.toolchain.as_str())
             .collect();
         assert_eq!(div, vec!["go1.25.0"]);
+    }
+
+    /// Checksums of a toolchain's optimised build and its `+noopt` cell.
+    #[test]
+    fn a_difference_from_the_unoptimised_build_has_scope_opt() {
+        let ok = |tc: &str, sum: &str| {
+            let mut v = runs(tc, Arch::Amd64, Class::Ok, 2, 0);
+            for r in &mut v {
+                r.checksum = Some(sum.into());
+            }
+            v
+        };
+        let divergent = |f: &Finding| -> BTreeSet<String> {
+            f.cells
+                .iter()
+                .filter(|c| c.divergent)
+                .map(|c| c.toolchain.clone())
+                .collect()
+        };
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        // The toolchain and its unoptimised cell alone, a tie: the
+        // unoptimised build is the reference, whichever checksum sorts first.
+        for (opt, noopt) in [("aa", "bb"), ("bb", "aa")] {
+            let mut recs = ok("go1.25.14", opt);
+            recs.extend(ok("go1.25.14+noopt", noopt));
+            let f = findings_for_program(&prog(), &recs);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!((f[0].kind, f[0].scope.as_str()), (Kind::WrongOutput, "opt"));
+            assert_eq!(divergent(&f[0]), set(&["go1.25.14"]));
+        }
+        // Beside another toolchain the majority decides: here the optimised
+        // build agrees with go1.25.13, so the unoptimised cell is blamed.
+        let mut recs = ok("go1.25.13", "aa");
+        recs.extend(ok("go1.25.14", "aa"));
+        recs.extend(ok("go1.25.14+noopt", "bb"));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!((f.len(), f[0].scope.as_str()), (1, "opt"));
+        assert_eq!(divergent(&f[0]), set(&["go1.25.14+noopt"]));
+        // A toolchain whose both builds differ from another toolchain: a
+        // toolchain finding, not an opt one.
+        let mut recs = ok("go1.25.13", "aa");
+        recs.extend(ok("go1.23.12", "aa"));
+        recs.extend(ok("go1.25.14", "bb"));
+        recs.extend(ok("go1.25.14+noopt", "bb"));
+        let f = findings_for_program(&prog(), &recs);
+        assert_eq!((f.len(), f[0].scope.as_str()), (1, "toolchain"));
+        assert_eq!(divergent(&f[0]), set(&["go1.25.14", "go1.25.14+noopt"]));
     }
 
     /// The cell tables of two false "toolchain" findings seen under qemu
