@@ -398,6 +398,10 @@ const GOLDEN: &[(u32, &str)] = &[
         7,
         "fb1fbb711ceb51f24aabaa961151414fcb4108aa7867d0f833e4496463bfa66a",
     ),
+    (
+        8,
+        "b06a5d24b0b1c51ac398df04de3b1f214a88b4d240e35711e11e9dbd06a4729c",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -50,7 +50,8 @@ use src::{Src, Unit};
 /// 7: smith writes piecewise stores and combined loads, self-referencing
 /// composite literals, maps of slices and two-entry goto loops, and runs
 /// under GC pressure like the other runtime families.
-pub const GENERATOR_VERSION: u32 = 7;
+/// 8: smith parameters are named q0.. (p0.. could be shadowed by a local).
+pub const GENERATOR_VERSION: u32 = 8;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;

@@ -2591,7 +2591,7 @@ impl<'a> Gen<'a> {
             mult: 1,
             ..Ctx::default()
         };
-        let pnames: Vec<String> = (0..sig.params.len()).map(|q| format!("p{q}")).collect();
+        let pnames: Vec<String> = (0..sig.params.len()).map(|q| format!("q{q}")).collect();
         self.scopes = vec![Vec::new()];
         for (n, t) in pnames.iter().zip(&sig.params) {
             self.scopes[0].push(Var {
