@@ -604,6 +604,16 @@ impl<'a> Gen<'a> {
         v
     }
 
+    /// Names of the visible variables `keep` accepts, in [`Gen::visible`]'s
+    /// order.
+    fn names(&self, cx: &Ctx, keep: impl Fn(&Var) -> bool) -> Vec<String> {
+        self.visible(cx.pure)
+            .into_iter()
+            .filter(|v| keep(v))
+            .map(|v| v.name)
+            .collect()
+    }
+
     fn declare(&mut self, name: &str, ty: Ty, readonly: bool) {
         self.scopes.last_mut().expect("a scope").push(Var {
             name: name.to_string(),
@@ -754,12 +764,7 @@ impl<'a> Gen<'a> {
 
     /// A uint index source (not constant).
     fn idx_src(&mut self, cx: &Ctx) -> String {
-        let ints: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| matches!(v.ty, Ty::Int(_)))
-            .map(|v| v.name)
-            .collect();
+        let ints: Vec<String> = self.names(cx, |v| matches!(v.ty, Ty::Int(_)));
         if ints.is_empty() || self.chance(1, 4) {
             "uint64(h)".into()
         } else {
@@ -853,12 +858,8 @@ impl<'a> Gen<'a> {
             }
             10 => {
                 // len of a slice, map or string.
-                let lens: Vec<String> = self
-                    .visible(cx.pure)
-                    .into_iter()
-                    .filter(|v| matches!(v.ty, Ty::Slice(_) | Ty::Map(..) | Ty::Str))
-                    .map(|v| v.name)
-                    .collect();
+                let lens: Vec<String> =
+                    self.names(cx, |v| matches!(v.ty, Ty::Slice(_) | Ty::Map(..) | Ty::Str));
                 if lens.is_empty() {
                     return self.int_expr(cx, i, depth + 1);
                 }
@@ -907,12 +908,7 @@ impl<'a> Gen<'a> {
     }
 
     fn bool_expr(&mut self, cx: &Ctx, depth: u32) -> String {
-        let bools: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| v.ty == Ty::Bool)
-            .map(|v| v.name)
-            .collect();
+        let bools: Vec<String> = self.names(cx, |v| v.ty == Ty::Bool);
         if depth >= 3 || self.chance(1, 4) {
             if !bools.is_empty() && self.chance(2, 3) {
                 let k = self.below(bools.len());
@@ -997,12 +993,7 @@ impl<'a> Gen<'a> {
     }
 
     fn str_expr(&mut self, cx: &Ctx, depth: u32) -> (String, bool) {
-        let strs: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| v.ty == Ty::Str)
-            .map(|v| v.name)
-            .collect();
+        let strs: Vec<String> = self.names(cx, |v| v.ty == Ty::Str);
         if depth >= 2 || self.chance(1, 3) {
             if !strs.is_empty() && self.chance(2, 3) {
                 let k = self.below(strs.len());
@@ -1087,12 +1078,7 @@ impl<'a> Gen<'a> {
                 Ty::Struct(_) => format!("&{}", self.composite_value(cx, inner)),
                 other => {
                     // &x of an addressable variable of that type, or new(T).
-                    let cands: Vec<String> = self
-                        .visible(cx.pure)
-                        .into_iter()
-                        .filter(|v| v.ty == *other && !v.readonly)
-                        .map(|v| v.name)
-                        .collect();
+                    let cands: Vec<String> = self.names(cx, |v| v.ty == *other && !v.readonly);
                     if !cands.is_empty() && self.chance(2, 3) {
                         let k = self.below(cands.len());
                         format!("&{}", cands[k])
@@ -1214,12 +1200,7 @@ impl<'a> Gen<'a> {
             return self.short(cx, p, MAX_EXPR_BYTES / 3);
         }
         // A variable of the type when there is one, else a fresh value.
-        let cands: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| v.ty == *p)
-            .map(|v| v.name)
-            .collect();
+        let cands: Vec<String> = self.names(cx, |v| v.ty == *p);
         if !cands.is_empty() && self.chance(3, 4) {
             return cands[self.below(cands.len())].clone();
         }
@@ -1903,12 +1884,7 @@ impl<'a> Gen<'a> {
     }
 
     fn type_switch(&mut self, cx: &Ctx) -> Option<Lines> {
-        let ifaces: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| v.ty == Ty::Iface)
-            .map(|v| v.name)
-            .collect();
+        let ifaces: Vec<String> = self.names(cx, |v| v.ty == Ty::Iface);
         if ifaces.is_empty() {
             return None;
         }
@@ -2166,12 +2142,7 @@ impl<'a> Gen<'a> {
     /// `defer func() { h = mix(h, ...) }()` at function level: it runs
     /// after the return statement has set the named results.
     fn defer_stmt(&mut self, cx: &Ctx) -> Lines {
-        let ints: Vec<String> = self
-            .visible(cx.pure)
-            .into_iter()
-            .filter(|v| matches!(v.ty, Ty::Int(_)))
-            .map(|v| v.name)
-            .collect();
+        let ints: Vec<String> = self.names(cx, |v| matches!(v.ty, Ty::Int(_)));
         let what = if ints.is_empty() {
             "h".to_string()
         } else {
