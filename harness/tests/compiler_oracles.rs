@@ -132,6 +132,86 @@ fn self_check_flags_an_expression_whose_two_evaluations_differ() {
     assert!(sig.contains("divergo self-check: ex0 e0 fast"), "{sig}");
 }
 
+/// One planted miscompile shown by two different programs is one finding:
+/// the self-check of each (a different expression, different values, so a
+/// different signature) names the same bug on the same cells, and the
+/// finding lists both programs. It is reduced before it is reported: its
+/// reduced program still fails the self-check (the reducer's final check)
+/// and is smaller. Certain: the planted `^ 1` fails every run.
+#[test]
+fn two_programs_with_one_planted_bug_are_one_reduced_finding() {
+    let newest = toolchain("go1.25").name;
+    let plant = |s: &str| {
+        let mut done = false;
+        s.lines()
+            .map(|l| match l.strip_prefix("\t\tf0 := ") {
+                Some(e) if !done => {
+                    done = true;
+                    format!("\t\tf0 := ({e}) ^ 1")
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let first = seed_with_item();
+    let second = (first + 1..first + 200)
+        .find(|&s| {
+            divergo::gen::generate(s, &[divergo::gen::Family::Expr])
+                .main_go
+                .contains("\t\tf0 := ")
+        })
+        .unwrap();
+    let corpus = tempfile::tempdir().unwrap();
+    for (name, seed) in [("a", first), ("b", second)] {
+        let d = tempfile::tempdir().unwrap();
+        expr_entry(d.path(), seed, plant);
+        std::fs::rename(d.path().join("expr"), corpus.path().join(name)).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
+        .args(["--trials", "3", "--reduce-budget", "60s", "--arch", "amd64"])
+        .args(["--toolchains", &newest])
+        .arg("--corpus")
+        .arg(corpus.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "wrong_output", "{}", f[0]);
+    assert_eq!(f[0]["count"], 2, "{}", f[0]);
+    let programs: Vec<&str> = f[0]["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(programs.len(), 2, "{}", f[0]);
+    assert_ne!(programs[0], programs[1], "{}", f[0]);
+    let r = &f[0]["reduced"];
+    assert_eq!(r["verified"], true, "{}", f[0]);
+    assert!(
+        r["lines"].as_u64().unwrap() < r["from_lines"].as_u64().unwrap(),
+        "{}",
+        f[0]
+    );
+    let dir = out
+        .path()
+        .join("findings")
+        .join(f[0]["id"].as_str().unwrap())
+        .join("reduced");
+    let reduced = std::fs::read_to_string(dir.join("main.go")).unwrap();
+    assert!(reduced.contains("divergo self-check"), "{reduced}");
+}
+
 /// A fake toolchain in a private DIVERGO_HOME beside the real go1.23.12:
 /// its `go version` works and `go build` runs `build`.
 fn home_with_fake(name: &str, build: &str) -> (tempfile::TempDir, tempfile::TempDir) {

@@ -391,6 +391,13 @@ struct RunArgs {
     /// Continue an interrupted run in DIR (its run.json decides what runs)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "templates", "seed"])]
     resume: Option<PathBuf>,
+    /// Reduce each new deterministic finding (wrong output, self-check, opt,
+    /// build failure, compiler crash) for up to this long before it is
+    /// reported: its smallest program goes to findings/<id>/reduced/, and
+    /// findings whose reduced programs have one shape (names and literal
+    /// values aside) are reported as one. 0 turns it off
+    #[arg(long, value_name = "DURATION", env = "DIVERGO_REDUCE_BUDGET", default_value = "2m", value_parser = parse_budget_or_off)]
+    reduce_budget: std::time::Duration,
 }
 
 #[derive(Args, Debug)]
@@ -554,6 +561,14 @@ struct QualifyArgs {
     quiet: bool,
 }
 
+/// A duration as [`parse_duration`] reads it, or `0` (off).
+fn parse_budget_or_off(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match s.trim() {
+        "0" | "off" => Ok(std::time::Duration::ZERO),
+        _ => parse_duration(s),
+    }
+}
+
 /// `90s`, `10m`, `1h` or plain seconds.
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     let (num, unit) = s.trim().split_at(
@@ -663,6 +678,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             budget: a.budget,
             trials: a.trials,
             jobs: jobs(a.jobs),
+            quiet: false,
         }),
     }
 }
@@ -789,6 +805,7 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
                 .join(", ")
         )],
         deadline: None,
+        reduce: None,
     };
     let q = qualify::qualify(&req, &out, &opts)?;
     eprintln!("{}", crate::report::qualify::verdict_line(&q));
@@ -1182,6 +1199,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         triage: !a.no_triage,
         preamble: Vec::new(),
         deadline: None,
+        reduce: Some(a.reduce_budget).filter(|d| !d.is_zero()),
     };
     let start = std::time::Instant::now();
     // The time budget: as given, or the default job's (below).
@@ -1280,6 +1298,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         triage: false,
         preamble: Vec::new(),
         deadline: None,
+        reduce: None,
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,

@@ -36,6 +36,23 @@ pub struct Request {
     pub budget: Duration,
     pub trials: Option<u32>,
     pub jobs: usize,
+    /// No progress or lines on stderr (a reduction inside `run`).
+    pub quiet: bool,
+}
+
+/// How a reduction ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The exit status of `divergo reduce`: 0 reduced and verified, 1 not
+    /// reproduced (at the start or in the final check), 130 interrupted.
+    pub code: i32,
+    /// Non-blank lines at the start and at the end.
+    pub from_lines: usize,
+    pub lines: usize,
+    /// The reduced program (findings/<id>/reduced/main.go), when there is one.
+    pub main_go: Option<String>,
+    pub verified: bool,
+    pub seconds: f64,
 }
 
 /// The reduction so far.
@@ -305,7 +322,26 @@ fn attempt(
     Ok(false)
 }
 
+/// `divergo reduce`: the reduction, its exit status.
 pub fn reduce(req: &Request) -> Result<i32> {
+    run(req).map(|o| o.code)
+}
+
+/// Reduce a finding's program (see the module doc).
+pub fn run(req: &Request) -> Result<Outcome> {
+    let say = |line: String| {
+        if !req.quiet {
+            eprintln!("{line}");
+        }
+    };
+    let ended = |code: i32, from: usize, lines: usize, verified: bool| Outcome {
+        code,
+        from_lines: from,
+        lines,
+        main_go: None,
+        verified,
+        seconds: 0.0,
+    };
     let t0 = Instant::now();
     let stored = reproducer::load(&req.dir)?;
     let out = req.dir.join("reduced");
@@ -342,14 +378,14 @@ pub fn reduce(req: &Request) -> Result<i32> {
         start_bugs: BTreeSet::new(),
     };
     let start_lines = st.lines();
-    eprintln!(
+    say(format!(
         "reducing {} ({:?}, bug {}) on {} cell(s): {start_lines} lines, budget {} s",
         f.id,
         f.kind,
         f.bug,
         rep.cells.len(),
         req.budget.as_secs()
-    );
+    ));
     let _ = writeln!(
         st.log,
         "divergo reduce {}: {:?}, bug {:?}, cells {}\nstart: {start_lines} non-blank lines",
@@ -398,7 +434,9 @@ pub fn reduce(req: &Request) -> Result<i32> {
             }
         );
         if usable {
-            eprintln!("starting from the earlier reduction ({lines} lines)");
+            say(format!(
+                "starting from the earlier reduction ({lines} lines)"
+            ));
             st.spec = earlier
                 .spec_json
                 .as_deref()
@@ -465,16 +503,20 @@ pub fn reduce(req: &Request) -> Result<i32> {
         st.program.timeout_emulated = emulated;
     }
     if exec::interrupted() {
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(ended(EXIT_INTERRUPTED, start_lines, st.lines(), false));
     }
     if !first.same_bug(f) {
-        eprintln!(
+        say(format!(
             "the finding does not reproduce on its own program ({}): nothing to reduce",
             rep.cell_lines(&first.records).join("; ")
-        );
-        return Ok(EXIT_FINDINGS);
+        ));
+        return Ok(ended(EXIT_FINDINGS, start_lines, start_lines, false));
     }
-    let bar = indicatif::ProgressBar::new_spinner();
+    let bar = if req.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
     bar.enable_steady_tick(Duration::from_millis(250));
     let over = |t0: Instant| t0.elapsed() >= req.budget || exec::interrupted();
     let status = |bar: &indicatif::ProgressBar, st: &State, stage: &str| {
@@ -559,13 +601,13 @@ pub fn reduce(req: &Request) -> Result<i32> {
     if exec::interrupted() {
         let _ = fs::remove_dir_all(&scratch);
         if st.accepted > 0 {
-            eprintln!(
+            say(format!(
                 "interrupted: the smallest program so far ({} lines, not verified once more) is in {}",
                 st.lines(),
                 out.display()
-            );
+            ));
         }
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(ended(EXIT_INTERRUPTED, start_lines, st.lines(), false));
     }
     let end_lines = st.lines();
     // The result, verified once more; its records make repro.sh.
@@ -611,7 +653,7 @@ pub fn reduce(req: &Request) -> Result<i32> {
     }
     results::write_atomic(&out.join("reduce.log"), st.log.as_bytes())?;
     let _ = fs::remove_dir_all(&scratch);
-    eprintln!(
+    say(format!(
         "reduced {start_lines} -> {end_lines} lines in {:.0} s ({} candidates, {} trials); {}; \
          written to {}",
         t0.elapsed().as_secs_f64(),
@@ -623,6 +665,13 @@ pub fn reduce(req: &Request) -> Result<i32> {
             "the reduced program did NOT reproduce in the final check"
         },
         out.display()
-    );
-    Ok(if verified { EXIT_OK } else { EXIT_FINDINGS })
+    ));
+    Ok(Outcome {
+        code: if verified { EXIT_OK } else { EXIT_FINDINGS },
+        from_lines: start_lines,
+        lines: end_lines,
+        main_go: Some(st.program.main_go.clone()),
+        verified,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
 }

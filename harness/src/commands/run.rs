@@ -234,9 +234,98 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         self_peak_rss: 0,
     };
     summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+    if let Some(budget) = opts.reduce.filter(|_| !interrupted) {
+        if reduce_findings(&mut outcome.findings, out_dir, budget, opts)? {
+            outcome.findings = findings::dedup(std::mem::take(&mut outcome.findings));
+            outcome.elapsed = start.elapsed();
+            summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+        }
+    }
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
+}
+
+/// Whether a finding is deterministic, so that a reduction needs one trial
+/// a candidate: wrong output (a checksum or a self-check) and build
+/// failures, but not a compile that never finished (each candidate would
+/// cost the build timeout).
+fn deterministic(f: &Finding) -> bool {
+    match f.kind {
+        Kind::WrongOutput => true,
+        Kind::Build => !f.signature.contains(crate::engine::build::COMPILER_HANG),
+        _ => false,
+    }
+}
+
+/// Reduce each new deterministic finding in its dir (findings/<id>/reduced/)
+/// for up to `budget`, and note the result in the finding. Whether any was
+/// reduced (so the findings are merged and the reports written again).
+fn reduce_findings(
+    found: &mut [Finding],
+    out_dir: &Path,
+    budget: Duration,
+    opts: &Options,
+) -> Result<bool> {
+    let mut any = false;
+    for f in found
+        .iter_mut()
+        .filter(|f| f.is_new() && deterministic(f) && f.source.is_some())
+    {
+        if exec::interrupted() {
+            break;
+        }
+        let dir = out_dir.join("findings").join(&f.id);
+        if !opts.quiet {
+            eprintln!(
+                "reducing finding {} ({}) for up to {} s ...",
+                f.id,
+                f.signature,
+                budget.as_secs()
+            );
+        }
+        let o = crate::commands::reduce::run(&crate::commands::reduce::Request {
+            dir: dir.clone(),
+            budget,
+            trials: None,
+            jobs: opts.jobs,
+            quiet: true,
+        });
+        let o = match o {
+            Ok(o) => o,
+            Err(e) => {
+                // The finding stands as found; its reduction is a bonus.
+                if !opts.quiet {
+                    eprintln!("  reduction of {} failed: {e:#}", f.id);
+                }
+                continue;
+            }
+        };
+        if !opts.quiet {
+            eprintln!(
+                "  {} -> {} lines in {:.0} s{}",
+                o.from_lines,
+                o.lines,
+                o.seconds,
+                if o.verified {
+                    ""
+                } else {
+                    " (not reproduced: kept apart)"
+                }
+            );
+        }
+        if let Some(src) = &o.main_go {
+            f.reduced = Some(findings::Reduced {
+                from_lines: o.from_lines,
+                lines: o.lines,
+                shape: crate::gen::shape::shape_key(src),
+                verified: o.verified,
+                seconds: (o.seconds * 10.0).round() / 10.0,
+            });
+            any = true;
+        }
+    }
+    Ok(any)
 }
 
 /// A trial policy that skips a program's trials when its builds alone give a

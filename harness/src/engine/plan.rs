@@ -161,6 +161,9 @@ pub struct Options {
     /// started are not starting: they finish, and push the instant back by
     /// the time they take.
     pub deadline: Option<std::time::Instant>,
+    /// Reduce each new deterministic finding for up to this long before it is
+    /// reported (`divergo run --reduce-budget`); None: not at all.
+    pub reduce: Option<Duration>,
 }
 
 /// What a finished (or interrupted) run produced.

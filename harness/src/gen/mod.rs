@@ -30,6 +30,7 @@ mod gofmt;
 pub mod hostile;
 pub mod pressure;
 pub mod reduce_src;
+pub mod shape;
 mod shrink;
 pub mod smith;
 mod src;

@@ -1046,6 +1046,9 @@ fn executor_failure(lines: &[&str]) -> Option<String> {
     None
 }
 
+/// The bug key of every failed self-check (see [`bug_key`]).
+pub const SELF_CHECK_BUG: &str = "wrong value: divergo self-check failed";
+
 /// The bug a signature names, for grouping the forms one bug takes.
 ///
 /// A crash whose first frame is inside the runtime is the runtime failing at
@@ -1056,8 +1059,16 @@ fn executor_failure(lines: &[&str]) -> Option<String> {
 /// `runtime fault in F1 < F2` (the first two frames). A hang is keyed by the
 /// first two frames of each goroutine its signature names. Everything else
 /// (user panics, user fatal errors, out of memory, build errors) is its own
-/// bug: the key is the signature.
+/// bug: the key is the signature, except a failed self-check of the
+/// `expr` family, whose key is [`SELF_CHECK_BUG`].
 pub fn bug_key(signature: &str) -> String {
+    // A failed self-check names the expression and the two values it saw,
+    // which differ from program to program: the bug is that a value was
+    // computed wrong, on the finding's cells (its id adds them). Six
+    // programs showing one miscompile are one finding, not six.
+    if signature.contains(crate::gen::expr::SELF_CHECK) {
+        return SELF_CHECK_BUG.to_string();
+    }
     if let Some(body) = signature.strip_prefix("hang: ") {
         if body.starts_with("blocked in ") || body.starts_with("no ") {
             return signature.to_string();

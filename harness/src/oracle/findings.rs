@@ -101,8 +101,28 @@ pub struct Finding {
     /// (the static scan and the dynamic crash confirm each other).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub static_windows: Vec<StaticWindow>,
+    /// The finding's program reduced (deterministic findings, by `run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduced: Option<Reduced>,
+    /// Findings merged into this one because their reduced programs have
+    /// its shape (their ids; their programs are in `programs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<String>,
     #[serde(skip)]
     pub source: Option<Program>,
+}
+
+/// A finding's program after automatic reduction (`findings/<id>/reduced/`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Reduced {
+    /// Non-blank lines before and after.
+    pub from_lines: usize,
+    pub lines: usize,
+    /// The reduced program's shape ([`crate::gen::shape::shape_key`]).
+    pub shape: String,
+    /// Whether the reduced program showed the finding once more at the end.
+    pub verified: bool,
+    pub seconds: f64,
 }
 
 fn yes() -> bool {
@@ -219,6 +239,8 @@ impl Finding {
             triage: None,
             known: None,
             static_windows: Vec::new(),
+            reduced: None,
+            merged: Vec::new(),
             source: None,
         }
     }
@@ -545,7 +567,10 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
 }
 
 /// Merge findings with the same id (same kind, signature and divergent cells):
-/// count them, keep the smallest program. Most severe first.
+/// count them, keep the smallest program. Then merge findings of one kind
+/// whose reduced programs (verified) have one shape: one root cause seen
+/// under several signatures or on several cells; the one with the smallest
+/// reduced program stays and names the others in `merged`. Most severe first.
 pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
     let mut m: BTreeMap<String, Finding> = BTreeMap::new();
     for f in findings {
@@ -553,26 +578,36 @@ pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
             None => {
                 m.insert(f.id.clone(), f);
             }
-            Some(e) => {
-                e.count += f.count;
-                e.programs.extend(f.programs.iter().cloned());
-                let size = |x: &Finding| x.source.as_ref().map_or(usize::MAX, |p| p.main_go.len());
-                if size(&f) < size(e) {
-                    let (count, programs) = (e.count, e.programs.clone());
-                    // A finding is triaged once, on the first program that
-                    // showed it: the diagnosis stays with the bug.
-                    let triage = e.triage.take();
-                    *e = f;
-                    e.count = count;
-                    e.programs = programs;
-                    e.triage = e.triage.take().or(triage);
-                } else if e.triage.is_none() {
-                    e.triage = f.triage;
+            Some(e) => absorb(e, f),
+        }
+    }
+    let mut by_shape: BTreeMap<(u8, String), String> = BTreeMap::new();
+    let mut v: Vec<Finding> = Vec::new();
+    let mut ordered: Vec<Finding> = m.into_values().collect();
+    // The smallest reduced program of a shape is its finding.
+    ordered.sort_by_key(|f| f.reduced.as_ref().map_or(usize::MAX, |r| r.lines));
+    for f in ordered {
+        let shape = f
+            .reduced
+            .as_ref()
+            .filter(|r| r.verified && f.is_new())
+            .map(|r| (f.kind.severity(), r.shape.clone()));
+        let into = shape.as_ref().and_then(|k| by_shape.get(k)).cloned();
+        match into.and_then(|id| v.iter_mut().find(|g| g.id == id)) {
+            Some(g) => {
+                g.count += f.count;
+                g.programs.extend(f.programs.iter().cloned());
+                g.merged.push(f.id.clone());
+                g.merged.extend(f.merged.iter().cloned());
+            }
+            None => {
+                if let Some(k) = shape {
+                    by_shape.insert(k, f.id.clone());
                 }
+                v.push(f);
             }
         }
     }
-    let mut v: Vec<Finding> = m.into_values().collect();
     v.sort_by(|a, b| {
         b.kind
             .severity()
@@ -581,6 +616,38 @@ pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
             .then(a.id.cmp(&b.id))
     });
     v
+}
+
+/// Fold `f` into `e` (the same id): count it, keep the smaller program.
+fn absorb(e: &mut Finding, f: Finding) {
+    e.count += f.count;
+    e.programs.extend(f.programs.iter().cloned());
+    for id in &f.merged {
+        if !e.merged.contains(id) {
+            e.merged.push(id.clone());
+        }
+    }
+    let size = |x: &Finding| x.source.as_ref().map_or(usize::MAX, |p| p.main_go.len());
+    if size(&f) < size(e) {
+        let (count, programs, merged) = (e.count, e.programs.clone(), e.merged.clone());
+        // A finding is triaged once, on the first program that showed it:
+        // the diagnosis stays with the bug; so is a reduction.
+        let triage = e.triage.take();
+        let reduced = e.reduced.take();
+        *e = f;
+        e.count = count;
+        e.programs = programs;
+        e.merged = merged;
+        e.triage = e.triage.take().or(triage);
+        e.reduced = e.reduced.take().or(reduced);
+    } else {
+        if e.triage.is_none() {
+            e.triage = f.triage;
+        }
+        if e.reduced.is_none() {
+            e.reduced = f.reduced;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -899,5 +966,58 @@ mod tests {
             .as_ref()
             .expect("the triage stays with the finding");
         assert_eq!(t.cell, "go1.23.11/arm64");
+    }
+
+    #[test]
+    fn findings_whose_reduced_programs_share_a_shape_are_one() {
+        use crate::gen::shape::shape_key;
+        let reduced = |src: &str, lines: usize, verified: bool| Reduced {
+            from_lines: 100,
+            lines,
+            shape: shape_key(src),
+            verified,
+            seconds: 1.0,
+        };
+        let shift_a = "package main\nfunc f(x uint32) uint32 { return (x + x) << 3 }\n";
+        let shift_b = "package main\nfunc g(y uint32) uint32 { return (y + y) << 9 }\n";
+        let other = "package main\nfunc f(x uint32) uint32 { return x >> 3 }\n";
+        let mk = |sig: &str, prog_name: &str, r: Option<Reduced>| {
+            let mut cells = cell_reports(&runs("go1.25.9", Arch::Amd64, Class::Ok, 2, 0));
+            cells[0].divergent = true;
+            let mut p = prog();
+            p.name = prog_name.into();
+            Finding {
+                reduced: r,
+                ..Finding::new(
+                    Kind::Crash,
+                    "toolchain".into(),
+                    sig.into(),
+                    sig.into(),
+                    cells,
+                    0.01,
+                )
+                .of(&p)
+            }
+        };
+        let d = dedup(vec![
+            mk("panic: a", "seed-1", Some(reduced(shift_a, 9, true))),
+            mk("panic: b", "seed-2", Some(reduced(shift_b, 7, true))),
+            mk("panic: c", "seed-3", Some(reduced(other, 5, true))),
+            // Not verified: kept apart, whatever its shape.
+            mk("panic: d", "seed-4", Some(reduced(shift_a, 3, false))),
+            mk("panic: e", "seed-5", None),
+        ]);
+        assert_eq!(d.len(), 4, "{d:#?}");
+        let merged = d.iter().find(|f| f.count == 2).expect("a merged finding");
+        assert_eq!(
+            merged.signature, "panic: b",
+            "the smaller reduced program stays"
+        );
+        assert_eq!(
+            merged.programs,
+            vec!["seed-2".to_string(), "seed-1".to_string()]
+        );
+        assert_eq!(merged.merged.len(), 1);
+        assert!(d.iter().all(|f| f.signature != "panic: a"));
     }
 }

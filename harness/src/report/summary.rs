@@ -213,6 +213,28 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
             },
             f.id
         );
+        if let Some(r) = &f.reduced {
+            let _ = writeln!(
+                s,
+                "reduced: {} -> {} lines in {:.0} s{}; findings/{}/reduced/\n",
+                r.from_lines,
+                r.lines,
+                r.seconds,
+                if r.verified {
+                    ""
+                } else {
+                    " (NOT reproduced by the reduced program)"
+                },
+                f.id
+            );
+        }
+        if !f.merged.is_empty() {
+            let _ = writeln!(
+                s,
+                "one root cause with {} (their reduced programs have this one's shape)\n",
+                f.merged.join(", ")
+            );
+        }
         for c in &f.cells {
             let what = if !f.kind.is_static() {
                 results::counts_str(&c.outcomes)

@@ -16,6 +16,9 @@ pub fn divergo() -> Command {
     // The tests written before the unoptimised reference cells name their
     // matrix exactly; the tests of that axis ask for it (--opt-axis).
     c.env("DIVERGO_OPT_AXIS", "off");
+    // Findings are reduced only where a test asks (--reduce-budget): a
+    // reduction of every wrong-output finding would cost each test minutes.
+    c.env("DIVERGO_REDUCE_BUDGET", "0");
     c
 }
 
