@@ -83,6 +83,78 @@ fn release_bisection_names_the_first_good_release() {
     assert!(out.path().join("results.jsonl").is_file());
 }
 
+/// A wrong-output finding (every run clean, one toolchain prints another
+/// checksum) bisects like a crash: the right checksum comes from a clean
+/// cell of the finding (the newest toolchain's unoptimised build), and each
+/// point is bad when its clean runs print another one. Certain: the fixture
+/// picks its checksum from runtime.Version().
+#[test]
+fn a_wrong_output_finding_bisects_by_its_checksum() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    let run = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args([
+            "run",
+            "--quiet",
+            "--json",
+            "--no-known",
+            "--reduce-budget",
+            "0",
+        ])
+        .args([
+            "--toolchains",
+            "go1.23.11,go1.23.12",
+            "--opt-axis",
+            "newest",
+        ])
+        .args(["--arch", "amd64", "--corpus"])
+        .arg(fixture("bisect-wrong"))
+        .arg("--out")
+        .arg(run.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "wrong_output", "{v}");
+    assert_eq!(divergent(f), vec!["go1.23.11/amd64".to_string()], "{f}");
+    let dir = run.path().join("findings").join(f["id"].as_str().unwrap());
+
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["bisect", "--versions", "go1.23.10..go1.23.12"])
+        .args(["--calibrate", "2", "--json", "--out"])
+        .arg(out.path())
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("right checksum 0000000000000007 (from go1.23.12+noopt"),
+        "{err}"
+    );
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(r["bug"], "checksum mismatch", "{err}");
+    assert_eq!(r["first_good"]["name"], "go1.23.12", "{err}");
+    assert_eq!(r["last_bad"]["name"], "go1.23.11", "{err}");
+    let steps = r["steps"].as_array().unwrap();
+    let step = |name: &str| steps.iter().find(|s| s["point"]["name"] == name).unwrap();
+    for bad in ["go1.23.10", "go1.23.11"] {
+        assert_eq!(step(bad)["verdict"], "bad", "{err}");
+        // Bad by its checksum: its runs were clean.
+        assert_eq!(
+            step(bad)["counts"]["ok"],
+            step(bad)["runs"],
+            "{}",
+            step(bad)
+        );
+    }
+    assert_eq!(step("go1.23.12")["verdict"], "good", "{err}");
+}
+
 #[test]
 fn reduce_cuts_the_padding_and_keeps_the_divergence() {
     toolchain("go1.23.11");

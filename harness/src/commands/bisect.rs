@@ -136,19 +136,35 @@ struct Target {
     mode: QemuMode,
     /// CPUs each emulated run is pinned to (a finding's runs; 0: unpinned).
     emulated_cpus: u32,
+    /// A wrong-output finding: the cell whose checksum is right (one of the
+    /// finding's clean cells). Its checksum, taken before the search, is
+    /// the reference: a clean run printing another one shows the bug.
+    reference_cell: Option<String>,
 }
 
 fn load_target(path: &Path) -> Result<Target> {
     if reproducer::is_finding_dir(path) {
         let s = reproducer::load(path)?;
         let f = &s.finding;
-        if f.kind == Kind::WrongOutput {
-            bail!(
-                "{}: bisecting a wrong-output finding is not supported (only crashes, hangs and \
-                 build failures)",
-                path.display()
-            );
-        }
+        // A failed self-check is a failed run like a crash; a checksum
+        // mismatch needs the right checksum, from a clean cell.
+        let reference_cell = if f.kind == Kind::WrongOutput && f.bug == WRONG_CHECKSUM {
+            let clean = f
+                .cells
+                .iter()
+                .filter(|c| !c.divergent)
+                .min_by_key(|c| registry::split_noopt(&c.toolchain).is_none());
+            match clean {
+                Some(c) => Some(c.toolchain.clone()),
+                None => bail!(
+                    "{}: a wrong-output finding with no clean cell has no right checksum to \
+                     bisect against",
+                    path.display()
+                ),
+            }
+        } else {
+            None
+        };
         let arch = f.cells.iter().find(|c| c.divergent).map(|c| c.arch);
         let mode = if f.cells.iter().any(|c| c.executor.contains("plain")) {
             QemuMode::Plain
@@ -164,6 +180,7 @@ fn load_target(path: &Path) -> Result<Target> {
             is_static: f.kind.is_static(),
             arch,
             mode,
+            reference_cell,
         });
     }
     if path.join("main.go").is_file() && path.join("expect.toml").is_file() {
@@ -177,6 +194,7 @@ fn load_target(path: &Path) -> Result<Target> {
             arch: None,
             mode: QemuMode::OneInsnPerTb,
             emulated_cpus: 0,
+            reference_cell: None,
         });
     }
     bail!(
@@ -186,11 +204,28 @@ fn load_target(path: &Path) -> Result<Target> {
     )
 }
 
-/// Whether a record shows a failure, and its bug key.
-fn failure_key(class: Class, signature: &str) -> Option<String> {
-    match class {
-        Class::Ok | Class::Infra => None,
-        _ => Some(bug_key(signature)),
+/// The bug key of a wrong-output finding's checksum mismatch.
+const WRONG_CHECKSUM: &str = "checksum mismatch";
+
+/// Whether a run shows a failure, and its bug key: a failed run's, or
+/// [`WRONG_CHECKSUM`] for a clean run whose checksum is not `want`.
+fn failure_key(o: &Outcome, want: Option<&str>) -> Option<String> {
+    match o.class {
+        Class::Ok => match (want, o.checksum.as_deref()) {
+            (Some(w), Some(c)) if c != w => Some(WRONG_CHECKSUM.to_string()),
+            _ => None,
+        },
+        Class::Infra => None,
+        _ => Some(bug_key(&o.signature)),
+    }
+}
+
+/// A record's outcome.
+fn outcome(r: &Record) -> Outcome {
+    Outcome {
+        class: r.outcome,
+        signature: r.signature.clone(),
+        checksum: r.checksum.clone(),
     }
 }
 
@@ -198,6 +233,7 @@ fn failure_key(class: Class, signature: &str) -> Option<String> {
 /// `clean` clean runs, or after `max` runs.
 struct ProbeTrials<'a> {
     bug: Option<&'a str>,
+    want: Option<&'a str>,
     clean: u32,
     max: u32,
     batch: u32,
@@ -208,9 +244,12 @@ impl TrialPolicy for ProbeTrials<'_> {
         let runs = &all[cell];
         let shows = |o: &Outcome| {
             self.bug
-                .is_some_and(|b| failure_key(o.class, &o.signature).as_deref() == Some(b))
+                .is_some_and(|b| failure_key(o, self.want).as_deref() == Some(b))
         };
-        let ok = runs.iter().filter(|o| o.class == Class::Ok).count() as u32;
+        let ok = runs
+            .iter()
+            .filter(|o| failure_key(o, self.want).is_none() && o.class == Class::Ok)
+            .count() as u32;
         if runs.iter().any(shows) || ok >= self.clean || runs.len() as u32 >= self.max {
             return 0;
         }
@@ -227,11 +266,15 @@ struct Prober<'a> {
     arch: Arch,
     proxy: ProxyConfig,
     range: &'a Range,
+    /// The right checksum (a wrong-output target), once known.
+    want: Option<String>,
 }
 
 /// The runs of one probe.
 struct Probe {
     records: Vec<Record>,
+    /// The right checksum (a wrong-output target).
+    want: Option<String>,
     seconds: f64,
     /// Why the point has no runs (the toolchain could not be had).
     unavailable: Option<String>,
@@ -252,11 +295,15 @@ impl Probe {
         c
     }
 
+    fn key(&self, r: &Record) -> Option<String> {
+        failure_key(&outcome(r), self.want.as_deref())
+    }
+
     fn shows(&self, bug: &str) -> u32 {
         let runs = self
             .records
             .iter()
-            .filter(|r| failure_key(r.outcome, &r.signature).as_deref() == Some(bug))
+            .filter(|r| self.key(r).as_deref() == Some(bug))
             .count();
         // A build whose scan has a window of this bug (a static finding).
         let builds = self
@@ -290,7 +337,7 @@ impl Probe {
     fn main_failure(&self) -> Option<String> {
         let mut n: BTreeMap<String, u32> = BTreeMap::new();
         for r in &self.records {
-            if let Some(k) = failure_key(r.outcome, &r.signature) {
+            if let Some(k) = self.key(r) {
                 *n.entry(k).or_default() += 1;
             }
         }
@@ -339,6 +386,7 @@ impl Prober<'_> {
             Err(why) => {
                 return Ok(Probe {
                     records: Vec::new(),
+                    want: self.want.clone(),
                     seconds: start.elapsed().as_secs_f64(),
                     unavailable: Some(why),
                 })
@@ -356,9 +404,53 @@ impl Prober<'_> {
         )?;
         Ok(Probe {
             records,
+            want: self.want.clone(),
             seconds: start.elapsed().as_secs_f64(),
             unavailable: None,
         })
+    }
+}
+
+/// The checksum the target's program prints on toolchain `name` (a clean
+/// cell of a wrong-output finding, such as `go1.25.14+noopt`), run twice:
+/// both runs must be clean and agree.
+fn reference_checksum(prober: &Prober, name: &str) -> Result<String> {
+    let tc = plan::resolve_toolchains(&prober.home, &[name.to_string()])?.remove(0);
+    let cells = plan::cells(&[tc], &[prober.arch], prober.target.mode);
+    let policy = ProbeTrials {
+        bug: None,
+        want: None,
+        clean: 2,
+        max: 2,
+        batch: 2,
+    };
+    let records = pipeline::test_program(
+        &prober.cfg,
+        &prober.target.program,
+        &cells,
+        &policy,
+        &HashMap::new(),
+        &prober.writer,
+        &|_| {},
+    )?;
+    let sums: BTreeSet<Option<&String>> = records
+        .iter()
+        .filter(|r| r.stage == Stage::Run)
+        .map(|r| r.checksum.as_ref().filter(|_| r.outcome == Class::Ok))
+        .collect();
+    match sums.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(c)] => Ok((*c).clone()),
+        _ => {
+            bail!(
+            "{name}, a clean cell of the finding, did not print one checksum in two clean runs \
+             ({}): no right checksum to bisect against",
+            records
+                .iter()
+                .map(|r| format!("{} {}", r.outcome, r.checksum.as_deref().unwrap_or(&r.signature)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+        }
     }
 }
 
@@ -400,9 +492,13 @@ fn judge(p: &Point, probe: &Probe, bug: &str, need: u32, is_static: bool) -> Ste
     }
     let bad_runs = probe.shows(bug);
     let runs = probe.runs().count() as u32;
-    let ok = probe.runs().filter(|r| r.outcome == Class::Ok).count() as u32;
+    let ok = probe
+        .runs()
+        .filter(|r| r.outcome == Class::Ok && probe.key(r).is_none())
+        .count() as u32;
     let other = probe.records.iter().find(|r| {
-        r.outcome != Class::Ok && failure_key(r.outcome, &r.signature).as_deref() != Some(bug)
+        let k = probe.key(r);
+        k.is_some() && k.as_deref() != Some(bug)
     });
     let (verdict, why) = if let Some(why) = &probe.unavailable {
         ("unknown", Some(why.clone()))
@@ -627,7 +723,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
         .prefix(".work-")
         .tempdir_in(&out)
         .context("cannot create scratch dir")?;
-    let prober = Prober {
+    let mut prober = Prober {
         home: home.clone(),
         cfg: Config {
             emulated_cpus: target.emulated_cpus,
@@ -644,6 +740,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
         arch,
         proxy,
         range: &req.range,
+        want: None,
     };
     eprintln!(
         "bisect {} on {arch}: {} points from {} to {}",
@@ -653,9 +750,17 @@ pub fn bisect(req: &Request) -> Result<i32> {
         points[points.len() - 1].name
     );
 
+    if let Some(name) = &target.reference_cell {
+        prober.want = Some(reference_checksum(&prober, name)?);
+        eprintln!(
+            "  right checksum {} (from {name}, a clean cell of the finding)",
+            prober.want.as_deref().unwrap_or("")
+        );
+    }
     // Both ends, with a fixed number of trials: which one shows the bug, and how often.
     let calib = ProbeTrials {
         bug: None,
+        want: None,
         clean: u32::MAX,
         max: if target.is_static {
             0
@@ -741,6 +846,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
     }
     let policy = ProbeTrials {
         bug: Some(&bug),
+        want: prober.want.as_deref(),
         clean: need,
         max,
         batch: req.jobs as u32,
@@ -767,6 +873,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
             all.extend(more.records);
             let merged = Probe {
                 records: all,
+                want: prober.want.clone(),
                 seconds: ends[k].seconds + more.seconds,
                 unavailable: None,
             };
