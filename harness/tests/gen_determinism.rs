@@ -402,6 +402,10 @@ const GOLDEN: &[(u32, &str)] = &[
         8,
         "b06a5d24b0b1c51ac398df04de3b1f214a88b4d240e35711e11e9dbd06a4729c",
     ),
+    (
+        9,
+        "dd575f4489748da5b14bc085657957aec5cff123f520f2722868b0f049d47510",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

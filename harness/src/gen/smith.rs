@@ -839,6 +839,19 @@ impl<'a> Gen<'a> {
                 };
                 (format!("({a} {op} {count})"), false)
             }
+            7 if self.on(Feature::Floats) && self.chance(1, 3) => {
+                // A round trip through float64 of a value that fits it and
+                // the result exactly: uint64(float64(x)) is a branch on
+                // amd64 (golang/go#49282 needed one in a function with
+                // open-coded defers).
+                let inner = match i {
+                    IntT::U64 => [IntT::U8, IntT::U16, IntT::U32][self.below(3)],
+                    IntT::I64 => [IntT::I32, IntT::U32, IntT::I16][self.below(3)],
+                    _ => i,
+                };
+                let a = self.nexpr(cx, &Ty::Int(inner), depth + 1);
+                (format!("{}(float64({a}))", i.go()), false)
+            }
             7 => {
                 // Conversion from another width.
                 let from = self.int_t();
@@ -1230,6 +1243,19 @@ impl<'a> Gen<'a> {
         suffix
     }
 
+    /// The name of a function that does nothing and is not inlined: a call
+    /// that makes live values spill.
+    fn nop_fn(&mut self) -> String {
+        let name = format!("{}nop", self.id);
+        if self.helpers.insert(name.clone()) {
+            let mut s = Src::new();
+            s.line("//go:noinline");
+            s.line(format!("func {name}() {{}}"));
+            self.fold_src.push(s);
+        }
+        name
+    }
+
     // -----------------------------------------------------------------
     // Folding values into h
 
@@ -1507,7 +1533,14 @@ impl<'a> Gen<'a> {
         } else {
             elem.width()
         };
-        let n = (wide.width() / step).clamp(1, 8) as usize;
+        // All of the value, or (half the time) its low pieces only: two
+        // 16-bit pieces of a 64-bit value combine into one 32-bit store.
+        let full = (wide.width() / step).clamp(1, 8) as usize;
+        let n = if full > 2 && self.chance(1, 2) {
+            2 + self.below(full - 1)
+        } else {
+            full
+        };
         let be = self.chance(1, 2);
         let (b, x, y) = (self.fresh("b"), self.fresh("x"), self.fresh("y"));
         let mut out = Vec::new();
@@ -1520,40 +1553,124 @@ impl<'a> Gen<'a> {
             format!("var {x} {} = {}", wide.go(), gofmt::expr(&e)),
         );
         let idx = |k: usize| if be { n - 1 - k } else { k };
-        for k in 0..n {
-            let sh = k as u32 * step;
-            let v = if sh == 0 {
-                format!("{}({x})", elem.go())
+        // Stores from the lowest piece of the value up, or from the lowest
+        // address up (for big-endian, the highest piece first).
+        let by_address = be && self.chance(2, 3);
+        let stores = |arr: &str, x: &str| -> Vec<String> {
+            let order: Vec<usize> = if by_address {
+                (0..n).rev().collect()
             } else {
-                format!("{}({x} >> {sh})", elem.go())
+                (0..n).collect()
             };
-            push(&mut out, 1, assign(&format!("{b}[{}]", idx(k)), "=", &v));
+            order
+                .into_iter()
+                .map(|k| {
+                    let sh = k as u32 * step;
+                    let v = if sh == 0 {
+                        format!("{}({x})", elem.go())
+                    } else {
+                        format!("{}({x} >> {sh})", elem.go())
+                    };
+                    assign(&format!("{arr}[{}]", idx(k)), "=", &v)
+                })
+                .collect()
+        };
+        // Half the time the stores go through a pointer in a function of
+        // their own (not inlined), from a value zero-extended there from a
+        // narrower one, maybe stored twice around a call: the shapes of
+        // golang/go#59367 (a byte-swapped value spilled across a call) and
+        // of go1.21.5's 16-bit store combining at 8-bit steps.
+        if self.chance(1, 2) {
+            let narrow = [IntT::U8, IntT::U16, IntT::U32, IntT::U64]
+                [..(wide.width() / 8).trailing_zeros() as usize + 1]
+                .to_vec();
+            // A byte, zero-extended, most often: what the byte-swap rules
+            // see in encoding/binary's big-endian stores.
+            let narrow = if self.chance(1, 2) {
+                IntT::U8
+            } else {
+                narrow[self.below(narrow.len())]
+            };
+            let put = self.fresh("put");
+            let put = format!("{}{put}", self.id);
+            // The narrow value comes by value or is loaded through a
+            // pointer (a zero-extending load the rules fold).
+            let by_ptr = self.chance(1, 2);
+            let mut f = Src::new();
+            f.line("//go:noinline");
+            f.open(format!(
+                "func {put}(p *[{n}]{}, v {}{}) {{",
+                elem.go(),
+                if by_ptr { "*" } else { "" },
+                narrow.go()
+            ));
+            f.line(format!(
+                "x := {}({}v)",
+                wide.go(),
+                if by_ptr { "*" } else { "" }
+            ));
+            let twice = self.chance(2, 3);
+            for l in stores("p", "x") {
+                f.line(l);
+            }
+            if twice {
+                f.line(format!("{}()", self.nop_fn()));
+                for l in stores("p", "x") {
+                    f.line(l);
+                }
+            }
+            f.close("}");
+            self.fold_src.push(f);
+            if by_ptr {
+                let v = self.fresh("v");
+                push(&mut out, 1, format!("{v} := {}({x})", narrow.go()));
+                push(&mut out, 1, format!("{put}(&{b}, &{v})"));
+            } else {
+                push(&mut out, 1, format!("{put}(&{b}, {}({x}))", narrow.go()));
+            }
+        } else {
+            for l in stores(&b, &x) {
+                push(&mut out, 1, l);
+            }
         }
         if self.chance(1, 3) {
             if let Some(c) = self.call_stmt(cx) {
                 indent(&mut out, c, 1);
             }
         }
-        let terms: Vec<String> = (0..n)
-            .map(|k| {
-                let sh = k as u32 * step;
-                let t = format!("{}({b}[{}])", wide.go(), idx(k));
-                if sh == 0 {
-                    t
-                } else {
-                    format!("{t}<<{sh}")
-                }
-            })
-            .collect();
-        push(
-            &mut out,
-            1,
-            format!(
-                "var {y} {} = {}",
-                wide.go(),
-                gofmt::expr(&terms.join(" | "))
-            ),
-        );
+        let terms = |arr: &str| -> String {
+            let t: Vec<String> = (0..n)
+                .map(|k| {
+                    let sh = k as u32 * step;
+                    let t = format!("{}({arr}[{}])", wide.go(), idx(k));
+                    if sh == 0 {
+                        t
+                    } else {
+                        format!("{t}<<{sh}")
+                    }
+                })
+                .collect();
+            gofmt::expr(&t.join(" | "))
+        };
+        // The loads too, half the time, through a pointer in a function.
+        let load = if self.chance(1, 2) {
+            let get = self.fresh("get");
+            let get = format!("{}{get}", self.id);
+            let mut f = Src::new();
+            f.line("//go:noinline");
+            f.open(format!(
+                "func {get}(p *[{n}]{}) {} {{",
+                elem.go(),
+                wide.go()
+            ));
+            f.line(format!("return {}", terms("p")));
+            f.close("}");
+            self.fold_src.push(f);
+            format!("{get}(&{b})")
+        } else {
+            terms(&b)
+        };
+        push(&mut out, 1, format!("var {y} {} = {load}", wide.go()));
         push(&mut out, 1, self.fold_stmt(&y, &Ty::Int(wide)));
         push(&mut out, 1, self.fold_stmt(&b, &Ty::Arr(elem, n as u8)));
         push(&mut out, 0, "}");
