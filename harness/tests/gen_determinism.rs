@@ -406,6 +406,10 @@ const GOLDEN: &[(u32, &str)] = &[
         9,
         "dd575f4489748da5b14bc085657957aec5cff123f520f2722868b0f049d47510",
     ),
+    (
+        10,
+        "ea415a1852807820a63ace95fb68f97ae7fa22454e33da09e9d72bf2a15e115c",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -155,6 +155,42 @@ fn gofmt_clean(newest: &Go, dir: &Path) {
     );
 }
 
+/// Whether the program in `dir` shows golang/go#52953 on `old` (releases
+/// before go1.18.6; the smith family writes its shape on purpose):
+/// `x = S{f1: p.f0}` with `p := &x` reads the new x. It does when the
+/// program has that shape and, once each such literal goes through a
+/// temporary, `old`'s build prints `want` (the newest toolchain's output).
+fn is_52953(old: &Go, dir: &Path, want: &str) -> bool {
+    let re = regex::Regex::new(r"^(\t+)(x\d+) = (sm\dS\d+\{.*p\d+\.f.*\})$").unwrap();
+    let src = std::fs::read_to_string(dir.join("main.go")).unwrap();
+    if !src.lines().any(|l| re.is_match(l)) {
+        return false;
+    }
+    let mut k = 0;
+    let fixed: Vec<String> = src
+        .lines()
+        .map(|l| match re.captures(l) {
+            Some(c) => {
+                k += 1;
+                format!("{0}tmpz{k} := {2}\n{0}{1} = tmpz{k}", &c[1], &c[2], &c[3])
+            }
+            None => l.to_string(),
+        })
+        .collect();
+    let kdir = dir.join("k52953");
+    std::fs::create_dir_all(&kdir).unwrap();
+    std::fs::copy(dir.join("go.mod"), kdir.join("go.mod")).unwrap();
+    std::fs::write(kdir.join("main.go"), fixed.join("\n") + "\n").unwrap();
+    let bin = kdir.join("prog");
+    old.run_ok(
+        &kdir,
+        &["build", "-o", bin.to_str().unwrap(), "."],
+        "the program with temporaries: go build",
+    );
+    let (code, stdout, _, _) = run(&bin, &kdir, Duration::from_secs(60));
+    code == Some(0) && stdout == want
+}
+
 #[test]
 fn programs_build_run_and_agree_on_oldest_and_newest() {
     let oldest = toolchain(OLDEST);
@@ -163,6 +199,7 @@ fn programs_build_run_and_agree_on_oldest_and_newest() {
     let from = env_u64("DIVERGO_GEN_SEED_FROM", 0);
     let tmp = tempfile::tempdir().unwrap();
     let mut slowest = (Duration::ZERO, 0u64);
+    let mut known = Vec::new();
     for seed in from..from + n {
         let p = generate(seed, &[]);
         gen::check_invariants(&p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
@@ -203,15 +240,29 @@ fn programs_build_run_and_agree_on_oldest_and_newest() {
             }
             outs.push(stdout);
         }
+        if outs[0] != outs[1] && is_52953(&oldest, &dir, &outs[1]) {
+            known.push(seed);
+            continue;
+        }
         assert_eq!(
             outs[0], outs[1],
             "seed {seed}: {} and {} print different output",
             oldest.name, newest.name
         );
     }
+    // Most seeds must be compared, not explained away.
+    assert!(
+        known.len() * 4 <= n as usize,
+        "seeds {known:?}: too many golang/go#52953"
+    );
     eprintln!(
-        "{n} seeds ok with {} and {}; slowest run {:?} (seed {})",
-        oldest.name, newest.name, slowest.0, slowest.1
+        "{n} seeds ok with {} and {} ({} of them golang/go#52953 in the oldest: {known:?}); \
+         slowest run {:?} (seed {})",
+        oldest.name,
+        newest.name,
+        known.len(),
+        slowest.0,
+        slowest.1
     );
 }
 

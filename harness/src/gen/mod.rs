@@ -52,7 +52,7 @@ use src::{Src, Unit};
 /// composite literals, maps of slices and two-entry goto loops, and runs
 /// under GC pressure like the other runtime families.
 /// 8: smith parameters are named q0.. (p0.. could be shadowed by a local).
-pub const GENERATOR_VERSION: u32 = 9;
+pub const GENERATOR_VERSION: u32 = 10;
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;

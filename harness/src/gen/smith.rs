@@ -1208,6 +1208,13 @@ impl<'a> Gen<'a> {
     }
 
     fn arg_for(&mut self, cx: &Ctx, p: &Ty) -> String {
+        if *p == Ty::Int(IntT::U64) && self.on(Feature::Floats) && self.chance(1, 3) {
+            // A float64 round trip, a branch on amd64, among aggregate
+            // arguments (golang/go#49282 needed one in the entry block of
+            // a function with an open-coded defer).
+            let x = self.short(cx, &Ty::Int(IntT::U32), MAX_EXPR_BYTES / 4);
+            return format!("uint64(float64({x}))");
+        }
         if p.is_scalar() {
             // Short enough that the call fits on a line with its others.
             return self.short(cx, p, MAX_EXPR_BYTES / 3);
@@ -2473,13 +2480,38 @@ impl<'a> Gen<'a> {
             let np = self.rng.gen_range(0..=3);
             // No slice parameters: a callee's append shares the caller's
             // array or not by capacity, which the Go release decides.
-            let params: Vec<Ty> = (0..np)
+            let mut params: Vec<Ty> = (0..np)
                 .map(|_| match self.var_ty(false) {
                     t if pure && !t.is_scalar() => self.scalar_ty(),
                     Ty::Slice(e) => Ty::Arr(e, 4),
                     t => t,
                 })
                 .collect();
+            // Sometimes a signature of aggregates by value among scalars (the
+            // register ABI splits them, expand_calls rebuilds them: golang/go
+            // #49282 was two aggregate arguments, an array first, beside a
+            // uint64 from a float, in a function with a defer).
+            if !pure && self.on(Feature::Arrays) && self.chance(1, 4) {
+                let agg = |g: &mut Self| -> Ty {
+                    if g.on(Feature::Structs) && !g.structs.is_empty() && g.chance(1, 2) {
+                        Ty::Struct(g.below(g.structs.len()))
+                    } else {
+                        Ty::Arr(g.int_t(), g.rng.gen_range(2..=4))
+                    }
+                };
+                params = vec![Ty::Arr(self.int_t(), self.rng.gen_range(2..=4))];
+                for _ in 0..self.rng.gen_range(1..=2) {
+                    let t = agg(self);
+                    params.push(t);
+                }
+                params.push(Ty::Int(IntT::U64));
+                let at = self.below(params.len());
+                let last = params.len() - 1;
+                params.swap(at, last);
+                if self.chance(1, 2) {
+                    params.insert(self.below(params.len() + 1), self.scalar_ty());
+                }
+            }
             let nres = if self.on(Feature::MultiResults) {
                 self.rng.gen_range(1..=3)
             } else {
@@ -2730,6 +2762,14 @@ impl<'a> Gen<'a> {
             s.line(format!("h = {}", 0x9e37 + j));
         } else {
             s.line(format!("h := uint64({})", 0x9e37 + j));
+        }
+        // Sometimes a call comes first, before any branch (the parameter
+        // folds below may inline loops): the entry block then holds the
+        // call and the loads of its aggregate arguments.
+        if self.chance(1, 4) {
+            if let Some(c) = self.call_stmt(&cx) {
+                self.emit(&mut s, c);
+            }
         }
         // Parameters feed the hash.
         let mut pre = Vec::new();
