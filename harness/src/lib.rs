@@ -9,6 +9,7 @@
 //! the plain data and error kinds that every stage shares.
 
 pub mod commands;
+pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod exec;

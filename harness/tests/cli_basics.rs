@@ -66,6 +66,24 @@ fn bad_input_is_one_line_and_exit_2() {
     );
 }
 
+/// Durations are read as Go writes them, under every flag that takes one;
+/// a bad one is a one-line usage error that says why.
+#[test]
+fn durations_are_go_durations() {
+    assert_usage_error(&["run", "--duration", "5x"], "unknown unit \"x\"");
+    assert_usage_error(&["run", "--duration", "1h30"], "missing unit");
+    assert_usage_error(&["run", "--duration=-5m"], "negative");
+    assert_usage_error(&["run", "--duration", "0s"], "more than zero");
+    assert_usage_error(&["reduce", "--budget", "ten", "x"], "expected a duration");
+    assert_usage_error(&["run", "--reduce-budget", "2q"], "unknown unit");
+    // Accepted: each of these gets as far as the next check (a missing
+    // finding dir, or --count 0 after the duration was read).
+    for d in ["90s", "1h30m", "1.5h", "2m45.5s", "90"] {
+        assert_usage_error(&["reduce", "--budget", d, "/nonexistent/f"], "finding.json");
+        assert_usage_error(&["run", "--duration", d, "--count", "0"], "--count 0");
+    }
+}
+
 #[test]
 fn malformed_known_issues_file_is_one_line_and_exit_2() {
     let t = tempfile::tempdir().unwrap();

@@ -337,7 +337,7 @@ struct RunArgs {
     /// it allows]
     #[arg(long, conflicts_with = "corpus")]
     count: Option<u64>,
-    /// Time budget (e.g. 90s, 30m, 2h): no program starts after it; the ones
+    /// Time budget, as Go writes durations (90s, 30m, 1h30m, 1.5h): no program starts after it; the ones
     /// running finish and the run reports as usual. With --resume, a budget
     /// for new programs: those the resumed run had started finish first and
     /// their time does not count [default: 10m when --count is not given
@@ -465,7 +465,7 @@ struct BisectArgs {
 struct ReduceArgs {
     /// A finding directory (findings/<id> inside a results dir)
     dir: PathBuf,
-    /// Time budget: the reduction stops trying candidates after it (e.g. 90s, 10m, 1h)
+    /// Time budget: the reduction stops trying candidates after it (e.g. 90s, 10m, 1h30m)
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     budget: std::time::Duration,
     /// Most trials per cell for one candidate [default: as many as the finding had]
@@ -519,7 +519,7 @@ struct QualifyArgs {
     /// Most generated programs (0: corpus only) [default: 20, or unbounded with --duration]
     #[arg(long)]
     count: Option<u64>,
-    /// Time budget (e.g. 90s, 30m, 2h): no program starts after it
+    /// Time budget, as Go writes durations (90s, 30m, 1h30m, 1.5h): no program starts after it
     #[arg(long, value_parser = parse_duration)]
     duration: Option<std::time::Duration>,
     /// Most trials per cell and program (adaptive, as in `run`; a corpus entry's cells start
@@ -561,34 +561,18 @@ struct QualifyArgs {
     quiet: bool,
 }
 
-/// A duration as [`parse_duration`] reads it, or `0` (off).
+/// A duration as [`parse_duration`] reads it, or `0`/`off` (off).
 fn parse_budget_or_off(s: &str) -> std::result::Result<std::time::Duration, String> {
     match s.trim() {
-        "0" | "off" => Ok(std::time::Duration::ZERO),
-        _ => parse_duration(s),
+        "off" => Ok(std::time::Duration::ZERO),
+        _ => crate::duration::parse(s),
     }
 }
 
-/// `90s`, `10m`, `1h` or plain seconds.
+/// A positive duration, written as Go writes them (`90s`, `1h30m`, `1.5h`;
+/// a bare number is seconds).
 fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    let (num, unit) = s.trim().split_at(
-        s.trim()
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(s.trim().len()),
-    );
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 10m or 1h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("{s:?}: expected a duration such as 90s, 10m or 1h")),
-    };
-    if secs == 0 {
-        return Err(format!("{s:?}: the budget must be positive"));
-    }
-    Ok(std::time::Duration::from_secs(secs))
+    crate::duration::parse_positive(s)
 }
 
 #[derive(Args, Debug)]
