@@ -68,7 +68,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 pub fn parse_positive(s: &str) -> Result<Duration, String> {
     let d = parse(s)?;
     if d.is_zero() {
-        return Err(format!("{s:?}: must be more than zero"));
+        return Err(format!("{s:?}: the duration must be positive"));
     }
     Ok(d)
 }
@@ -125,7 +125,9 @@ mod tests {
             let e = parse(s).unwrap_err();
             assert!(e.contains(why), "{s:?}: {e}");
         }
-        assert!(parse_positive("0s").unwrap_err().contains("more than zero"));
+        assert!(parse_positive("0s")
+            .unwrap_err()
+            .contains("must be positive"));
         assert!(parse_positive("1ms").is_ok());
     }
 

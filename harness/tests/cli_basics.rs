@@ -73,7 +73,7 @@ fn durations_are_go_durations() {
     assert_usage_error(&["run", "--duration", "5x"], "unknown unit \"x\"");
     assert_usage_error(&["run", "--duration", "1h30"], "missing unit");
     assert_usage_error(&["run", "--duration=-5m"], "negative");
-    assert_usage_error(&["run", "--duration", "0s"], "more than zero");
+    assert_usage_error(&["run", "--duration", "0s"], "must be positive");
     assert_usage_error(&["reduce", "--budget", "ten", "x"], "expected a duration");
     assert_usage_error(&["run", "--reduce-budget", "2q"], "unknown unit");
     // Accepted: each of these gets as far as the next check (a missing
