@@ -176,7 +176,8 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pat).expect("valid regex"))
 }
 
-const KEYWORDS: &[&str] = &[
+/// Go's keywords.
+pub(crate) const KEYWORDS: &[&str] = &[
     "break",
     "case",
     "chan",

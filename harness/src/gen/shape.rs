@@ -9,36 +9,9 @@
 //! `vK` by its first appearance. What is left is the program's structure:
 //! its statements, operators, types and calls.
 
+use super::check::KEYWORDS;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-
-const KEYWORDS: &[&str] = &[
-    "break",
-    "case",
-    "chan",
-    "const",
-    "continue",
-    "default",
-    "defer",
-    "else",
-    "fallthrough",
-    "for",
-    "func",
-    "go",
-    "goto",
-    "if",
-    "import",
-    "interface",
-    "map",
-    "package",
-    "range",
-    "return",
-    "select",
-    "struct",
-    "switch",
-    "type",
-    "var",
-];
 
 const PREDECLARED: &[&str] = &[
     "bool",
