@@ -4,7 +4,8 @@
 //! below it; every stage takes plain data in and gives plain data out:
 //! `toolchain` (registry, fetching, building from source) → `gen` (programs)
 //! → `engine` (plan, build, run, results) → `oracle` (classification,
-//! verdicts, findings, known issues, the static scan) → `report`
+//! verdicts, findings, known issues, the static scan) → `history` (the
+//! findings history database) → `report`
 //! (summary.md, reproducers) → `commands` (the CLI). `model` and `error` hold
 //! the plain data and error kinds that every stage shares.
 
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod gen;
+pub mod history;
 pub mod model;
 pub mod oracle;
 pub mod report;

@@ -82,6 +82,61 @@ fn durations_are_go_durations() {
         assert_usage_error(&["reduce", "--budget", d, "/nonexistent/f"], "finding.json");
         assert_usage_error(&["run", "--duration", d, "--count", "0"], "--count 0");
     }
+    for d in ["90s", "2m45.5s", "90", "500ms"] {
+        assert_usage_error(&["run", "--timeout", d, "--count", "0"], "--count 0");
+        assert_usage_error(&["run", "--build-timeout", d, "--count", "0"], "--count 0");
+    }
+    assert_usage_error(&["run", "--timeout", "10q"], "unknown unit");
+    assert_usage_error(
+        &[
+            "qualify",
+            "--timeout",
+            "2h",
+            "--baseline",
+            "a",
+            "--candidate",
+            "b",
+        ],
+        "--timeout 7200",
+    );
+}
+
+/// One name per idea, old names kept: `merge` (was `report`), `--families`
+/// (was `--templates` and `gen --template`), lists everywhere; and one
+/// exit-status table in `--help`.
+#[test]
+fn one_name_per_idea_and_one_exit_table() {
+    let gen = |args: &[&str]| {
+        let o = divergo()
+            .args(["gen", "--seed", "4"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", text(&o).1);
+        text(&o).0
+    };
+    let a = gen(&["--families", "expr,closures"]);
+    assert_eq!(a, gen(&["--template", "expr", "--template", "closures"]));
+    assert_eq!(a, gen(&["--templates", "expr,closures"]));
+    assert_ne!(a, gen(&["--families", "expr"]));
+    for name in ["merge", "report"] {
+        let o = divergo().args([name, "--help"]).output().unwrap();
+        assert!(o.status.success());
+        assert!(text(&o).0.contains("Merge results directories"), "{name}");
+    }
+    assert_usage_error(
+        &["merge", "/nonexistent/a", "--out", "/nonexistent/b"],
+        "/nonexistent/a",
+    );
+    let o = divergo().arg("--help").output().unwrap();
+    let help = text(&o).0;
+    for line in [
+        "Exit status (every command):",
+        "  2    bad input",
+        "  4    internal error",
+    ] {
+        assert!(help.contains(line), "{line}: {help}");
+    }
 }
 
 #[test]

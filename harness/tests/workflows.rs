@@ -44,6 +44,9 @@ fn the_workflows_run_the_scripts_this_test_runs() {
         "run: scripts/setup.sh",
         "path: ~/.cache/divergo",
         "report_paths: nightly/junit.xml",
+        "DIVERGO_CONFIG: .github/divergo.toml",
+        "path: nightly-history",
+        "restore-keys: divergo-history-",
     ] {
         assert!(wf.contains(needle), "nightly.yml lacks {needle:?}");
     }
@@ -63,6 +66,8 @@ fn script(name: &str) -> Command {
     let mut c = Command::new(repo_root().join("scripts/ci").join(name));
     c.env("DIVERGO", divergo_bin())
         .env_remove("DIVERGO_QEMU_AARCH64")
+        .env("DIVERGO_HISTORY", "off")
+        .env("DIVERGO_CONFIG", repo_root().join(".github/divergo.toml"))
         .env_remove("GITHUB_STEP_SUMMARY");
     c
 }

@@ -2,7 +2,10 @@
 
 use crate::engine::executor::QemuMode;
 use crate::engine::plan::{self, Options, Plan, Programs};
-use crate::error::{InfraError, EXIT_FINDINGS, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use crate::error::{
+    InfraError, InternalError, EXIT_FINDINGS, EXIT_INFRA, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK,
+    EXIT_USAGE,
+};
 use crate::exec;
 use crate::model::Arch;
 use crate::toolchain::registry as toolchain;
@@ -22,11 +25,16 @@ with several Go toolchains for amd64 and arm64, runs them under GC and preemptio
 (natively, or under qemu-user for a foreign arch), classifies every run, and reports where \
 toolchains or architectures diverge, with a standalone reproducer per finding.\n\n\
 Toolchains live under $DIVERGO_HOME (default ~/.cache/divergo).\n\n\
-Exit status: 0 nothing found (or only known issues) / all expectations held; 1 new findings, failed expectations, a \
-replay that did not reproduce, or a toolchain source that did not build; 2 bad input; 3 infrastructure failure; 130 interrupted.",
+Settings can come from a divergo.toml (the working directory or a parent, or --config FILE); \
+flags override it, and `divergo config` shows the effective settings and where each came from.",
+    after_long_help = crate::error::EXIT_TABLE,
     after_help = "Start with: divergo toolchains install && divergo run"
 )]
 pub struct Cli {
+    /// Settings file [default: divergo.toml in the working directory or its
+    /// nearest parent that has one; `none` reads none]
+    #[arg(long, global = true, value_name = "FILE", env = "DIVERGO_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -78,8 +86,10 @@ differently (trials, environment, timeout, qemu mode) are refused. The merged di
 run.json, results.jsonl, logs/, summary.md and findings/<id>/ like any run, so it can be \
 merged again; the toolchains must be installed here (for the reproducers). Exit status 0 \
 when there is no new finding, 1 when there is.\n\n\
-Example:\n  divergo report shard-1 shard-2 shard-3 --out nightly"
+`report` is the old name of this command and still works.\n\n\
+Example:\n  divergo merge shard-1 shard-2 shard-3 --out nightly"
     )]
+    #[command(name = "merge", visible_alias = "report")]
     Report(ReportArgs),
     /// Qualify a toolchain upgrade: regressions, fixes and unchanged failures.
     #[command(
@@ -177,6 +187,24 @@ input, 130 interrupted.\n\n\
 Example:\n  divergo reduce divergo-runs/20261122-101500/findings/3f2a9c01de --budget 20m"
     )]
     Reduce(ReduceArgs),
+    /// Show the effective settings of a command and where each came from.
+    #[command(
+        long_about = "Show the settings a command would use with no flags given: each flag's \
+value and where it came from (default, env VAR, or the config file and line). The config \
+file is --config FILE, $DIVERGO_CONFIG, or divergo.toml in the working directory or its \
+nearest parent. Its keys are flag names, at the top level (every command with that flag) \
+or in a section named after the command ([run], [qualify], …), which wins; flags and \
+their environment variables win over the file. See docs/config.md.\n\n\
+Examples:\n  divergo config\n  divergo config qualify\n  divergo --config ci/divergo.toml config run"
+    )]
+    Config {
+        /// The command whose settings to show
+        #[arg(default_value = "run")]
+        command: String,
+    },
+    /// The findings history: list, show and acknowledge findings.
+    #[command(subcommand)]
+    Findings(FindingsCmd),
 }
 
 #[derive(Args, Debug)]
@@ -302,9 +330,9 @@ struct MatrixArgs {
     /// --toolchains too: go1.25.14+noopt
     #[arg(long, env = "DIVERGO_OPT_AXIS", default_value = "newest")]
     opt_axis: LangAxis,
-    /// Seconds one `go build` may take; one that takes longer is killed and
+    /// How long one `go build` may take (a Go duration; a bare number is seconds); one that takes longer is killed and
     /// classified `ice` (a compiler hang), a finding like a compiler crash
-    #[arg(long, default_value_t = crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S)]
+    #[arg(long, value_name = "DURATION", default_value_t = crate::engine::plan::DEFAULT_BUILD_TIMEOUT_S, value_parser = parse_seconds)]
     build_timeout: f64,
     /// Keep scratch dirs (sources, binaries) instead of removing them
     #[arg(long)]
@@ -327,8 +355,14 @@ struct RunArgs {
     /// With --corpus: only entries whose name contains this
     #[arg(long, requires = "corpus")]
     filter: Option<String>,
-    /// Template families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
-    #[arg(long, value_delimiter = ',', conflicts_with = "corpus")]
+    /// Program families, comma-separated: bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
+    #[arg(
+        long = "families",
+        visible_alias = "templates",
+        value_name = "FAMILIES",
+        value_delimiter = ',',
+        conflicts_with = "corpus"
+    )]
     templates: Vec<String>,
     /// First seed; program i uses seed+i [default: from the clock, printed]
     #[arg(long, conflicts_with = "corpus")]
@@ -355,9 +389,9 @@ struct RunArgs {
     /// significant or this many are spent. Corpus runs: trials per cell.
     #[arg(long, default_value_t = 20)]
     trials: u32,
-    /// Native per-run timeout in seconds (scaled for emulators; adapted down
+    /// Native per-run timeout (a Go duration such as 10s; a bare number is seconds) (scaled for emulators; adapted down
     /// once a program has run clean)
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, value_name = "DURATION", default_value_t = 10.0, value_parser = parse_seconds)]
     timeout: f64,
     /// GOGC of every run (GC pressure); "" to leave it unset
     #[arg(long, default_value = "25")]
@@ -391,6 +425,8 @@ struct RunArgs {
     /// Continue an interrupted run in DIR (its run.json decides what runs)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "templates", "seed"])]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    h: HistoryArgs,
     /// Reduce each new deterministic finding (wrong output, self-check, opt,
     /// build failure, compiler crash) for up to this long before it is
     /// reported: its smallest program goes to findings/<id>/reduced/, and
@@ -398,6 +434,78 @@ struct RunArgs {
     /// values aside) are reported as one. 0 turns it off
     #[arg(long, value_name = "DURATION", env = "DIVERGO_REDUCE_BUDGET", default_value = "2m", value_parser = parse_budget_or_off)]
     reduce_budget: std::time::Duration,
+}
+
+/// The findings history of `run`, `merge` and `qualify`.
+#[derive(Args, Debug, Clone)]
+struct HistoryArgs {
+    /// Findings history database: a finding seen in an earlier run is not new
+    /// (it does not make the run exit 1), and the reports say which findings
+    /// are new, seen before, acknowledged, fixed or regressed; `off` keeps no
+    /// history. Shards (--shard) never record: their merge does
+    /// [default: $DIVERGO_HOME/history.db]
+    #[arg(long, value_name = "PATH|off", env = "DIVERGO_HISTORY")]
+    history: Option<String>,
+    /// A finding not seen in this many runs in a row that covered its cells
+    /// is marked fixed (and regressed if it comes back)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    fixed_after: u32,
+}
+
+impl HistoryArgs {
+    fn settings(&self, command: &str) -> Option<plan::HistorySettings> {
+        crate::history::path_from(self.history.as_deref(), &toolchain::home()).map(|db| {
+            plan::HistorySettings {
+                db,
+                fixed_after: self.fixed_after,
+                command: command.to_string(),
+            }
+        })
+    }
+}
+
+/// The history database of `divergo findings`.
+#[derive(Args, Debug, Clone)]
+struct HistoryPath {
+    /// Findings history database [default: $DIVERGO_HOME/history.db]
+    #[arg(long, value_name = "PATH", env = "DIVERGO_HISTORY")]
+    history: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum FindingsCmd {
+    /// List the findings the history holds, most recently seen first.
+    List {
+        #[command(flatten)]
+        h: HistoryPath,
+        /// Only findings in this state: new, acknowledged, fixed, regressed
+        #[arg(long)]
+        state: Option<String>,
+        /// One JSON array on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one finding's history: its state, note and every run that showed it.
+    Show {
+        /// The finding's id (or a unique prefix of it)
+        id: String,
+        #[command(flatten)]
+        h: HistoryPath,
+        /// One JSON object on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a finding: it no longer makes runs exit 1 (until it is
+    /// fixed and comes back, which is a regression).
+    Ack {
+        /// The finding's id (or a unique prefix of it)
+        id: String,
+        /// Why (an upstream issue, a decision)
+        #[arg(long, required = true)]
+        note: String,
+        #[command(flatten)]
+        h: HistoryPath,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -417,8 +525,8 @@ struct GenArgs {
     /// Seed of the program
     #[arg(long)]
     seed: u64,
-    /// Template family (repeatable): bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
-    #[arg(long = "template")]
+    /// Program families, comma-separated (or the flag repeated): bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
+    #[arg(long = "families", visible_aliases = ["templates", "template"], value_name = "FAMILIES", value_delimiter = ',')]
     templates: Vec<String>,
     /// Write main.go, go.mod and spec.json into this directory instead of printing main.go
     #[arg(short = 'o', long)]
@@ -487,6 +595,8 @@ struct ReportArgs {
     /// One JSON object on stdout at the end
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    h: HistoryArgs,
 }
 
 #[derive(Args, Debug)]
@@ -510,8 +620,13 @@ struct QualifyArgs {
     /// Generated programs only
     #[arg(long)]
     no_corpus: bool,
-    /// Template families, comma-separated [default: all but hostile]
-    #[arg(long, value_delimiter = ',')]
+    /// Program families, comma-separated [default: all but hostile]
+    #[arg(
+        long = "families",
+        visible_alias = "templates",
+        value_name = "FAMILIES",
+        value_delimiter = ','
+    )]
     templates: Vec<String>,
     /// First seed [default: from the clock, printed]
     #[arg(long)]
@@ -526,8 +641,8 @@ struct QualifyArgs {
     /// with the entry's own trials)
     #[arg(long, default_value_t = 20)]
     trials: u32,
-    /// Native per-run timeout in seconds (scaled for emulators)
-    #[arg(long, default_value_t = 10.0)]
+    /// Native per-run timeout (a Go duration such as 10s; a bare number is seconds) (scaled for emulators)
+    #[arg(long, value_name = "DURATION", default_value_t = 10.0, value_parser = parse_seconds)]
     timeout: f64,
     /// GOGC of every run; "" to leave it unset
     #[arg(long, default_value = "25")]
@@ -559,6 +674,8 @@ struct QualifyArgs {
     /// No progress bar
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    h: HistoryArgs,
 }
 
 /// A duration as [`parse_duration`] reads it, or `0`/`off` (off).
@@ -567,6 +684,12 @@ fn parse_budget_or_off(s: &str) -> std::result::Result<std::time::Duration, Stri
         "off" => Ok(std::time::Duration::ZERO),
         _ => crate::duration::parse(s),
     }
+}
+
+/// A duration in seconds, written as Go writes them (`10s`, `1m`, `500ms`;
+/// a bare number is seconds), for the timeouts that plans keep as seconds.
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    crate::duration::parse(s).map(|d| d.as_secs_f64())
 }
 
 /// A positive duration, written as Go writes them (`90s`, `1h30m`, `1.5h`;
@@ -590,8 +713,98 @@ struct ReplayArgs {
     jobs: Option<usize>,
 }
 
+/// The exit status of an error (see [`crate::error::EXIT_TABLE`]): internal
+/// (divergo's own fault), infrastructure (marked so, or a full disk), else
+/// bad input.
+fn exit_code_of(e: &anyhow::Error) -> i32 {
+    let infra = e.chain().any(|c| {
+        c.is::<InfraError>()
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
+    });
+    if e.chain().any(|c| c.is::<InternalError>()) {
+        EXIT_INTERNAL
+    } else if infra {
+        EXIT_INFRA
+    } else {
+        EXIT_USAGE
+    }
+}
+
+#[cfg(test)]
+mod exit_tests {
+    use super::*;
+
+    #[test]
+    fn each_error_kind_has_its_exit_status() {
+        let internal = anyhow::Error::new(InternalError("x".into())).context("writing");
+        assert_eq!(exit_code_of(&internal), EXIT_INTERNAL);
+        let infra = anyhow::Error::new(InfraError("download".into()));
+        assert_eq!(exit_code_of(&infra), EXIT_INFRA);
+        let full = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(exit_code_of(&full), EXIT_INFRA);
+        assert_eq!(exit_code_of(&anyhow!("--trials 0")), EXIT_USAGE);
+        for code in [
+            EXIT_OK,
+            EXIT_FINDINGS,
+            EXIT_USAGE,
+            EXIT_INFRA,
+            EXIT_INTERNAL,
+            EXIT_INTERRUPTED,
+        ] {
+            assert!(
+                crate::error::EXIT_TABLE.contains(&format!("\n  {code} ")),
+                "{code} missing from the exit table"
+            );
+        }
+    }
+}
+
+/// The config file read and the flags it set (→ its line), if any.
+type FromConfig = Option<(PathBuf, BTreeMap<String, usize>)>;
+
+/// The command line with the config file's settings put in (see
+/// [`crate::commands::config`]), and the flags they set (→ file line).
+fn with_config(argv: Vec<std::ffi::OsString>) -> Result<(Vec<std::ffi::OsString>, FromConfig)> {
+    use crate::commands::config;
+    use clap::CommandFactory;
+    // --config FILE / --config=FILE anywhere before `--`, else DIVERGO_CONFIG.
+    let mut explicit: Option<PathBuf> = None;
+    let mut it = argv.iter().skip(1);
+    while let Some(w) = it.next() {
+        let w = w.to_string_lossy();
+        if w == "--" {
+            break;
+        }
+        if w == "--config" {
+            explicit = it.next().map(PathBuf::from);
+        } else if let Some(v) = w.strip_prefix("--config=") {
+            explicit = Some(PathBuf::from(v));
+        }
+    }
+    if explicit.is_none() {
+        explicit = std::env::var_os("DIVERGO_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+    }
+    let cwd = std::env::current_dir()?;
+    let Some(path) = config::locate(explicit.as_deref(), &cwd)? else {
+        return Ok((argv, None));
+    };
+    let cfg = config::load(&path)?;
+    let (argv, used) = config::augment(argv, &Cli::command(), &cfg)?;
+    Ok((argv, Some((path, used))))
+}
+
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let (argv, from_config) = match with_config(std::env::args_os().collect()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("divergo: {}", format!("{e:#}").replace('\n', " "));
+            return EXIT_USAGE;
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -613,28 +826,41 @@ pub fn main() -> i32 {
                         .find(|l| !l.trim().is_empty())
                         .unwrap_or("bad arguments")
                         .trim_start_matches("error: ");
-                    eprintln!("divergo: {line} (see --help)");
+                    // A value the config file gave: name the file and line.
+                    let from_file = from_config.as_ref().and_then(|(path, used)| {
+                        let arg = e.get(clap::error::ContextKind::InvalidArg)?.to_string();
+                        let flag = arg.trim_start_matches("--");
+                        let flag = flag.split([' ', '=']).next()?;
+                        used.get(flag).map(|l| format!("{}:{l}: ", path.display()))
+                    });
+                    match from_file {
+                        Some(at) => eprintln!("divergo: {at}{line}"),
+                        None => eprintln!("divergo: {line} (see --help)"),
+                    }
                     return EXIT_USAGE;
                 }
             }
         }
     };
     exec::install_signal_handlers();
-    match dispatch(cli) {
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli))) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into());
+            eprintln!("divergo: internal error: {what} (a bug in divergo; please report it)");
+            return EXIT_INTERNAL;
+        }
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("divergo: error: {msg}");
-            let infra = e.chain().any(|c| {
-                c.is::<InfraError>()
-                    || c.downcast_ref::<std::io::Error>()
-                        .is_some_and(|io| io.raw_os_error() == Some(libc::ENOSPC))
-            });
-            if infra {
-                EXIT_INFRA
-            } else {
-                EXIT_USAGE
-            }
+            exit_code_of(&e)
         }
     }
 }
@@ -657,6 +883,16 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
         Cmd::Bisect(a) => bisect_cmd(a),
+        Cmd::Config { command } => crate::commands::config::show(&command, cli.config.as_deref()),
+        Cmd::Findings(FindingsCmd::List { h, state, json }) => {
+            crate::commands::findings::list(&history_db(&h)?, state.as_deref(), json)
+        }
+        Cmd::Findings(FindingsCmd::Show { id, h, json }) => {
+            crate::commands::findings::show(&history_db(&h)?, &id, json)
+        }
+        Cmd::Findings(FindingsCmd::Ack { id, note, h }) => {
+            crate::commands::findings::ack(&history_db(&h)?, &id, &note)
+        }
         Cmd::Reduce(a) => crate::commands::reduce::reduce(&crate::commands::reduce::Request {
             dir: a.dir,
             budget: a.budget,
@@ -667,8 +903,22 @@ fn dispatch(cli: Cli) -> Result<i32> {
     }
 }
 
+/// The history database `divergo findings` reads (it must exist).
+fn history_db(h: &HistoryPath) -> Result<PathBuf> {
+    let Some(p) = crate::history::path_from(h.history.as_deref(), &toolchain::home()) else {
+        bail!("--history off: `divergo findings` needs a history database");
+    };
+    if !p.is_file() {
+        bail!(
+            "no findings history at {} (runs record one there; --history PATH names another)",
+            p.display()
+        );
+    }
+    Ok(p)
+}
+
 fn report_cmd(a: ReportArgs) -> Result<i32> {
-    let m = crate::commands::merge::merge(&a.dirs, &a.out)?;
+    let m = crate::commands::merge::merge(&a.dirs, &a.out, a.h.settings("merge").as_ref())?;
     for s in &m.sources {
         if s.status != "ok" {
             eprintln!("{}: {} {}", s.dir.display(), s.status, s.note);
@@ -681,6 +931,7 @@ fn report_cmd(a: ReportArgs) -> Result<i32> {
         );
     }
     let new = m.outcome.findings.iter().filter(|f| f.is_new()).count();
+    let alarms = m.outcome.findings.iter().filter(|f| f.alarms()).count();
     eprintln!(
         "merged {} dir(s): {} programs, {} records ({} held twice), {} finding(s), {} known; report in {}",
         m.sources.iter().filter(|s| s.status == "ok" || s.status == "partial").count(),
@@ -698,7 +949,7 @@ fn report_cmd(a: ReportArgs) -> Result<i32> {
         v["duplicates"] = m.duplicates.into();
         println!("{}", serde_json::to_string(&v)?);
     }
-    Ok(if new > 0 { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if alarms > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 /// `--trials` and `--timeout` of `run` and `qualify`.
@@ -790,6 +1041,7 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
         )],
         deadline: None,
         reduce: None,
+        history: a.h.settings("qualify"),
     };
     let q = qualify::qualify(&req, &out, &opts)?;
     eprintln!("{}", crate::report::qualify::verdict_line(&q));
@@ -1184,6 +1436,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         preamble: Vec::new(),
         deadline: None,
         reduce: Some(a.reduce_budget).filter(|d| !d.is_zero()),
+        history: a.h.settings("run"),
     };
     let start = std::time::Instant::now();
     // The time budget: as given, or the default job's (below).
@@ -1283,6 +1536,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         preamble: Vec::new(),
         deadline: None,
         reduce: None,
+        history: None,
     };
     let plan = Plan {
         schema: crate::engine::results::SCHEMA,
@@ -1358,6 +1612,7 @@ const DEFAULT_KNOWN: &str = "go-corpus/known.toml";
 
 fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
     let new = out.findings.iter().filter(|f| f.is_new()).count();
+    let alarms = out.findings.iter().filter(|f| f.alarms()).count();
     let known = out.findings.len() - new;
     eprintln!(
         "{} programs in {:.1} s: {} finding(s){}{}; results in {} ({:.1} MiB on disk; divergo peak RSS {:.0} MiB)",
@@ -1370,6 +1625,14 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
         out.disk_bytes as f64 / (1 << 20) as f64,
         out.self_peak_rss as f64 / (1 << 20) as f64
     );
+    if let Some(h) = &out.history {
+        eprintln!(
+            "history {}: {alarms} new or regressed, {} seen before or acknowledged, {} marked fixed",
+            h.db.display(),
+            new - alarms,
+            h.fixed.len()
+        );
+    }
     if out.budget_spent {
         eprintln!(
             "time budget spent: no program started after it; `divergo run --resume {}` runs the rest",
@@ -1384,10 +1647,11 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
             f.scope,
             f.signature,
             f.p_value.map(|p| format!(" p={p:.1e}")).unwrap_or_default(),
-            f.known
-                .as_ref()
-                .map(|k| format!(" [known: {k}]"))
-                .unwrap_or_default()
+            match (&f.known, &f.history) {
+                (Some(k), _) => format!(" [known: {k}]"),
+                (None, Some(h)) => format!(" [{}]", h.status.name()),
+                _ => String::new(),
+            }
         );
     }
     if json {
@@ -1398,7 +1662,7 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
     }
     Ok(if out.interrupted {
         EXIT_INTERRUPTED
-    } else if new == 0 {
+    } else if alarms == 0 {
         EXIT_OK
     } else {
         EXIT_FINDINGS

@@ -95,7 +95,11 @@ fn describe(p: &Plan, what: &str) -> String {
     }
 }
 
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
+pub fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    history: Option<&crate::engine::plan::HistorySettings>,
+) -> Result<Merged> {
     if out.join("results.jsonl").exists() || out.join("run.json").exists() {
         bail!(
             "{} already holds results: choose another --out",
@@ -331,7 +335,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         budget_spent: false,
         disk_bytes: 0,
         self_peak_rss: 0,
+        history: None,
     };
+    if let Some(h) = history {
+        crate::commands::run::record_history(h, &cells, &mut outcome)?;
+    }
     summary::write_summary(&merged, &cells, entries.as_deref(), &outcome)?;
     // Say where it came from, under the title.
     let path = out.join("summary.md");

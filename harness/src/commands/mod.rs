@@ -2,6 +2,8 @@
 
 pub mod bisect;
 pub mod cli;
+pub mod config;
+pub mod findings;
 pub mod merge;
 pub mod qualify;
 pub mod reduce;

@@ -232,6 +232,7 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
         budget_spent,
         disk_bytes: 0,
         self_peak_rss: 0,
+        history: None,
     };
     summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
     if let Some(budget) = opts.reduce.filter(|_| !interrupted) {
@@ -241,9 +242,39 @@ pub fn execute(plan: &Plan, out_dir: &Path, opts: &Options, resume: bool) -> Res
             summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
         }
     }
+    if let Some(h) = &opts.history {
+        // A shard is part of a run: its merge records the whole.
+        if !interrupted && plan.shard.is_none() {
+            record_history(h, &cells, &mut outcome)?;
+            summary::write_summary(plan, &cells, entries.as_deref(), &outcome)?;
+        }
+    }
     outcome.disk_bytes = disk_usage(out_dir);
     outcome.self_peak_rss = self_peak_rss();
     Ok(outcome)
+}
+
+/// Record a finished run's findings in the history database and mark each
+/// finding with what the history says of it (new, seen before, …).
+pub fn record_history(
+    h: &crate::engine::plan::HistorySettings,
+    cells: &[crate::engine::pipeline::Cell],
+    outcome: &mut RunOutcome,
+) -> Result<()> {
+    let covered = cells
+        .iter()
+        .filter(|c| c.executor.is_ok() && c.toolchain.problem.is_none())
+        .map(|c| format!("{}/{}", c.toolchain.name, c.arch))
+        .collect();
+    let run = crate::history::RunInfo {
+        command: h.command.clone(),
+        out_dir: outcome.out_dir.clone(),
+        cells: covered,
+        programs: outcome.programs as u64,
+    };
+    let mut db = crate::history::Db::open(&h.db)?;
+    outcome.history = Some(db.record(&run, &mut outcome.findings, h.fixed_after)?);
+    Ok(())
 }
 
 /// Whether a finding is deterministic, so that a reduction needs one trial

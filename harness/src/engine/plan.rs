@@ -164,6 +164,18 @@ pub struct Options {
     /// Reduce each new deterministic finding for up to this long before it is
     /// reported (`divergo run --reduce-budget`); None: not at all.
     pub reduce: Option<Duration>,
+    /// Record the run in the findings history (`crate::history`); None: not.
+    pub history: Option<HistorySettings>,
+}
+
+/// Where and how a command records its findings in the history.
+#[derive(Clone, Debug)]
+pub struct HistorySettings {
+    pub db: PathBuf,
+    /// Runs in a row without a finding, covering its cells, that mark it fixed.
+    pub fixed_after: u32,
+    /// The command recorded (run, merge, qualify).
+    pub command: String,
 }
 
 /// What a finished (or interrupted) run produced.
@@ -185,6 +197,8 @@ pub struct RunOutcome {
     pub disk_bytes: u64,
     /// divergo's own peak resident set size (VmHWM), in bytes.
     pub self_peak_rss: u64,
+    /// What the findings history said of this run, once recorded there.
+    pub history: Option<findings::HistoryReport>,
 }
 
 /// Total size of the files under `dir`.

@@ -108,8 +108,82 @@ pub struct Finding {
     /// its shape (their ids; their programs are in `programs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<String>,
+    /// What the findings history says of it (see `crate::history`), once the
+    /// run was recorded there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryMark>,
     #[serde(skip)]
     pub source: Option<Program>,
+}
+
+/// What the findings history says of a finding a run showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryStatus {
+    /// Never seen before this run.
+    New,
+    /// Seen in an earlier run; nobody acknowledged it.
+    Seen,
+    /// Acknowledged (`divergo findings ack`).
+    Acknowledged,
+    /// Marked fixed, and seen again.
+    Regressed,
+}
+
+impl HistoryStatus {
+    /// Whether it makes a run fail (exit 1): new and regressed findings.
+    pub fn alarms(self) -> bool {
+        matches!(self, HistoryStatus::New | HistoryStatus::Regressed)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HistoryStatus::New => "new",
+            HistoryStatus::Seen => "seen before",
+            HistoryStatus::Acknowledged => "acknowledged",
+            HistoryStatus::Regressed => "regressed",
+        }
+    }
+}
+
+/// What recording a run in the findings history said, for the reports.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryReport {
+    /// The database.
+    pub db: std::path::PathBuf,
+    /// When the run before this one was recorded, if any.
+    pub previous: Option<String>,
+    /// Findings this run marked fixed: (id, kind, signature, last seen).
+    pub fixed: Vec<(String, String, String, String)>,
+}
+
+/// A text chart of a finding's last runs: one character per run, its
+/// height the programs that showed it (`·` for none).
+pub fn text_chart(chart: &[(String, u32)]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = chart.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    chart
+        .iter()
+        .map(|(_, n)| match n {
+            0 => '·',
+            n => BARS[((*n as usize * 8).div_ceil(max as usize)).clamp(1, 8) - 1],
+        })
+        .collect()
+}
+
+/// A finding's line in the history: its status in this run, when it was
+/// first seen, in how many runs, the acknowledgement note, and the programs
+/// that showed it in each of the last runs that covered its cells (oldest
+/// first; 0: not shown).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryMark {
+    pub status: HistoryStatus,
+    pub first_seen: String,
+    pub runs_seen: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chart: Vec<(String, u32)>,
 }
 
 /// A finding's program after automatic reduction (`findings/<id>/reduced/`).
@@ -241,6 +315,7 @@ impl Finding {
             static_windows: Vec::new(),
             reduced: None,
             merged: Vec::new(),
+            history: None,
             source: None,
         }
     }
@@ -258,6 +333,12 @@ impl Finding {
     /// A finding that matches no known issue.
     pub fn is_new(&self) -> bool {
         self.known.is_none()
+    }
+
+    /// A finding that fails the run: not a known issue, and (once the run was
+    /// recorded in the findings history) new or regressed there.
+    pub fn alarms(&self) -> bool {
+        self.is_new() && self.history.as_ref().is_none_or(|h| h.status.alarms())
     }
 }
 

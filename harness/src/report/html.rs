@@ -41,7 +41,7 @@ fn worst(c: &Counts) -> Option<Class> {
     ORDER.iter().copied().find(|k| c.contains_key(k))
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
+const STYLE: &str = ".history.alarm{color:#c0392b;font-weight:bold}.chart{vertical-align:middle;margin-left:6px}body{font-family:sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;padding:3px 6px}\
 th{background:#eee;position:sticky;top:0}pre{background:#f6f6f6;padding:8px;overflow:auto;\
 max-height:30em}.finding{border:1px solid #ccc;border-radius:4px;padding:8px 12px;margin:10px 0}\
@@ -163,6 +163,15 @@ fn finding_html(s: &mut String, out: &RunOutcome, f: &Finding) {
         escape(&f.program),
         f.count
     );
+    if let Some(h) = &f.history {
+        let _ = writeln!(
+            s,
+            "<p class=\"history {}\">history: {} {}</p>",
+            if h.status.alarms() { "alarm" } else { "quiet" },
+            escape(&crate::report::summary::history_line(h, false).replace('*', "")),
+            chart_svg(&h.chart)
+        );
+    }
     for w in &f.static_windows {
         let _ = writeln!(s, "<p>{}</p>", escape(&w.line()));
     }
@@ -197,6 +206,41 @@ fn finding_html(s: &mut String, out: &RunOutcome, f: &Finding) {
     s.push_str("</div>\n");
 }
 
+/// A small bar chart of a finding's last runs (programs that showed it in
+/// each; a grey tick where it was not seen), as inline SVG.
+fn chart_svg(chart: &[(String, u32)]) -> String {
+    if chart.is_empty() {
+        return String::new();
+    }
+    const W: usize = 8;
+    const H: u32 = 24;
+    let max = chart.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let mut s = format!(
+        "<svg class=\"chart\" width=\"{}\" height=\"{H}\" role=\"img\" \
+         aria-label=\"programs that showed it, last {} runs\">",
+        chart.len() * W,
+        chart.len()
+    );
+    for (i, (at, n)) in chart.iter().enumerate() {
+        let h = if *n == 0 {
+            2
+        } else {
+            (n * (H - 2)).div_ceil(max).max(4)
+        };
+        let _ = write!(
+            s,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{h}\" fill=\"{}\"><title>{}: {n} program(s)</title></rect>",
+            i * W,
+            H - h,
+            W - 2,
+            if *n == 0 { "#bbb" } else { "#c0392b" },
+            escape(at)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// The report.html text of a run.
 pub fn html(cells: &[Cell], out: &RunOutcome) -> String {
     let mut s = String::new();
@@ -206,15 +250,52 @@ pub fn html(cells: &[Cell], out: &RunOutcome) -> String {
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>divergo report</title><style>{STYLE}</style></head><body>\
-         <h1>divergo report</h1><p id=\"verdict\">{} new finding(s), {} known issue(s); {} \
+         <h1>divergo report</h1><p id=\"verdict\">{}, {} known issue(s); {} \
          programs, {} records, {:.0} s; results in <code>{}</code></p>",
-        new.len(),
+        if out.history.is_some() {
+            format!(
+                "{} finding(s), {} new or regressed since the last run",
+                new.len(),
+                new.iter().filter(|f| f.alarms()).count()
+            )
+        } else {
+            format!("{} new finding(s)", new.len())
+        },
         known.len(),
         out.programs,
         out.tally.records,
         out.elapsed.as_secs_f64(),
         escape(&out.out_dir.display().to_string())
     );
+    if let Some(h) = &out.history {
+        let alarms = new.iter().filter(|f| f.alarms()).count();
+        let _ = writeln!(
+            s,
+            "<h2>Since the last run</h2><p id=\"history\">{alarms} new or regressed, {} seen \
+             before or acknowledged, {} fixed; history <code>{}</code>{}</p>",
+            new.len() - alarms,
+            h.fixed.len(),
+            escape(&h.db.display().to_string()),
+            h.previous
+                .as_ref()
+                .map(|p| format!(", last run {}", escape(p)))
+                .unwrap_or_else(|| ", first run recorded".into())
+        );
+        if !h.fixed.is_empty() {
+            s.push_str("<ul id=\"fixed\">");
+            for (id, kind, sig, last) in &h.fixed {
+                let _ = write!(
+                    s,
+                    "<li>fixed: {} {} <code>{}</code> (last seen {})</li>",
+                    escape(id),
+                    escape(kind),
+                    escape(sig),
+                    escape(last)
+                );
+            }
+            s.push_str("</ul>");
+        }
+    }
     let _ = writeln!(s, "<h2>Findings ({})</h2>", new.len());
     if new.is_empty() {
         s.push_str("<p>None.</p>");

@@ -147,14 +147,22 @@ fn finding_case(out: &RunOutcome, f: &Finding) -> Case {
         ),
         name: format!("{} {:?}: {}", f.id, f.kind, f.signature),
         time_s: 0.0,
-        failure: f.is_new().then(|| {
+        failure: f.alarms().then(|| {
             (
                 format!("{} — reproduce: {repro}", f.signature),
                 format!("{:?}", f.kind).to_lowercase(),
                 body.clone(),
             )
         }),
-        skipped: f.known.as_ref().map(|k| format!("known issue: {k}")),
+        skipped: match (&f.known, &f.history) {
+            (Some(k), _) => Some(format!("known issue: {k}")),
+            (None, Some(h)) if !h.status.alarms() => Some(format!(
+                "{}: {}",
+                h.status.name(),
+                crate::report::summary::history_line(h, true).replace('*', "")
+            )),
+            _ => None,
+        },
         out: if fail_log.is_file() {
             log_text(&dir, "fail.log")
         } else {

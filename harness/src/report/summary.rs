@@ -141,6 +141,9 @@ pub fn write_summary(
     }
     let new: Vec<&Finding> = out.findings.iter().filter(|f| f.is_new()).collect();
     let known: Vec<&Finding> = out.findings.iter().filter(|f| !f.is_new()).collect();
+    if let Some(h) = &out.history {
+        let _ = writeln!(s, "\n## Since the last run\n\n{}", history_section(h, &new));
+    }
     let _ = writeln!(s, "\n## Findings ({})\n", new.len());
     if new.is_empty() {
         let _ = writeln!(s, "None at p < {}.\n", verdict::DEFAULT_ALPHA);
@@ -176,6 +179,64 @@ pub fn write_summary(
     Ok(())
 }
 
+/// One finding's history, in words: its status in this run, when it was
+/// first seen and in how many runs, the acknowledgement note, and a chart of
+/// the last runs that covered its cells.
+pub fn history_line(h: &crate::oracle::findings::HistoryMark, with_chart: bool) -> String {
+    use crate::oracle::findings::HistoryStatus;
+    let status = match h.status {
+        HistoryStatus::New => "**new**".to_string(),
+        HistoryStatus::Regressed => "**regressed** (was marked fixed)".to_string(),
+        st => st.name().to_string(),
+    };
+    let mut line = format!(
+        "{status}; first seen {}, in {} run(s)",
+        h.first_seen, h.runs_seen
+    );
+    if let Some(n) = &h.note {
+        line.push_str(&format!("; note: {n}"));
+    }
+    if with_chart && h.chart.len() > 1 {
+        line.push_str(&format!(
+            "; last {} runs: `{}`",
+            h.chart.len(),
+            crate::oracle::findings::text_chart(&h.chart)
+        ));
+    }
+    line
+}
+
+/// The "Since the last run" section: counts by history status, and the
+/// findings that stopped showing.
+fn history_section(h: &crate::oracle::findings::HistoryReport, new: &[&Finding]) -> String {
+    use crate::oracle::findings::HistoryStatus as St;
+    let n = |st: St| {
+        new.iter()
+            .filter(|f| f.history.as_ref().is_some_and(|m| m.status == st))
+            .count()
+    };
+    let mut s = format!(
+        "{} new, {} regressed, {} seen before, {} acknowledged; {} fixed (history {}{}).\n",
+        n(St::New),
+        n(St::Regressed),
+        n(St::Seen),
+        n(St::Acknowledged),
+        h.fixed.len(),
+        h.db.display(),
+        h.previous
+            .as_ref()
+            .map(|p| format!(", last run {p}"))
+            .unwrap_or_else(|| ", first run recorded".into())
+    );
+    if !h.fixed.is_empty() {
+        s.push_str("\nNot seen in the last runs that covered their cells, now marked fixed:\n\n");
+        for (id, kind, sig, last) in &h.fixed {
+            s.push_str(&format!("- {id} {kind} `{sig}` (last seen {last})\n"));
+        }
+    }
+    s
+}
+
 fn write_findings(s: &mut String, findings: &[&Finding]) {
     for f in findings {
         let _ = writeln!(
@@ -188,6 +249,9 @@ fn write_findings(s: &mut String, findings: &[&Finding]) {
         );
         if let Some(k) = &f.known {
             let _ = writeln!(s, "known issue: {k}\n");
+        }
+        if let Some(h) = &f.history {
+            let _ = writeln!(s, "history: {}\n", history_line(h, true));
         }
         if !f.bug.is_empty() && f.bug != f.signature {
             let _ = writeln!(s, "bug: `{}`\n", f.bug);

@@ -19,6 +19,11 @@ pub fn divergo() -> Command {
     // Findings are reduced only where a test asks (--reduce-budget): a
     // reduction of every wrong-output finding would cost each test minutes.
     c.env("DIVERGO_REDUCE_BUDGET", "0");
+    // No findings history and no config file unless a test asks: a finding
+    // one test (or an earlier run of the suite) recorded would make the next
+    // run of it "seen before" and exit 0.
+    c.env("DIVERGO_HISTORY", "off");
+    c.env("DIVERGO_CONFIG", "none");
     c
 }
 
