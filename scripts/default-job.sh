@@ -13,6 +13,8 @@
 # Env:   DIVERGO (binary, default target/release/divergo), KEEP (a dir: keep the
 #        results dirs there instead of deleting them)
 set -euo pipefail
+# A measurement: it judges from its own results, and leaves the findings history alone.
+export DIVERGO_HISTORY=${DIVERGO_HISTORY:-off}
 cd "$(dirname "$0")/.."
 N=${1:-5}
 DIVERGO=${DIVERGO:-target/release/divergo}

@@ -18,6 +18,8 @@
 #        DIVERGO (binary, default target/release/divergo)
 # Toolchains are installed as needed (`divergo toolchains install`).
 set -euo pipefail
+# A measurement: it judges from its own results, and leaves the findings history alone.
+export DIVERGO_HISTORY=${DIVERGO_HISTORY:-off}
 cd "$(dirname "$0")/.."
 DIVERGO=${DIVERGO:-target/release/divergo}
 COUNT=${COUNT:-300}

@@ -12,6 +12,8 @@
 # Env:   DIVERGO (binary), PAIR (default "go1.25.13,go1.25.14"),
 #        ARCHS (default "amd64,arm64"), TEMPLATES (default: run's default)
 set -euo pipefail
+# A measurement: it judges from its own results, and leaves the findings history alone.
+export DIVERGO_HISTORY=${DIVERGO_HISTORY:-off}
 cd "$(dirname "$0")/.."
 RESUME=
 if [ "${1:-}" = --resume ]; then

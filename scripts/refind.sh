@@ -19,6 +19,8 @@
 #        target/release/divergo), OUT (keep each run's results under OUT/<dir>)
 # Toolchains are installed as needed (`divergo toolchains install`).
 set -euo pipefail
+# A measurement: it judges from its own results, and leaves the findings history alone.
+export DIVERGO_HISTORY=${DIVERGO_HISTORY:-off}
 cd "$(dirname "$0")/.."
 DIVERGO=${DIVERGO:-target/release/divergo}
 COUNT=${COUNT:-300}

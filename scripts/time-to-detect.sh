@@ -25,6 +25,8 @@
 #        MODE (73259, the default, or timers), EXTRA (more `divergo run` flags, e.g.
 #        "--emulated-cpus 1"), PUBLISHED (0: skip the published reproducer shape)
 set -euo pipefail
+# A measurement: it judges from its own results, and leaves the findings history alone.
+export DIVERGO_HISTORY=${DIVERGO_HISTORY:-off}
 cd "$(dirname "$0")/.."
 DIVERGO=${DIVERGO:-target/release/divergo}
 BUDGET=${BUDGET:-120}
