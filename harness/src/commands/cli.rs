@@ -549,9 +549,10 @@ struct BisectArgs {
     /// A commit (or tag, branch) that shows the bug
     #[arg(long, value_name = "REF", requires = "go_repo")]
     bad: Option<String>,
-    /// Arch to run on [default: the finding's divergent arch; the host for a corpus entry]
-    #[arg(long)]
-    arch: Option<Arch>,
+    /// Arch to run on (a list, like every --arch, but a bisection runs on one)
+    /// [default: the finding's divergent arch; the host for a corpus entry]
+    #[arg(long, value_delimiter = ',')]
+    arch: Vec<Arch>,
     /// Trials at each end before the search
     #[arg(long, default_value_t = 10)]
     calibrate: u32,
@@ -1084,7 +1085,17 @@ fn bisect_cmd(a: BisectArgs) -> Result<i32> {
     bisect::bisect(&bisect::Request {
         target: a.target,
         range,
-        arch: a.arch,
+        arch: match a.arch.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            more => bail!(
+                "--arch {}: a bisection runs on one arch; run it once per arch",
+                more.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        },
         calibrate: a.calibrate,
         max_trials: a.max_trials,
         jobs: jobs(a.jobs),
