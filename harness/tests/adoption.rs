@@ -404,3 +404,30 @@ fn findings_commands_refuse_what_they_cannot_read() {
     assert!(text(&o).1.contains("is damaged"), "{}", text(&o).1);
     assert_eq!(std::fs::read_to_string(&db).unwrap(), "not a database\n");
 }
+
+/// `qualify` takes its required toolchains from the file's [qualify]
+/// section (the run gets as far as comparing them), and a flag overrides one.
+#[test]
+fn config_file_drives_qualify() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("divergo.toml"),
+        "[qualify]\nbaseline = \"go1.23.12\"\ncandidate = \"go1.23.12\"\ncount = 1\n",
+    )
+    .unwrap();
+    let o = divergo_in(t.path()).arg("qualify").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("--baseline and --candidate are both go1.23.12"),
+        "{}",
+        text(&o).1
+    );
+    let o = divergo_in(t.path())
+        .args(["qualify", "--candidate", "go1.99.0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("go1.99.0"), "{}", text(&o).1);
+}
