@@ -187,6 +187,26 @@ input, 130 interrupted.\n\n\
 Example:\n  divergo reduce divergo-runs/20261122-101500/findings/3f2a9c01de --budget 20m"
     )]
     Reduce(ReduceArgs),
+    /// Run any command again and again in parallel; classify and count its failures.
+    #[command(
+        long_about = "Run a command (a Go binary, a `go test -c` binary, a script) again and \
+again, --jobs at a time, under divergo's process rules: each run in its own process group; a \
+run longer than --timeout gets SIGQUIT (a Go program dumps its goroutines), then SIGKILL of \
+the whole group; the head and tail of its output are kept. Every run is classified like a \
+generated program's (panic, fatal error, signal, hang, out of memory, with a normalised \
+signature), failures are grouped by signature with their rate and its 95 % (Wilson) \
+interval, and each signature keeps the logs of its first runs. Each run gets \
+DIVERGO_STRESS_RUN=<n> (0, 1, …) in its environment.\n\n\
+It stops at --max-runs, --duration, --max-failures or the first failure (--failfast), \
+whichever comes first, or at Ctrl-C (the results are written then too). Failures whose output \
+matches an --ignore pattern are counted apart and do not fail it. Results in --out: \
+summary.md, junit.xml, report.html, stress.json and logs/run-<n>.log.\n\n\
+Exit status: 0 no failure (ignored ones aside); 1 a failure; 2 bad input; 130 interrupted.\n\n\
+Examples:\n  divergo stress --max-runs 1000 -- ./server.test -test.run TestReload\n  \
+divergo stress --duration 10m --godebug asyncpreemptoff=1 --ignore 'connection refused' -- ./client\n  \
+divergo stress --arch arm64 --max-runs 200 -- ./prog-arm64"
+    )]
+    Stress(StressArgs),
     /// Show the effective settings of a command and where each came from.
     #[command(
         long_about = "Show the settings a command would use with no flags given: each flag's \
@@ -434,6 +454,59 @@ struct RunArgs {
     /// values aside) are reported as one. 0 turns it off
     #[arg(long, value_name = "DURATION", env = "DIVERGO_REDUCE_BUDGET", default_value = "2m", value_parser = parse_budget_or_off)]
     reduce_budget: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+struct StressArgs {
+    /// Runs at once [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Stop after this many runs
+    #[arg(long, value_name = "N")]
+    max_runs: Option<u64>,
+    /// Start no run after this long (a Go duration: 90s, 10m, 1h30m)
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Stop once this many failures (not ignored) were seen
+    #[arg(long, value_name = "N")]
+    max_failures: Option<u64>,
+    /// Stop at the first failure (--max-failures 1)
+    #[arg(long)]
+    failfast: bool,
+    /// Failures whose output matches this regex are counted apart and do not
+    /// fail the stress (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    ignore: Vec<String>,
+    /// A run longer than this gets SIGQUIT, then SIGKILL, and is a hang
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// GOGC of every run (unset: inherited)
+    #[arg(long)]
+    gogc: Option<String>,
+    /// GODEBUG of every run, e.g. asyncpreemptoff=1 or gcstoptheworld=1 (unset: inherited)
+    #[arg(long)]
+    godebug: Option<String>,
+    /// GOMAXPROCS of every run (unset: inherited)
+    #[arg(long)]
+    gomaxprocs: Option<u32>,
+    /// Run a binary of this arch under qemu-user (plain mode) instead of natively
+    #[arg(long)]
+    arch: Option<Arch>,
+    /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
+    #[arg(long, default_value_t = 4096)]
+    memory_limit_mib: u64,
+    /// Results directory [default: divergo-runs/stress-<timestamp>]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// One JSON object (stress.json) on stdout at the end
+    #[arg(long)]
+    json: bool,
+    /// No progress lines
+    #[arg(long, short)]
+    quiet: bool,
+    /// The command and its arguments, after `--`
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<String>,
 }
 
 /// The findings history of `run`, `merge` and `qualify`.
@@ -822,11 +895,21 @@ pub fn main() -> i32 {
                 }
                 _ => {
                     let text = e.render().to_string();
-                    let line = text
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
+                    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+                    let mut line = lines
+                        .next()
                         .unwrap_or("bad arguments")
-                        .trim_start_matches("error: ");
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    // "the following required arguments were not provided:"
+                    // names them on the next lines.
+                    if line.ends_with(':') {
+                        let more: Vec<&str> = lines
+                            .take_while(|l| l.starts_with("  "))
+                            .map(str::trim)
+                            .collect();
+                        line = format!("{line} {}", more.join(" "));
+                    }
                     // A value the config file gave: name the file and line.
                     let from_file = from_config.as_ref().and_then(|(path, used)| {
                         let arg = e.get(clap::error::ContextKind::InvalidArg)?.to_string();
@@ -884,6 +967,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => scan_cmd(a),
         Cmd::Bisect(a) => bisect_cmd(a),
+        Cmd::Stress(a) => stress_cmd(a),
         Cmd::Config { command } => crate::commands::config::show(&command, cli.config.as_deref()),
         Cmd::Findings(FindingsCmd::List { h, state, json }) => {
             crate::commands::findings::list(&history_db(&h)?, state.as_deref(), json)
@@ -902,6 +986,71 @@ fn dispatch(cli: Cli) -> Result<i32> {
             quiet: false,
         }),
     }
+}
+
+fn stress_cmd(a: StressArgs) -> Result<i32> {
+    use crate::engine::stress;
+    let cmd = &a.command[0];
+    let Some(program) = stress::resolve_command(cmd) else {
+        bail!("{cmd}: no such command (not a file, not on PATH)");
+    };
+    let ignore = a
+        .ignore
+        .iter()
+        .map(|r| {
+            regex::Regex::new(r).map_err(|e| anyhow!("--ignore {r:?}: not a valid regex: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut env = Vec::new();
+    if let Some(v) = &a.gogc {
+        env.push(("GOGC".to_string(), v.clone()));
+    }
+    if let Some(v) = &a.godebug {
+        env.push(("GODEBUG".to_string(), v.clone()));
+    }
+    if let Some(v) = a.gomaxprocs {
+        env.push(("GOMAXPROCS".to_string(), v.to_string()));
+    }
+    let executor = match a.arch {
+        Some(arch) if Some(arch) != Arch::host() => Some(
+            crate::engine::executor::detect(arch, QemuMode::Plain)
+                .map_err(|e| InfraError(format!("--arch {arch}: {e}")))?,
+        ),
+        _ => None,
+    };
+    let out = a.out.clone().unwrap_or_else(|| {
+        let d = plan::default_out_dir();
+        let name = format!(
+            "stress-{}",
+            d.file_name().unwrap_or_default().to_string_lossy()
+        );
+        d.with_file_name(name)
+    });
+    if out.join("stress.json").exists() {
+        bail!(
+            "{} already holds a stress result: choose another --out",
+            out.display()
+        );
+    }
+    let req = stress::Request {
+        program,
+        args: a.command[1..].to_vec(),
+        env,
+        cwd: std::env::current_dir()?,
+        jobs: jobs(a.jobs),
+        max_runs: a.max_runs,
+        deadline: a.duration.map(|d| std::time::Instant::now() + d),
+        max_failures: if a.failfast { Some(1) } else { a.max_failures },
+        timeout: a.timeout,
+        memory_limit_mib: a.memory_limit_mib,
+        ignore,
+        logs: out.join("logs"),
+        executor,
+    };
+    if req.max_runs == Some(0) || req.max_failures == Some(0) {
+        bail!("--max-runs 0 / --max-failures 0: nothing to run");
+    }
+    crate::commands::stress::run(&req, &out, &a.command.join(" "), a.quiet, a.json)
 }
 
 /// The history database `divergo findings` reads (it must exist).

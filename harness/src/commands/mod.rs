@@ -9,3 +9,4 @@ pub mod qualify;
 pub mod reduce;
 pub mod replay;
 pub mod run;
+pub mod stress;

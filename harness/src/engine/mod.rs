@@ -8,4 +8,5 @@ pub mod executor;
 pub mod pipeline;
 pub mod plan;
 pub mod results;
+pub mod stress;
 pub mod triage;

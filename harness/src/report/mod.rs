@@ -6,4 +6,5 @@ pub mod html;
 pub mod junit;
 pub mod qualify;
 pub mod reproducer;
+pub mod stress;
 pub mod summary;
