@@ -675,6 +675,22 @@ struct ReportArgs {
 
 #[derive(Args, Debug)]
 struct QualifyArgs {
+    /// Qualify a Go module's own tests instead of generated programs: build
+    /// each package's test binary (go test -c) with both toolchains for every
+    /// arch, run each --trials times, and compare each test's failures
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "no_corpus", "templates", "seed", "count"])]
+    module: Option<PathBuf>,
+    /// With --module: the packages, comma-separated patterns
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "./...",
+        requires = "module"
+    )]
+    packages: Vec<String>,
+    /// With --module: only tests matching this (-test.run)
+    #[arg(long = "run", value_name = "REGEX", requires = "module")]
+    test_run: Option<String>,
     /// The toolchain in use now
     #[arg(long)]
     baseline: String,
@@ -1053,6 +1069,50 @@ fn stress_cmd(a: StressArgs) -> Result<i32> {
     crate::commands::stress::run(&req, &out, &a.command.join(" "), a.quiet, a.json)
 }
 
+fn qualify_module_cmd(a: &QualifyArgs, dir: &Path) -> Result<i32> {
+    if a.baseline == a.candidate {
+        bail!(
+            "--baseline and --candidate are both {}: nothing to compare",
+            a.baseline
+        );
+    }
+    let home = toolchain::home();
+    let toolchains = plan::resolve_toolchains(&home, &[a.baseline.clone(), a.candidate.clone()])?;
+    let archs = if a.archs.is_empty() {
+        plan::default_matrix(&home, a.qemu_mode)?.archs
+    } else {
+        default_archs(&a.archs)?
+    };
+    let archs = archs
+        .into_iter()
+        .map(|arch| {
+            crate::engine::executor::detect(arch, QemuMode::Plain)
+                .map(|e| (arch, e))
+                .map_err(|e| anyhow::Error::new(InfraError(format!("--arch {arch}: {e}"))))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut env = Vec::new();
+    if !a.gogc.is_empty() {
+        env.push(("GOGC".to_string(), a.gogc.clone()));
+    }
+    let out = a.out.clone().unwrap_or_else(plan::default_out_dir);
+    let dir = std::fs::canonicalize(dir).map_err(|e| anyhow!("--module {}: {e}", dir.display()))?;
+    let req = crate::engine::module::Request {
+        dir,
+        packages: a.packages.clone(),
+        toolchains,
+        archs,
+        trials: a.trials,
+        timeout: std::time::Duration::from_secs_f64(a.timeout.max(60.0)),
+        jobs: jobs(a.jobs),
+        env,
+        run: a.test_run.clone(),
+        work: out.join("module"),
+        home,
+    };
+    crate::commands::qualify_module::run(&req, &out, a.quiet, a.json)
+}
+
 /// The history database `divergo findings` reads (it must exist).
 fn history_db(h: &HistoryPath) -> Result<PathBuf> {
     let Some(p) = crate::history::path_from(h.history.as_deref(), &toolchain::home()) else {
@@ -1123,6 +1183,9 @@ fn clock_seed() -> u64 {
 fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
     use crate::commands::qualify;
     check_trials_timeout(a.trials, a.timeout)?;
+    if let Some(dir) = &a.module {
+        return qualify_module_cmd(&a, dir);
+    }
     plan::parse_families(&a.templates)?;
     let corpus = if a.no_corpus {
         None

@@ -6,6 +6,7 @@ pub mod config;
 pub mod findings;
 pub mod merge;
 pub mod qualify;
+pub mod qualify_module;
 pub mod reduce;
 pub mod replay;
 pub mod run;

@@ -5,6 +5,7 @@ pub mod bisect;
 pub mod build;
 pub mod corpus;
 pub mod executor;
+pub mod module;
 pub mod pipeline;
 pub mod plan;
 pub mod results;

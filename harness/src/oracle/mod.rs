@@ -7,6 +7,7 @@ pub mod classify;
 pub mod findings;
 pub mod judge;
 pub mod known;
+pub mod module;
 pub mod scan;
 pub mod triage;
 pub mod upgrade;

@@ -4,6 +4,7 @@
 pub mod expectations;
 pub mod html;
 pub mod junit;
+pub mod module;
 pub mod qualify;
 pub mod reproducer;
 pub mod stress;
