@@ -321,6 +321,27 @@ fn a_modules_test_that_fails_on_one_toolchain_is_its_one_regression() {
         12,
         "3 packages × 2 toolchains × 2 archs"
     );
+    // Its reproducer rebuilds the test binary with go1.23.12 and stresses the
+    // one test: every run fails.
+    let repro = t
+        .path()
+        .join("up")
+        .join(v["verdicts"][0]["repro"].as_str().unwrap());
+    let o = std::process::Command::new("sh")
+        .arg(&repro)
+        .env("DIVERGO", divergo_bin())
+        .env("DIVERGO_HISTORY", "off")
+        .env("DIVERGO_CONFIG", "none")
+        .env("OUT", t.path().join("repro-out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    let st: Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join("repro-out/stress.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(st["failures"], st["runs"], "{st}");
+    assert!(st["runs"].as_u64().unwrap() >= 10, "{st}");
 
     let (code, v, err) = qualify(
         &[

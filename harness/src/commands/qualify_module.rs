@@ -33,6 +33,12 @@ pub fn run(req: &Request, out: &Path, quiet: bool, json: bool) -> Result<i32> {
         candidate,
         crate::oracle::verdict::DEFAULT_ALPHA,
     );
+    let mut verdicts = verdicts;
+    for (i, v) in verdicts.iter_mut().enumerate() {
+        if v.what == "test" && matches!(v.change, Change::Regression | Change::Fix) {
+            v.repro = Some(write_repro(req, v, i + 1, out)?);
+        }
+    }
     let archs: Vec<String> = req.archs.iter().map(|(_, e)| e.label()).collect();
     let h = Header {
         module: &req.dir.display().to_string(),
@@ -67,4 +73,78 @@ pub fn run(req: &Request, out: &Path, quiet: bool, json: bool) -> Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+/// A shell script that rebuilds the test binary with the toolchain that
+/// fails and stresses the one test with `divergo stress`; its path relative
+/// to `out`.
+fn write_repro(
+    req: &Request,
+    v: &crate::oracle::module::Verdict,
+    n: usize,
+    out: &Path,
+) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let bad = if v.change == Change::Regression {
+        &req.toolchains[1]
+    } else {
+        &req.toolchains[0]
+    };
+    let (good_name, good, badf) = if v.change == Change::Regression {
+        (&req.toolchains[0].name, v.baseline, v.candidate)
+    } else {
+        (&req.toolchains[1].name, v.candidate, v.baseline)
+    };
+    let run: Vec<String> = v
+        .name
+        .split('/')
+        .map(|part| format!("^{}$", regex::escape(part)))
+        .collect();
+    let arch_flag = if Some(v.arch) == crate::model::Arch::host() {
+        String::new()
+    } else {
+        format!(" --arch {}", v.arch)
+    };
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let text = format!(
+        "#!/bin/sh\n\
+         # {test} of {pkg} fails with {badtc} on {arch}: {bf} of {bn} runs ({good_name}: {gf} of {gn}).\n\
+         # Rebuilds its test binary with {badtc} and runs that one test under divergo stress\n\
+         # (DIVERGO names the divergo binary, default divergo on PATH; OUT the results dir).\n\
+         set -e\n\
+         bin=\"$(mktemp -d)/pkg.test\"\n\
+         cd {dir}\n\
+         GOTOOLCHAIN=local GOOS=linux GOARCH={goarch} CGO_ENABLED=0 {go} test -c -o \"$bin\" {pkg}\n\
+         cd \"$({go} list -f '{{{{.Dir}}}}' {pkg})\"\n\
+         exec \"${{DIVERGO:-divergo}}\" stress --out \"${{OUT:-$(mktemp -d)/stress}}\" --max-runs {runs}{arch_flag}{knobs} -- \"$bin\" -test.v -test.count=1 -test.run {run}\n",
+        test = v.name,
+        pkg = q(&v.package),
+        badtc = bad.name,
+        arch = v.arch,
+        bf = badf.0,
+        bn = badf.1,
+        gf = good.0,
+        gn = good.1,
+        dir = q(&req.dir.display().to_string()),
+        goarch = v.arch.goarch(),
+        go = q(&bad.goroot.join("bin/go").display().to_string()),
+        runs = (badf.1 * 2).max(10),
+        knobs = req
+            .env
+            .iter()
+            .map(|(k, val)| match k.as_str() {
+                "GOGC" => format!(" --gogc {}", q(val)),
+                "GODEBUG" => format!(" --godebug {}", q(val)),
+                _ => String::new(),
+            })
+            .collect::<String>(),
+        run = q(&run.join("/")),
+    );
+    let dir = out.join("module/repro");
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("{n}-{}.sh", v.name.replace(['/', ' '], "_"));
+    let path = dir.join(&name);
+    std::fs::write(&path, text)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(format!("module/repro/{name}"))
 }

@@ -32,6 +32,9 @@ pub struct Verdict {
     /// What the failure looked like, and a log.
     pub detail: String,
     pub log: Option<String>,
+    /// A script that reproduces a test's regression or fix (written by the command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repro: Option<String>,
 }
 
 /// Judge what [`crate::engine::module::collect`] collected.
@@ -74,6 +77,7 @@ pub fn judge(c: &Collected, baseline: &str, candidate: &str, alpha: f64) -> Vec<
                     p_value: None,
                     detail: err.lines().take(3).collect::<Vec<_>>().join(" / "),
                     log: None,
+                    repro: None,
                 });
             }
             // Windows.
@@ -104,6 +108,7 @@ pub fn judge(c: &Collected, baseline: &str, candidate: &str, alpha: f64) -> Vec<
                         }
                     ),
                     log: None,
+                    repro: None,
                 });
             }
         }
@@ -158,6 +163,7 @@ pub fn judge(c: &Collected, baseline: &str, candidate: &str, alpha: f64) -> Vec<
             p_value: Some(p),
             detail: detail.unwrap_or_default(),
             log,
+            repro: None,
         });
     }
     out.sort_by(|a, b| {

@@ -74,7 +74,7 @@ pub fn markdown(h: &Header, c: &Collected, v: &[Verdict]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {}{} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {}{}{} |",
                 x.what,
                 x.package,
                 x.name,
@@ -88,6 +88,10 @@ pub fn markdown(h: &Header, c: &Collected, v: &[Verdict]) -> String {
                 x.log
                     .as_ref()
                     .map(|l| format!(" ({l})"))
+                    .unwrap_or_default(),
+                x.repro
+                    .as_ref()
+                    .map(|r| format!("; reproduce: `sh {r}`"))
                     .unwrap_or_default()
             );
         }
