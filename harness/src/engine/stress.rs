@@ -322,7 +322,10 @@ pub fn wilson(k: u64, n: u64) -> (f64, f64) {
     let d = 1.0 + z * z / n;
     let c = (p + z * z / (2.0 * n)) / d;
     let h = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / d;
-    ((c - h).max(0.0), (c + h).min(1.0))
+    // At the ends the bound is exact (rounding would leave 3e-18).
+    let lo = if k == 0 { 0.0 } else { (c - h).max(0.0) };
+    let hi = if k as f64 == n { 1.0 } else { (c + h).min(1.0) };
+    (lo, hi)
 }
 
 /// Find `cmd` the way a shell would: a path with a slash as is, else on PATH.

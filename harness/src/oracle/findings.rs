@@ -367,7 +367,7 @@ fn cell_reports(recs: &[Record]) -> Vec<CellReport> {
     }
     let mut v: Vec<CellReport> = m.into_values().collect();
     v.sort_by(|a, b| {
-        crate::toolchain::fetch::go_version_cmp(&a.toolchain, &b.toolchain)
+        crate::toolchain::version::go_version_cmp(&a.toolchain, &b.toolchain)
             .then(a.arch.cmp(&b.arch))
     });
     v

@@ -101,7 +101,7 @@ pub fn findings(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Finding> {
             })
             .collect();
         reports.sort_by(|a, b| {
-            crate::toolchain::fetch::go_version_cmp(&a.toolchain, &b.toolchain)
+            crate::toolchain::version::go_version_cmp(&a.toolchain, &b.toolchain)
                 .then(a.arch.cmp(&b.arch))
         });
         let fns: BTreeSet<&String> = functions.iter().collect();

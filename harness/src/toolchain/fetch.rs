@@ -67,13 +67,14 @@
 //! usual bundle files), and honours `HTTPS_PROXY`/`HTTP_PROXY` and `NO_PROXY`
 //! like Go's `net/http` (loopback addresses never go through a proxy).
 
+pub use crate::toolchain::version::go_version_cmp;
+use crate::toolchain::version::{parse_gover, GoVer};
 use anyhow::{anyhow, bail, Context, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::Verifier as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
@@ -359,19 +360,6 @@ pub fn h1_of_zip(path: &Path) -> Result<String> {
         h.update(b"\n");
     }
     Ok(format!("h1:{}", B64.encode(h.finalize())))
-}
-
-/// Go version order, as `go/version.Compare` / `internal/gover.Compare`:
-/// `go1.9 < go1.10 < go1.21 < go1.21rc1 < go1.21.0 < go1.23.11`,
-/// `beta < rc < release`. A leading `go` is optional; a `-suffix` is ignored.
-/// Invalid versions compare equal to each other and below all valid ones.
-pub fn go_version_cmp(a: &str, b: &str) -> Ordering {
-    let (x, y) = (parse_gover(strip_go(a)), parse_gover(strip_go(b)));
-    cmp_int(x.major, y.major)
-        .then_with(|| cmp_int(x.minor, y.minor))
-        .then_with(|| cmp_int(x.patch, y.patch))
-        .then_with(|| x.kind.cmp(y.kind))
-        .then_with(|| cmp_int(x.pre, y.pre))
 }
 
 // ---------------------------------------------------------------------------
@@ -1626,82 +1614,6 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     fs::rename(from, to)
 }
 
-// ---------------------------------------------------------------------------
-// Go version order (internal/gover)
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct GoVer<'a> {
-    major: &'a str,
-    minor: &'a str,
-    patch: &'a str,
-    kind: &'a str,
-    pre: &'a str,
-}
-
-fn strip_go(s: &str) -> &str {
-    let s = s.strip_prefix("go").unwrap_or(s);
-    s.split('-').next().unwrap_or(s)
-}
-
-fn cut_int(x: &str) -> Option<(&str, &str)> {
-    let i = x.bytes().take_while(u8::is_ascii_digit).count();
-    if i == 0 || (x.as_bytes()[0] == b'0' && i != 1) {
-        return None;
-    }
-    Some((&x[..i], &x[i..]))
-}
-
-/// `gover.Parse`; the zero value for invalid input.
-fn parse_gover(x: &str) -> GoVer<'_> {
-    fn parse(x: &str) -> Option<GoVer<'_>> {
-        let mut v = GoVer::default();
-        let (major, x) = cut_int(x)?;
-        v.major = major;
-        if x.is_empty() {
-            v.minor = "0";
-            v.patch = "0";
-            return Some(v);
-        }
-        let x = x.strip_prefix('.')?;
-        let (minor, x) = cut_int(x)?;
-        v.minor = minor;
-        if x.is_empty() {
-            if cmp_int(minor, "21") == Ordering::Less {
-                v.patch = "0";
-            }
-            return Some(v);
-        }
-        if let Some(x) = x.strip_prefix('.') {
-            let (patch, rest) = cut_int(x)?;
-            if !rest.is_empty() {
-                return None;
-            }
-            v.patch = patch;
-            return Some(v);
-        }
-        let i = x.bytes().take_while(u8::is_ascii_lowercase).count();
-        if i == 0 || x[i..].bytes().next().is_some_and(|c| !c.is_ascii_digit()) {
-            return None;
-        }
-        v.kind = &x[..i];
-        let x = &x[i..];
-        if x.is_empty() {
-            return Some(v);
-        }
-        let (pre, rest) = cut_int(x)?;
-        if !rest.is_empty() {
-            return None;
-        }
-        v.pre = pre;
-        Some(v)
-    }
-    parse(x).unwrap_or_default()
-}
-
-fn cmp_int(x: &str, y: &str) -> Ordering {
-    x.len().cmp(&y.len()).then_with(|| x.cmp(y))
-}
-
 fn hex(b: &[u8]) -> String {
     const D: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
@@ -1715,57 +1627,6 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn version_order() {
-        let sorted = [
-            "go1",
-            "go1.2.2",
-            "go1.9",
-            "go1.10",
-            "go1.20",
-            "go1.21",
-            "go1.21rc1",
-            "go1.21rc2",
-            "go1.21.0",
-            "go1.21.1",
-            "go1.22beta1",
-            "go1.22rc1",
-            "go1.22.0",
-            "go1.23.9",
-            "go1.23.10",
-            "go1.23.11",
-            "go1.25.0",
-            "go1.25.14",
-            "go2",
-        ];
-        for (i, a) in sorted.iter().enumerate() {
-            for (j, b) in sorted.iter().enumerate() {
-                assert_eq!(go_version_cmp(a, b), i.cmp(&j), "{a} vs {b}");
-            }
-        }
-        assert_eq!(go_version_cmp("go1.20", "go1.20.0"), Ordering::Equal);
-        assert_eq!(go_version_cmp("go1.21", "go1.21.0"), Ordering::Less);
-        assert_eq!(go_version_cmp("1.23.1", "go1.23.1"), Ordering::Equal);
-        assert_eq!(
-            go_version_cmp("go1.22.1-custom", "go1.22.1"),
-            Ordering::Equal
-        );
-        // Invalid versions sort below valid ones, as in gover.
-        assert_eq!(go_version_cmp("bogus", "go1.2"), Ordering::Less);
-        assert_eq!(go_version_cmp("go1.02", "go1.2"), Ordering::Less);
-        assert_eq!(
-            parse_gover("1.21rc"),
-            GoVer {
-                major: "1",
-                minor: "21",
-                kind: "rc",
-                ..GoVer::default()
-            }
-        );
-        assert_eq!(parse_gover("1.21.x"), GoVer::default());
-        assert_eq!(parse_gover("1.21-rc1"), GoVer::default());
-    }
 
     #[test]
     fn goproxy_lists() {

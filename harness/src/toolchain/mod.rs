@@ -1,6 +1,7 @@
 //! Toolchains: the registry under `$DIVERGO_HOME`, fetching official
-//! releases, and building from source.
+//! releases, building from source, and Go version strings (`version`).
 
 pub mod fetch;
 pub mod registry;
 pub mod source;
+pub mod version;

@@ -135,15 +135,7 @@ pub fn split_lang(name: &str) -> Option<(&str, Option<&str>)> {
     Some((base, (!lang.is_empty()).then_some(lang)))
 }
 
-/// The language version (`1.23`) of a Go version string (`go1.23.12`,
-/// `go1.25rc1`, `go1.14.1-2a3b4c5`).
-pub fn minor_of(version: &str) -> Option<(u32, u32)> {
-    let v = version.strip_prefix("go")?;
-    let mut it = v.split(|c: char| !c.is_ascii_digit());
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.parse().ok()?;
-    Some((major, minor))
-}
+pub use crate::toolchain::version::minor_of;
 
 /// The toolchain `tc` as the cell that builds at language version `lang`
 /// (`None`: the toolchain's own), named `NAME+langX.Y`. Errors name what
@@ -243,29 +235,7 @@ pub fn lock_or_wait(home: &Path, what: &str, waiting: &mut dyn FnMut()) -> Resul
     Ok(Lock(f))
 }
 
-/// A release name: `go1.N`, `go1.N.M`, `go1.NrcK`, `go1.NbetaK` (what the
-/// proxy serves and a release's `go version` reports).
-pub fn valid_release_name(name: &str) -> bool {
-    let re = regex::Regex::new(r"^go1(\.[0-9]+){1,2}((rc|beta)[0-9]+)?$").unwrap();
-    re.is_match(name)
-}
-
-/// A built toolchain's name beyond the release names: a release name with a
-/// `-suffix` (`go1.14.1-2a3b4c5`, `go1.22-devel-9f2e1a0`) or `devel-<suffix>`
-/// (`devel-2a3b4c5d`). Suffixes are letters, digits, `.`, `_`, `-` and `+`,
-/// at most 64 of them, so commit bisection can name one build per commit.
-pub fn valid_built_name(name: &str) -> bool {
-    let re = regex::Regex::new(
-        r"^(go1(\.[0-9]+){1,2}((rc|beta)[0-9]+)?|devel)-[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$",
-    )
-    .unwrap();
-    re.is_match(name)
-}
-
-/// Any toolchain name the registry accepts: a release name or a built name.
-pub fn valid_name(name: &str) -> bool {
-    valid_release_name(name) || valid_built_name(name)
-}
+pub use crate::toolchain::version::{valid_built_name, valid_name, valid_release_name};
 
 fn check_name(name: &str) -> Result<()> {
     if !valid_name(name) {
