@@ -130,7 +130,7 @@ fn finding_html(s: &mut String, out: &RunOutcome, f: &Finding) {
     let _ = writeln!(
         s,
         "<div class=\"finding {}\" id=\"f-{}\"><h3>{} {:?} ({}){}</h3><p><code>{}</code></p>",
-        if f.is_new() { "new" } else { "known" },
+        if f.alarms() { "new" } else { "known" },
         escape(&f.id),
         escape(&f.id),
         f.kind,
