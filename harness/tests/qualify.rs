@@ -342,6 +342,27 @@ fn a_modules_test_that_fails_on_one_toolchain_is_its_one_regression() {
     .unwrap();
     assert_eq!(st["failures"], st["runs"], "{st}");
     assert!(st["runs"].as_u64().unwrap() >= 10, "{st}");
+    // And `bisect` places it: it starts failing in go1.23.12.
+    let o = divergo()
+        .arg("bisect")
+        .arg(repro.parent().unwrap())
+        .args([
+            "--versions",
+            "go1.23.10..go1.23.12",
+            "--calibrate",
+            "6",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let b: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (b["last_good"].as_str(), b["first_bad"].as_str()),
+        (Some("go1.23.11"), Some("go1.23.12")),
+        "{b}"
+    );
 
     let (code, v, err) = qualify(
         &[

@@ -688,6 +688,13 @@ pub fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<Point>>
 }
 
 pub fn bisect(req: &Request) -> Result<i32> {
+    if req
+        .target
+        .join(crate::commands::qualify_module::MODULE_FINDING)
+        .is_file()
+    {
+        return bisect_module(req);
+    }
     let start = Instant::now();
     let target = load_target(&req.target)?;
     let home = registry::home();
@@ -1035,4 +1042,201 @@ fn render_md(r: &Report, boundary: &str, unknown: &str) -> String {
         );
     }
     s
+}
+
+/// A module test's verdict at one release.
+#[derive(Clone, Debug, Serialize)]
+struct ModulePoint {
+    name: String,
+    /// first (behaves like the first release), last, or unknown.
+    side: Side,
+    fails: u32,
+    runs: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
+}
+
+/// `divergo bisect` of a module finding (`qualify --module`'s
+/// `module/findings/<n>-<Test>/`): the release where the test's behaviour
+/// changes, across the releases of `--versions`.
+fn bisect_module(req: &Request) -> Result<i32> {
+    use crate::engine::module::{probe_test, TestProbe};
+    let start = Instant::now();
+    let path = req
+        .target
+        .join(crate::commands::qualify_module::MODULE_FINDING);
+    let f: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let text = |k: &str| -> Result<String> {
+        f[k].as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("{}: no {k}", path.display()))
+    };
+    let (module, package, test) = (text("module")?, text("package")?, text("test")?);
+    let arch = match req.arch {
+        Some(a) => a,
+        None => text("arch")?.parse::<Arch>().map_err(|e| anyhow!("{e}"))?,
+    };
+    let env: Vec<(String, String)> = serde_json::from_value(f["env"].clone()).unwrap_or_default();
+    let Range::Releases { from, to } = &req.range else {
+        bail!("a module finding bisects across releases (--versions A..B), not commits");
+    };
+    let home = registry::home();
+    let proxy = ProxyConfig::from_env();
+    let names = releases_between(&home, from, to, &proxy)?;
+    if names.len() < 2 {
+        bail!(
+            "the range holds {} release(s); a bisection needs two",
+            names.len()
+        );
+    }
+    let executor = crate::engine::executor::detect(arch, QemuMode::Plain)
+        .map_err(|e| InfraError(format!("--arch {arch}: {e}")))?;
+    let out = req.out.clone().unwrap_or_else(|| req.target.join("bisect"));
+    std::fs::create_dir_all(&out)?;
+    let work = tempfile::Builder::new().prefix(".work-").tempdir_in(&out)?;
+    let module_dir = PathBuf::from(&module);
+    let probe = TestProbe {
+        dir: &module_dir,
+        package: &package,
+        test: &test,
+        arch,
+        executor: &executor,
+        env: &env,
+        home: &home,
+        work: work.path(),
+        timeout: Duration::from_secs(600),
+    };
+    let toolchain = |name: &str| -> Result<Toolchain, String> {
+        if let Some(tc) = registry::find(&home, name) {
+            let tc = registry::check(tc);
+            if tc.usable {
+                return Ok(tc);
+            }
+        }
+        eprintln!("  installing {name} ...");
+        registry::install_from_proxy(&home, name, &proxy, &mut |_, _| {})
+            .map(|(tc, _)| tc)
+            .map_err(|e| format!("cannot install: {e:#}"))
+    };
+    eprintln!(
+        "bisect {test} of {package} on {arch}: {} releases from {} to {}",
+        names.len(),
+        names[0],
+        names[names.len() - 1]
+    );
+    // Both ends, calibrated: exactly one must fail.
+    let cal = req.calibrate.max(1);
+    let mut ends = Vec::new();
+    for name in [&names[0], &names[names.len() - 1]] {
+        let tc = toolchain(name).map_err(|e| anyhow!("{name}: {e}"))?;
+        let (fails, runs) =
+            probe_test(&probe, &tc, cal, cal, false).map_err(|e| anyhow!("{name}: {e}"))?;
+        eprintln!("  end {name:<22} failed {fails} of {runs}");
+        ends.push((fails, runs));
+    }
+    if (ends[0].0 > 0) == (ends[1].0 > 0) {
+        eprintln!(
+            "both ends {}: no boundary to find",
+            if ends[0].0 > 0 { "fail" } else { "pass" }
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    let bad_end = if ends[0].0 > 0 { ends[0] } else { ends[1] };
+    let p = rate_lower_bound(bad_end.0, bad_end.1).max(bad_end.0 as f64 / bad_end.1 as f64 / 2.0);
+    let clean = clean_runs_needed(p)
+        .unwrap_or(req.max_trials)
+        .min(req.max_trials);
+    let first_fails = ends[0].0 > 0;
+    let mut search = Search::new(names.len());
+    let mut points = vec![ModulePoint {
+        name: names[0].clone(),
+        side: Side::First,
+        fails: ends[0].0,
+        runs: ends[0].1,
+        why: None,
+    }];
+    while let Some(i) = search.next() {
+        if exec::interrupted() {
+            return Ok(EXIT_INTERRUPTED);
+        }
+        let name = &names[i];
+        let (side, fails, runs, why) = match toolchain(name)
+            .and_then(|tc| probe_test(&probe, &tc, clean, req.max_trials, true))
+        {
+            Err(why) => (Side::Unknown, 0, 0, Some(why)),
+            Ok((fails, runs)) => {
+                // A failure shows the bug at once; a pass needs `clean` clean runs.
+                let side = match (fails > 0, runs >= clean) {
+                    (true, _) if first_fails => Side::First,
+                    (true, _) => Side::Last,
+                    (false, true) if first_fails => Side::Last,
+                    (false, true) => Side::First,
+                    (false, false) => Side::Unknown,
+                };
+                (side, fails, runs, None)
+            }
+        };
+        eprintln!(
+            "  {name:<22} failed {fails} of {runs}: {side:?}{}",
+            why.as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
+        );
+        search.record(i, side);
+        points.push(ModulePoint {
+            name: name.clone(),
+            side,
+            fails,
+            runs,
+            why,
+        });
+    }
+    points.push(ModulePoint {
+        name: names[names.len() - 1].clone(),
+        side: Side::Last,
+        fails: ends[1].0,
+        runs: ends[1].1,
+        why: None,
+    });
+    let (lo, hi, between) = search.boundary();
+    let (good, bad) = if first_fails {
+        (&names[hi], &names[lo])
+    } else {
+        (&names[lo], &names[hi])
+    };
+    let verdict = if first_fails {
+        format!("{test} stops failing in {good} (last failing: {bad})")
+    } else {
+        format!("{test} starts failing in {bad} (last passing: {good})")
+    };
+    let md = format!(
+        "# divergo bisect: {test} of {package} on {arch}\n\n**{verdict}**{}.\n\n{} clean runs made a release good (a failure in {} of {} runs at the failing end). {:.0} s.\n\n| release | verdict | failed / runs |\n|---|---|---|\n{}",
+        if between.is_empty() { String::new() } else { format!(" ({} release(s) between could not be judged)", between.len()) },
+        clean,
+        bad_end.0,
+        bad_end.1,
+        start.elapsed().as_secs_f64(),
+        points
+            .iter()
+            .map(|p| format!("| {} | {:?} | {}/{}{} |\n", p.name, p.side, p.fails, p.runs, p.why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()))
+            .collect::<String>()
+    );
+    std::fs::write(out.join("bisect.md"), &md)?;
+    let v = serde_json::json!({
+        "test": test, "package": package, "arch": arch,
+        "first_bad": if first_fails { None } else { Some(bad) },
+        "first_good": if first_fails { Some(good) } else { None },
+        "last_good": if first_fails { None } else { Some(good) },
+        "last_bad": if first_fails { Some(bad) } else { None },
+        "unknown_between": between.iter().map(|&i| names[i].clone()).collect::<Vec<_>>(),
+        "points": points,
+        "seconds": start.elapsed().as_secs_f64(),
+    });
+    std::fs::write(out.join("bisect.json"), serde_json::to_string_pretty(&v)?)?;
+    eprintln!("{verdict}; report in {}", out.join("bisect.md").display());
+    if req.json {
+        println!("{v}");
+    }
+    Ok(EXIT_OK)
 }

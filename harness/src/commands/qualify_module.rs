@@ -140,11 +140,31 @@ fn write_repro(
             .collect::<String>(),
         run = q(&run.join("/")),
     );
-    let dir = out.join("module/repro");
+    let name = format!("{n}-{}", v.name.replace(['/', ' '], "_"));
+    let dir = out.join("module/findings").join(&name);
     std::fs::create_dir_all(&dir)?;
-    let name = format!("{n}-{}.sh", v.name.replace(['/', ' '], "_"));
-    let path = dir.join(&name);
+    let path = dir.join("repro.sh");
     std::fs::write(&path, text)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    Ok(format!("module/repro/{name}"))
+    // What `divergo bisect` needs to place it in a release.
+    let finding = serde_json::json!({
+        "module": req.dir,
+        "package": v.package,
+        "test": v.name,
+        "arch": v.arch,
+        "env": req.env,
+        "bad": bad.name,
+        "good": good_name,
+        "bad_runs": [badf.0, badf.1],
+        "good_runs": [good.0, good.1],
+        "change": v.change,
+    });
+    std::fs::write(
+        dir.join(MODULE_FINDING),
+        serde_json::to_string_pretty(&finding)?,
+    )?;
+    Ok(format!("module/findings/{name}/repro.sh"))
 }
+
+/// The file that makes a directory a module finding (for `bisect`).
+pub const MODULE_FINDING: &str = "module-finding.json";

@@ -415,3 +415,95 @@ fn test2json(tc: &Toolchain, pkg: &str, stdout: &str) -> Vec<(String, String, St
     }
     last.into_iter().map(|(t, (a, m))| (t, a, m)).collect()
 }
+
+/// One module test to probe at one toolchain (`bisect` of a module finding).
+pub struct TestProbe<'a> {
+    pub dir: &'a Path,
+    pub package: &'a str,
+    pub test: &'a str,
+    pub arch: Arch,
+    pub executor: &'a Executor,
+    pub env: &'a [(String, String)],
+    pub home: &'a Path,
+    pub work: &'a Path,
+    pub timeout: Duration,
+}
+
+/// Build the test's package with `tc` and run the one test (`-test.run`
+/// anchored on each part of its name) until it fails (when
+/// `stop_at_failure`) or `clean` runs pass, at most `max` runs: (failed
+/// runs, runs), or why it could not be built.
+pub fn probe_test(
+    p: &TestProbe,
+    tc: &Toolchain,
+    clean: u32,
+    max: u32,
+    stop_at_failure: bool,
+) -> Result<(u32, u32), String> {
+    std::fs::create_dir_all(p.work).map_err(|e| e.to_string())?;
+    let bin = p.work.join(format!("{}-{}.test", tc.name, p.arch));
+    let o = Command::new(go(tc))
+        .args(["test", "-c", "-o"])
+        .arg(&bin)
+        .arg(p.package)
+        .current_dir(p.dir)
+        .env_clear()
+        .envs(go_env(tc, p.arch, p.home))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !o.status.success() || !bin.is_file() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        return Err(format!(
+            "does not build: {}",
+            err.lines().next().unwrap_or("go test -c failed")
+        ));
+    }
+    let pkg_dir = Command::new(go(tc))
+        .args(["list", "-f", "{{.Dir}}", p.package])
+        .current_dir(p.dir)
+        .env_clear()
+        .envs(go_env(tc, p.arch, p.home))
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| p.dir.to_path_buf());
+    let pattern: Vec<String> = p
+        .test
+        .split('/')
+        .map(|part| format!("^{}$", regex::escape(part)))
+        .collect();
+    let (mut fails, mut runs) = (0, 0);
+    while runs < max
+        && runs - fails < clean
+        && !(stop_at_failure && fails > 0)
+        && !exec::interrupted()
+    {
+        let (program, mut args, extra) = p.executor.command(&bin);
+        args.extend([
+            "-test.v".to_string(),
+            "-test.count=1".to_string(),
+            format!("-test.run={}", pattern.join("/")),
+        ]);
+        let mut spec = ExecSpec::new(program, &pkg_dir);
+        spec.args = args;
+        spec.env = go_env(tc, p.arch, p.home);
+        spec.env.extend(extra);
+        spec.env.extend(p.env.iter().cloned());
+        spec.timeout = p.timeout.mul_f64(p.executor.slowdown());
+        let r = exec::run(&spec);
+        let events = test2json(tc, p.package, &r.stdout);
+        let mine = events.iter().find(|(t, _, _)| t == p.test);
+        let failed = match mine {
+            Some((_, action, _)) => action != "pass" && action != "skip",
+            // The test never started: the binary failed first (or the
+            // test does not exist at this toolchain: that is not the bug).
+            None => !matches!(r.exit, Some(crate::model::ExitStatus::Code(0))),
+        };
+        runs += 1;
+        if failed {
+            fails += 1;
+        }
+    }
+    Ok((fails, runs))
+}
