@@ -432,3 +432,57 @@ fn a_real_module_qualifies_clean_across_two_patch_releases() {
     assert!(builds.iter().all(|b| b["binary"].is_string()), "{v}");
     assert!(v["runs"].as_u64().unwrap() == 48, "{v}");
 }
+
+/// `--shard i/n` splits the module's packages between runners: shards 1/2
+/// and 2/2 together cover every package once, each judged at 0.01/2, and the
+/// planted regression is in the shard that holds its package.
+#[test]
+fn module_shards_split_the_packages() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    let fixture = repo_root().join("harness/tests/fixtures/module");
+    let t = tempfile::tempdir().unwrap();
+    let mut packages = Vec::new();
+    let mut regressions = Vec::new();
+    for (i, sh) in ["1/2", "2/2"].into_iter().enumerate() {
+        let (code, v, err) = qualify(
+            &[
+                "--module",
+                fixture.to_str().unwrap(),
+                "--baseline",
+                "go1.23.11",
+                "--candidate",
+                "go1.23.12",
+                "--arch",
+                "amd64",
+                "--trials",
+                "6",
+                "--shard",
+                sh,
+            ],
+            &t.path().join(format!("s{i}")),
+        );
+        assert_eq!(v["alpha"], 0.005, "{v}");
+        let regs: Vec<_> = module_verdicts(&v)
+            .into_iter()
+            .filter(|x| x.0 == "regression")
+            .collect();
+        assert_eq!(code, Some(if regs.is_empty() { 0 } else { 1 }), "{err}");
+        regressions.extend(regs);
+        for b in v["builds"].as_array().unwrap() {
+            packages.push(b["package"].as_str().unwrap().to_string());
+        }
+    }
+    packages.sort();
+    packages.dedup();
+    assert_eq!(
+        packages,
+        [
+            "example.com/fixture/a",
+            "example.com/fixture/b",
+            "example.com/fixture/leaf"
+        ]
+    );
+    assert_eq!(regressions.len(), 1, "{regressions:?}");
+    assert_eq!(regressions[0].3, "TestBrokenByGo12312");
+}

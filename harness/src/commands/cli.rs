@@ -691,6 +691,11 @@ struct QualifyArgs {
     /// With --module: only tests matching this (-test.run)
     #[arg(long = "run", value_name = "REGEX", requires = "module")]
     test_run: Option<String>,
+    /// With --module: only shard i of n of the packages (e.g. 2/4), each
+    /// shard judged at 0.01/n so that n shards together keep the rate of
+    /// false regressions of one run; a regression in any shard is one
+    #[arg(long, requires = "module")]
+    shard: Option<plan::Shard>,
     /// The toolchain in use now
     #[arg(long)]
     baseline: String,
@@ -1109,6 +1114,7 @@ fn qualify_module_cmd(a: &QualifyArgs, dir: &Path) -> Result<i32> {
         run: a.test_run.clone(),
         work: out.join("module"),
         home,
+        shard: a.shard,
     };
     crate::commands::qualify_module::run(&req, &out, a.quiet, a.json)
 }

@@ -27,12 +27,10 @@ pub fn run(req: &Request, out: &Path, quiet: bool, json: bool) -> Result<i32> {
         }
     };
     let collected = module::collect(req, &say)?;
-    let verdicts = crate::oracle::module::judge(
-        &collected,
-        baseline,
-        candidate,
-        crate::oracle::verdict::DEFAULT_ALPHA,
-    );
+    // n shards each hold their family of tests to alpha / n, so that the
+    // shards together make a false regression no likelier than one run.
+    let alpha = crate::oracle::verdict::DEFAULT_ALPHA / req.shard.map_or(1, |s| s.count) as f64;
+    let verdicts = crate::oracle::module::judge(&collected, baseline, candidate, alpha);
     let mut verdicts = verdicts;
     for (i, v) in verdicts.iter_mut().enumerate() {
         if v.what == "test" && matches!(v.change, Change::Regression | Change::Fix) {
@@ -59,6 +57,8 @@ pub fn run(req: &Request, out: &Path, quiet: bool, json: bool) -> Result<i32> {
         "build_seconds": collected.build_seconds,
         "run_seconds": collected.run_seconds,
         "interrupted": collected.interrupted,
+        "shard": req.shard.map(|s| s.to_string()),
+        "alpha": alpha,
     });
     std::fs::write(out.join("qualify.json"), serde_json::to_string_pretty(&v)?)?;
     eprint!("{}", md.lines().take(4).collect::<Vec<_>>().join("\n"));

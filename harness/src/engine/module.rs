@@ -48,6 +48,8 @@ pub struct Request {
     pub work: PathBuf,
     /// `$DIVERGO_HOME` (the toolchains' build caches).
     pub home: PathBuf,
+    /// Only every n-th package (in `go list` order) from the i-th.
+    pub shard: Option<crate::engine::plan::Shard>,
 }
 
 /// One package's test binary for one toolchain and arch.
@@ -162,7 +164,19 @@ fn binary_name(pkg: &str) -> String {
 
 /// Build, scan and run everything.
 pub fn collect(req: &Request, say: &(dyn Fn(&str) + Sync)) -> Result<Collected> {
-    let packages = list_packages(req)?;
+    let mut packages = list_packages(req)?;
+    if let Some(sh) = req.shard {
+        let keep: std::collections::BTreeSet<u64> = sh.indexes(packages.len() as u64).collect();
+        packages = packages
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(&(*i as u64)))
+            .map(|(_, p)| p)
+            .collect();
+        if packages.is_empty() {
+            bail!("shard {sh} holds no package with tests");
+        }
+    }
     let mut builds = Vec::new();
     let start = Instant::now();
     for tc in &req.toolchains {
