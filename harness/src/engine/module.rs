@@ -13,19 +13,15 @@ use crate::engine::executor::Executor;
 use crate::exec::{self, ExecSpec};
 use crate::model::{Arch, Class};
 use crate::oracle::classify::{classify_run, RunEvidence};
+pub use crate::oracle::module::{Build, Collected, Tally, BINARY};
 use crate::toolchain::registry::Toolchain;
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// The pseudo-test that stands for a whole test binary failing outside any
-/// test (a crash in init or TestMain, a timeout between tests).
-pub const BINARY: &str = "(test binary)";
 
 /// What to build and run.
 #[derive(Clone, Debug)]
@@ -50,43 +46,6 @@ pub struct Request {
     pub home: PathBuf,
     /// Only every n-th package (in `go list` order) from the i-th.
     pub shard: Option<crate::engine::plan::Shard>,
-}
-
-/// One package's test binary for one toolchain and arch.
-#[derive(Clone, Debug, Serialize)]
-pub struct Build {
-    pub package: String,
-    pub toolchain: String,
-    pub arch: Arch,
-    pub binary: Option<PathBuf>,
-    /// The compiler's output when the build failed.
-    pub error: Option<String>,
-    /// Preemption windows the static scan found: (function, rule).
-    pub windows: Vec<(String, String)>,
-    pub seconds: f64,
-}
-
-/// One test's runs in one cell.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Tally {
-    pub runs: u32,
-    pub fails: u32,
-    /// The first failure's classification of the binary's run and its log.
-    pub signature: Option<String>,
-    pub log: Option<String>,
-}
-
-/// Everything collected.
-#[derive(Clone, Debug, Serialize)]
-pub struct Collected {
-    pub packages: Vec<String>,
-    pub builds: Vec<Build>,
-    /// (package, test, toolchain, arch) → tally.
-    pub tests: BTreeMap<(String, String, String, Arch), Tally>,
-    pub runs: u64,
-    pub build_seconds: f64,
-    pub run_seconds: f64,
-    pub interrupted: bool,
 }
 
 /// The environment of `go` and of the test binaries: the user's, with

@@ -8,12 +8,53 @@
 //! and not the other, and a preemption window the static scan finds in one
 //! toolchain's test binary and not the other's, are changes too (exact).
 
-use crate::engine::module::{Build, Collected, Tally};
 use crate::model::Arch;
 use crate::oracle::upgrade::Change;
 use crate::oracle::verdict::fisher_two_sided;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// The pseudo-test that stands for a whole test binary failing outside any
+/// test (a crash in init or TestMain, a timeout between tests).
+pub const BINARY: &str = "(test binary)";
+
+/// One package's test binary for one toolchain and arch.
+#[derive(Clone, Debug, Serialize)]
+pub struct Build {
+    pub package: String,
+    pub toolchain: String,
+    pub arch: Arch,
+    pub binary: Option<PathBuf>,
+    /// The compiler's output when the build failed.
+    pub error: Option<String>,
+    /// Preemption windows the static scan found: (function, rule).
+    pub windows: Vec<(String, String)>,
+    pub seconds: f64,
+}
+
+/// One test's runs in one cell.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Tally {
+    pub runs: u32,
+    pub fails: u32,
+    /// The first failure's classification of the binary's run and its log.
+    pub signature: Option<String>,
+    pub log: Option<String>,
+}
+
+/// Everything collected.
+#[derive(Clone, Debug, Serialize)]
+pub struct Collected {
+    pub packages: Vec<String>,
+    pub builds: Vec<Build>,
+    /// (package, test, toolchain, arch) → tally.
+    pub tests: BTreeMap<(String, String, String, Arch), Tally>,
+    pub runs: u64,
+    pub build_seconds: f64,
+    pub run_seconds: f64,
+    pub interrupted: bool,
+}
 
 /// One verdict.
 #[derive(Clone, Debug, Serialize)]
@@ -37,7 +78,7 @@ pub struct Verdict {
     pub repro: Option<String>,
 }
 
-/// Judge what [`crate::engine::module::collect`] collected.
+/// Judge what `engine::module::collect` collected.
 pub fn judge(c: &Collected, baseline: &str, candidate: &str, alpha: f64) -> Vec<Verdict> {
     let mut out = Vec::new();
     // Builds.

@@ -1,7 +1,7 @@
 //! qualify.md for `qualify --module`: the verdict first, then regressions,
 //! fixes, unchanged and inconclusive, then what was covered.
 
-use crate::engine::module::Collected;
+use crate::oracle::module::Collected;
 use crate::oracle::module::Verdict;
 use crate::oracle::upgrade::Change;
 use std::fmt::Write;
@@ -46,7 +46,7 @@ pub fn markdown(h: &Header, c: &Collected, v: &[Verdict]) -> String {
         c.packages.len(),
         c.tests
             .keys()
-            .filter(|(_, t, _, _)| t != crate::engine::module::BINARY)
+            .filter(|(_, t, _, _)| t != crate::oracle::module::BINARY)
             .map(|(p, t, _, _)| (p, t))
             .collect::<std::collections::BTreeSet<_>>()
             .len(),
