@@ -431,3 +431,54 @@ fn config_file_drives_qualify() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("go1.99.0"), "{}", text(&o).1);
 }
+
+/// The nightly path: shards never record, their merge does. The same shard
+/// merged twice into one history: the first merge says the finding is new
+/// (exit 1), the second that it was seen before (exit 0).
+#[test]
+fn merges_record_the_night_and_shards_do_not() {
+    toolchain("go1.23.11");
+    toolchain("go1.23.12");
+    let t = tempfile::tempdir().unwrap();
+    let corpus = t.path().join("corpus");
+    entry(&corpus, "wrong-on-11", WRONG_ON_11);
+    let db = t.path().join("h.db");
+    let o = divergo()
+        .args([
+            "run",
+            "--quiet",
+            "--no-triage",
+            "--arch",
+            "amd64",
+            "--shard",
+            "1/1",
+        ])
+        .args(["--toolchains", "go1.23.11,go1.23.12", "--corpus"])
+        .arg(&corpus)
+        .arg("--history")
+        .arg(&db)
+        .arg("--out")
+        .arg(t.path().join("shard-1"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    assert!(!db.exists(), "a shard recorded the history");
+    for (night, want) in [("m1", 1), ("m2", 0)] {
+        let o = divergo()
+            .args(["merge", "--json", "--history"])
+            .arg(&db)
+            .arg(t.path().join("shard-1"))
+            .arg("--out")
+            .arg(t.path().join(night))
+            .output()
+            .unwrap();
+        let (stdout, err) = text(&o);
+        assert_eq!(o.status.code(), Some(want), "{night}: {err}");
+        let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+        let status = if want == 1 { "new" } else { "seen" };
+        assert_eq!(
+            v["findings"][0]["history"]["status"], status,
+            "{night}: {v}"
+        );
+    }
+}
