@@ -476,6 +476,24 @@ fn missing_version_is_a_clear_error() {
     );
     assert_nothing_left(tmp.path());
 
+    // Installing it into a registry leaves no trace there either.
+    let home = tempfile::tempdir().unwrap();
+    let cfg = divergo::toolchain::registry::ProxyConfig {
+        goproxy: p.base.clone(),
+        gosumdb: "off".into(),
+    };
+    let r = divergo::toolchain::registry::install_from_proxy(
+        home.path(),
+        "go1.23.99",
+        &cfg,
+        &mut |_, _| {},
+    );
+    assert!(r.is_err());
+    assert!(
+        !home.path().join("toolchains/go1.23.99").exists(),
+        "a failed install left its dir"
+    );
+
     // A language version is not a toolchain version.
     let mut req = request(tmp.path(), &p.base, "off");
     req.go_version = "go1.25".into();

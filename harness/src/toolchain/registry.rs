@@ -533,10 +533,18 @@ pub fn install_from_proxy(
         goproxy: cfg.goproxy.clone(),
         gosumdb: cfg.gosumdb.clone(),
     };
-    let report = fetch::fetch_toolchain(&req, progress)?;
+    // A failed fetch leaves nothing behind: not even the (then empty) dir.
+    let report = match fetch::fetch_toolchain(&req, progress) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir(&dir);
+            return Err(e);
+        }
+    };
     let version = go_version(&goroot)?;
     if version != name {
         let _ = fs::remove_dir_all(&goroot);
+        let _ = fs::remove_dir(&dir);
         bail!("the toolchain fetched for {name} reports {version}");
     }
     let sumdb = match &report.sumdb {
