@@ -282,13 +282,7 @@ fn run_binary(
     spec.env.extend(req.env.iter().cloned());
     spec.timeout = req.timeout.mul_f64(exe.slowdown());
     let r = exec::run(&spec);
-    let out = classify_run(&RunEvidence {
-        exit: r.exit,
-        timed_out: r.timed_out,
-        oom: r.oom,
-        stdout: &r.stdout,
-        stderr: &r.stderr,
-    });
+    let out = classify_run(&RunEvidence::of(&r));
     let events = test2json(tc, &b.package, &r.stdout);
     let mut v: Vec<(String, bool, Option<String>, Option<String>)> = Vec::new();
     let binary_failed = out.class != Class::Ok;

@@ -610,13 +610,7 @@ fn run_once(
     } else if r.interrupted {
         Outcome::infra("interrupted")
     } else {
-        classify::classify_run(&RunEvidence {
-            exit: r.exit,
-            timed_out: r.timed_out,
-            oom: r.oom,
-            stdout: &r.stdout,
-            stderr: &r.stderr,
-        })
+        classify::classify_run(&RunEvidence::of(&r))
     };
     let log_text = format!(
         "# {} {} {} trial {trial}\n# {}\n# timeout {:?}, {}\n# {}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",

@@ -160,13 +160,7 @@ pub fn stress(req: &Request, progress: &(dyn Fn(&Progress) + Sync)) -> Result<Ou
                     say_stop("interrupted");
                     return;
                 }
-                let out = classify_run(&RunEvidence {
-                    exit: r.exit,
-                    timed_out: r.timed_out,
-                    oom: r.oom,
-                    stdout: &r.stdout,
-                    stderr: &r.stderr,
-                });
+                let out = classify_run(&RunEvidence::of(&r));
                 let failed = out.class != Class::Ok;
                 let ignored = failed
                     && req

@@ -121,6 +121,19 @@ pub struct RunEvidence<'a> {
     pub stderr: &'a str,
 }
 
+impl<'a> RunEvidence<'a> {
+    /// The evidence of a finished child process.
+    pub fn of(r: &'a crate::exec::ExecResult) -> Self {
+        RunEvidence {
+            exit: r.exit,
+            timed_out: r.timed_out,
+            oom: r.oom,
+            stdout: &r.stdout,
+            stderr: &r.stderr,
+        }
+    }
+}
+
 /// Classify one run of a built program.
 pub fn classify_run(ev: &RunEvidence) -> Outcome {
     let stderr = bounded(ev.stderr);
