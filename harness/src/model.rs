@@ -10,22 +10,86 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A Go GOARCH that divergo can build for and run.
+/// A linux GOARCH that divergo can build for and run: all thirteen of Go's
+/// linux ports (amd64, arm64, 386, arm, loong64, mips, mipsle, mips64,
+/// mips64le, ppc64, ppc64le, riscv64, s390x).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     Amd64,
     Arm64,
+    #[serde(rename = "386")]
+    I386,
+    Arm,
+    Loong64,
+    Mips,
+    Mipsle,
+    Mips64,
+    Mips64le,
+    Ppc64,
+    Ppc64le,
+    Riscv64,
+    S390x,
 }
 
 impl Arch {
-    pub const ALL: [Arch; 2] = [Arch::Amd64, Arch::Arm64];
+    pub const ALL: [Arch; 13] = [
+        Arch::Amd64,
+        Arch::Arm64,
+        Arch::I386,
+        Arch::Arm,
+        Arch::Loong64,
+        Arch::Mips,
+        Arch::Mipsle,
+        Arch::Mips64,
+        Arch::Mips64le,
+        Arch::Ppc64,
+        Arch::Ppc64le,
+        Arch::Riscv64,
+        Arch::S390x,
+    ];
 
     pub fn goarch(self) -> &'static str {
         match self {
             Arch::Amd64 => "amd64",
             Arch::Arm64 => "arm64",
+            Arch::I386 => "386",
+            Arch::Arm => "arm",
+            Arch::Loong64 => "loong64",
+            Arch::Mips => "mips",
+            Arch::Mipsle => "mipsle",
+            Arch::Mips64 => "mips64",
+            Arch::Mips64le => "mips64le",
+            Arch::Ppc64 => "ppc64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Riscv64 => "riscv64",
+            Arch::S390x => "s390x",
         }
+    }
+
+    /// Bits of `int`, `uint` and pointers.
+    pub fn word_bits(self) -> u32 {
+        match self {
+            Arch::I386 | Arch::Arm | Arch::Mips | Arch::Mipsle => 32,
+            _ => 64,
+        }
+    }
+
+    /// The first Go minor (1.N) with a linux port of this arch: loong64
+    /// came in go1.19, riscv64 in go1.14; the rest are older than any
+    /// toolchain divergo runs. A toolchain older than this has no cell.
+    pub fn first_go_minor(self) -> u32 {
+        match self {
+            Arch::Loong64 => 19,
+            Arch::Riscv64 => 14,
+            _ => 0,
+        }
+    }
+
+    /// Whether the static scan (oracle::scan) reads binaries of
+    /// this arch; the others are not scanned.
+    pub fn scanned(self) -> bool {
+        matches!(self, Arch::Amd64 | Arch::Arm64)
     }
 
     /// The architecture of the machine divergo runs on, if it is one it knows.
@@ -33,6 +97,11 @@ impl Arch {
         match std::env::consts::ARCH {
             "x86_64" => Some(Arch::Amd64),
             "aarch64" => Some(Arch::Arm64),
+            "loongarch64" => Some(Arch::Loong64),
+            "powerpc64" if cfg!(target_endian = "little") => Some(Arch::Ppc64le),
+            "powerpc64" => Some(Arch::Ppc64),
+            "riscv64" => Some(Arch::Riscv64),
+            "s390x" => Some(Arch::S390x),
             _ => None,
         }
     }
@@ -47,11 +116,59 @@ impl fmt::Display for Arch {
 impl FromStr for Arch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "amd64" | "x86_64" | "x86-64" => Ok(Arch::Amd64),
-            "arm64" | "aarch64" => Ok(Arch::Arm64),
-            other => Err(format!("unknown arch {other:?} (expected amd64 or arm64)")),
+        let s = s.trim();
+        match s {
+            "x86_64" | "x86-64" => return Ok(Arch::Amd64),
+            "aarch64" => return Ok(Arch::Arm64),
+            "i386" | "x86" => return Ok(Arch::I386),
+            _ => {}
         }
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.goarch() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown arch {s:?} (expected a linux GOARCH: {}, or all)",
+                    Arch::ALL.map(|a| a.goarch()).join(", ")
+                )
+            })
+    }
+}
+
+/// One item of a `--arch` list: a GOARCH, or `all` for every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchSel {
+    One(Arch),
+    All,
+}
+
+impl FromStr for ArchSel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "all" {
+            Ok(ArchSel::All)
+        } else {
+            s.parse().map(ArchSel::One)
+        }
+    }
+}
+
+impl ArchSel {
+    /// The archs a list names, in order, each once.
+    pub fn expand(sel: &[ArchSel]) -> Vec<Arch> {
+        let mut out = Vec::new();
+        for s in sel {
+            let add = match s {
+                ArchSel::One(a) => vec![*a],
+                ArchSel::All => Arch::ALL.to_vec(),
+            };
+            for a in add {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -320,5 +437,43 @@ impl Record {
             self.arch,
             self.trial,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_goarch_parses_prints_and_serialises_as_go_names_it() {
+        for a in Arch::ALL {
+            assert_eq!(a.goarch().parse::<Arch>().unwrap(), a);
+            assert_eq!(a.to_string(), a.goarch());
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.goarch()));
+            assert_eq!(serde_json::from_str::<Arch>(&json).unwrap(), a);
+        }
+        assert_eq!("x86_64".parse::<Arch>().unwrap(), Arch::Amd64);
+        let e = "sparc64".parse::<Arch>().unwrap_err();
+        assert!(
+            e.contains("unknown arch") && e.contains("s390x, or all"),
+            "{e}"
+        );
+        let sel: Vec<ArchSel> = ["riscv64", "all", "amd64"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let all = ArchSel::expand(&sel);
+        assert_eq!(all.len(), 13);
+        assert_eq!(
+            all[0],
+            Arch::Riscv64,
+            "named first, then the rest once each"
+        );
+        let words: Vec<Arch> = Arch::ALL
+            .into_iter()
+            .filter(|a| a.word_bits() == 32)
+            .collect();
+        assert_eq!(words, vec![Arch::I386, Arch::Arm, Arch::Mips, Arch::Mipsle]);
     }
 }

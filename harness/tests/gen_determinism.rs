@@ -410,6 +410,10 @@ const GOLDEN: &[(u32, &str)] = &[
         10,
         "ea415a1852807820a63ace95fb68f97ae7fa22454e33da09e9d72bf2a15e115c",
     ),
+    (
+        11,
+        "d1d79d52c15e459d9c51293bde57bb2846679df30577b8b80596f794dc59ba8f",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the

@@ -7,7 +7,7 @@ use crate::error::{
     EXIT_USAGE,
 };
 use crate::exec;
-use crate::model::Arch;
+use crate::model::{Arch, ArchSel};
 use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
@@ -309,10 +309,16 @@ struct MatrixArgs {
     /// Toolchains, comma-separated [default: go1.14.1 when registered, go1.23.11, go1.23.12, newest go1.25.x]
     #[arg(long, value_delimiter = ',')]
     toolchains: Vec<String>,
-    /// Architectures, comma-separated: amd64, arm64 [default for run: the host's, plus the
-    /// other when qemu-user is installed; for corpus: the host's]
+    /// Architectures, comma-separated linux GOARCHes (amd64, arm64, 386, arm, loong64, mips,
+    /// mipsle, mips64, mips64le, ppc64, ppc64le, riscv64, s390x) or `all` (those that run here)
+    /// [default for run: the host's, plus amd64 or arm64 when qemu-user runs it; for corpus: the host's]
     #[arg(long = "arch", value_delimiter = ',')]
-    archs: Vec<Arch>,
+    archs: Vec<ArchSel>,
+    /// Archs every program is also built for but not run, comma-separated GOARCHes or `all`:
+    /// an internal compiler error, a build that does not finish, or a build error other cells
+    /// do not show is a finding [default: none]
+    #[arg(long = "compile-arch", value_delimiter = ',', value_name = "ARCHS")]
+    compile_archs: Vec<ArchSel>,
     /// Parallel builds and runs [default: number of cores]
     #[arg(long)]
     jobs: Option<usize>,
@@ -702,10 +708,10 @@ struct QualifyArgs {
     /// The toolchain to move to
     #[arg(long)]
     candidate: String,
-    /// Architectures, comma-separated [default: the host's, plus the other when
-    /// qemu-user is installed]
+    /// Architectures, comma-separated linux GOARCHes or `all` [default: the host's, plus amd64
+    /// or arm64 when qemu-user runs it]
     #[arg(long = "arch", value_delimiter = ',')]
-    archs: Vec<Arch>,
+    archs: Vec<ArchSel>,
     /// Corpus dir [default: go-corpus when present]
     #[arg(long, conflicts_with = "no_corpus")]
     corpus: Option<PathBuf>,
@@ -1208,7 +1214,7 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
     let archs = if a.archs.is_empty() {
         plan::default_matrix(&toolchain::home(), a.qemu_mode)?.archs
     } else {
-        default_archs(&a.archs)?
+        plan::select_archs(&a.archs, a.qemu_mode).0
     };
     let seed = a.seed.unwrap_or_else(clock_seed);
     let count = match (a.count, a.duration) {
@@ -1519,11 +1525,9 @@ fn list(json: bool) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn default_archs(archs: &[Arch]) -> Result<Vec<Arch>> {
+fn default_archs(archs: &[ArchSel]) -> Result<Vec<Arch>> {
     if !archs.is_empty() {
-        let mut v = archs.to_vec();
-        v.dedup();
-        return Ok(v);
+        return Ok(ArchSel::expand(archs));
     }
     Ok(vec![Arch::host().ok_or_else(|| {
         anyhow!("unsupported host arch {}", std::env::consts::ARCH)
@@ -1597,10 +1601,10 @@ fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
     };
     let toolchains = with_lang_axis(toolchains, m.lang_axis);
     let toolchains = with_axis(toolchains, m.opt_axis, toolchain::NOOPT_SUFFIX);
-    let archs = if m.archs.is_empty() {
-        d.archs
+    let (archs, arch_notes) = if m.archs.is_empty() {
+        (d.archs, Vec::new())
     } else {
-        default_archs(&m.archs)?
+        plan::select_archs(&m.archs, m.qemu_mode)
     };
     let mut lines = Vec::new();
     {
@@ -1623,10 +1627,20 @@ fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
             lines.push(format!("  note: {n}"));
         }
     }
-    // Only the default matrix leaves cells out: named ones all run.
+    for n in &arch_notes {
+        lines.push(format!("  note: {n}"));
+    }
+    // Only the default matrix leaves cells out: named ones all run, but
+    // for the toolchains that predate an arch's port.
     let mut omit = Vec::new();
+    let mut built_for = archs.clone();
+    built_for.extend(ArchSel::expand(&m.compile_archs));
+    for (cell, note) in plan::unported_cells(&toolchains, &built_for) {
+        omit.push(cell);
+        lines.push(format!("  note: {note}"));
+    }
     if m.toolchains.is_empty() && m.archs.is_empty() && m.lang_axis == LangAxis::Off {
-        omit = d.omit;
+        omit.extend(d.omit);
         for n in d.omit_notes {
             lines.push(format!("  note: {n}"));
         }
@@ -1749,6 +1763,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         generator_version: crate::gen::GENERATOR_VERSION,
         known: known_issues(a.known.as_deref(), a.no_known)?,
         emulated_cpus: a.m.emulated_cpus,
+        compile_archs: ArchSel::expand(&a.m.compile_archs),
         omit,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
@@ -1789,6 +1804,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         generator_version: crate::gen::GENERATOR_VERSION,
         known: Vec::new(),
         emulated_cpus: a.m.emulated_cpus,
+        compile_archs: Vec::new(),
         omit: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are

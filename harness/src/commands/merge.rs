@@ -182,6 +182,11 @@ pub fn merge(
                 merged.archs.push(*a);
             }
         }
+        for a in &p.compile_archs {
+            if !merged.compile_archs.contains(a) {
+                merged.compile_archs.push(*a);
+            }
+        }
         if let (Programs::Generated { count: c, .. }, Programs::Generated { count: m, .. }) =
             (&p.programs, &mut merged.programs)
         {

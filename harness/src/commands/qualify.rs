@@ -93,6 +93,7 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         generator_version: crate::gen::GENERATOR_VERSION,
         known: req.known.clone(),
         emulated_cpus: req.emulated_cpus,
+        compile_archs: Vec::new(),
         omit: Vec::new(),
     };
     let mut parts = Vec::new();

@@ -442,7 +442,7 @@ mod tests {
         assert!(e.contains("expect.toml"), "{e}");
         let e = entry(
             t.path(),
-            "description = \"x\"\n[[expect]]\narchs=[\"mips\"]\noutcome = [\"ok\"]\n",
+            "description = \"x\"\n[[expect]]\narchs=[\"sparc64\"]\noutcome = [\"ok\"]\n",
         )
         .unwrap_err()
         .to_string();

@@ -140,19 +140,107 @@ impl Executor {
     }
 }
 
-/// The qemu-user binary name for an arch.
-fn qemu_names(arch: Arch) -> &'static [&'static str] {
-    match arch {
-        Arch::Arm64 => &["qemu-aarch64-static", "qemu-aarch64"],
-        Arch::Amd64 => &["qemu-x86_64-static", "qemu-x86_64"],
-    }
+/// The qemu-user binary names for an arch (Debian's `-static` first).
+fn qemu_names(arch: Arch) -> [String; 2] {
+    let base = match arch {
+        Arch::Amd64 => "x86_64",
+        Arch::Arm64 => "aarch64",
+        Arch::I386 => "i386",
+        Arch::Arm => "arm",
+        Arch::Loong64 => "loongarch64",
+        Arch::Mips => "mips",
+        Arch::Mipsle => "mipsel",
+        Arch::Mips64 => "mips64",
+        Arch::Mips64le => "mips64el",
+        Arch::Ppc64 => "ppc64",
+        Arch::Ppc64le => "ppc64le",
+        Arch::Riscv64 => "riscv64",
+        Arch::S390x => "s390x",
+    };
+    [format!("qemu-{base}-static"), format!("qemu-{base}")]
 }
 
-fn env_override(arch: Arch) -> &'static str {
-    match arch {
-        Arch::Arm64 => "DIVERGO_QEMU_AARCH64",
-        Arch::Amd64 => "DIVERGO_QEMU_X86_64",
+/// The variable that names an arch's emulator: `DIVERGO_QEMU_AARCH64`,
+/// `DIVERGO_QEMU_MIPSEL`, ... (the qemu name, upper case).
+fn env_override(arch: Arch) -> String {
+    let [_, name] = qemu_names(arch);
+    format!("DIVERGO_{}", name.to_uppercase().replace('-', "_"))
+}
+
+/// A 96-byte static i386 ELF executable that exits with status 7
+/// (`mov eax,1; mov ebx,7; int 0x80`): whether the kernel runs 32-bit x86
+/// binaries (IA-32 emulation) is found by running it, not assumed.
+const I386_PROBE: [u8; 96] = {
+    let mut b = [0u8; 96];
+    let head: [u8; 52] = [
+        0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, // e_ident
+        2, 0, 3, 0, // ET_EXEC, EM_386
+        1, 0, 0, 0, // e_version
+        0x54, 0x80, 0x04, 0x08, // e_entry 0x08048054
+        52, 0, 0, 0, // e_phoff
+        0, 0, 0, 0, // e_shoff
+        0, 0, 0, 0, // e_flags
+        52, 0, 32, 0, 1, 0, // e_ehsize, e_phentsize, e_phnum
+        0, 0, 0, 0, 0, 0, // e_shentsize, e_shnum, e_shstrndx
+    ];
+    let phdr: [u8; 32] = [
+        1, 0, 0, 0, // PT_LOAD
+        0, 0, 0, 0, // p_offset
+        0x00, 0x80, 0x04, 0x08, // p_vaddr
+        0x00, 0x80, 0x04, 0x08, // p_paddr
+        96, 0, 0, 0, // p_filesz
+        96, 0, 0, 0, // p_memsz
+        5, 0, 0, 0, // PF_R | PF_X
+        0, 0x10, 0, 0, // p_align
+    ];
+    let code: [u8; 12] = [
+        0xb8, 1, 0, 0, 0, // mov eax, 1 (exit)
+        0xbb, 7, 0, 0, 0, // mov ebx, 7
+        0xcd, 0x80, // int 0x80
+    ];
+    let mut i = 0;
+    while i < 52 {
+        b[i] = head[i];
+        i += 1;
     }
+    while i < 84 {
+        b[i] = phdr[i - 52];
+        i += 1;
+    }
+    while i < 96 {
+        b[i] = code[i - 84];
+        i += 1;
+    }
+    b
+};
+
+/// Whether this host runs 386 binaries natively: an x86-64 host whose
+/// kernel runs [`I386_PROBE`]. Asked once per process.
+pub fn native_386() -> Result<(), String> {
+    static ANSWER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    ANSWER
+        .get_or_init(|| {
+            if Arch::host() != Some(Arch::Amd64) {
+                return Err(format!(
+                    "the host is {}, not x86-64",
+                    std::env::consts::ARCH
+                ));
+            }
+            let dir = tempfile::tempdir().map_err(|e| format!("no temporary dir: {e}"))?;
+            let probe = dir.path().join("probe-386");
+            std::fs::write(&probe, I386_PROBE).map_err(|e| format!("cannot write a probe: {e}"))?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("cannot make the probe executable: {e}"))?;
+            match Command::new(&probe).status() {
+                Ok(s) if s.code() == Some(7) => Ok(()),
+                Ok(s) => Err(format!("a 32-bit x86 probe binary exited with {s}")),
+                Err(e) => Err(format!(
+                    "this x86-64 kernel does not run 32-bit x86 binaries (no IA-32 emulation: {e})"
+                )),
+            }
+        })
+        .clone()
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -187,17 +275,33 @@ pub fn detect(arch: Arch, mode: QemuMode) -> Result<Executor, String> {
             kind: ExecutorKind::Native,
         });
     }
-    let path = match std::env::var_os(env_override(arch)) {
+    let var = env_override(arch);
+    if arch == Arch::I386 && std::env::var_os(&var).is_none() {
+        // qemu-i386 (7.2) stops every Go program at start-up ("fatal:
+        // morestack on gsignal"): 386 runs natively or not at all.
+        return native_386()
+            .map(|()| Executor {
+                arch,
+                kind: ExecutorKind::Native,
+            })
+            .map_err(|why| {
+                format!(
+                    "386 does not run here: {why}; qemu-i386 cannot run Go programs (set {var} to \
+                     try another emulator)"
+                )
+            });
+    }
+    let names = qemu_names(arch);
+    let path = match std::env::var_os(&var) {
         Some(p) => PathBuf::from(p),
-        None => qemu_names(arch)
+        None => names
             .iter()
             .find_map(|n| find_in_path(n))
             .ok_or_else(|| {
                 format!(
-                    "no qemu-user for {arch} on this {} host ({} not found on PATH); install it with `apt-get install qemu-user-static` or set {}",
+                    "no qemu-user for {arch} on this {} host ({} not found on PATH); install it with `apt-get install qemu-user-static` or set {var}",
                     Arch::host().map(|a| a.to_string()).unwrap_or_else(|| std::env::consts::ARCH.to_string()),
-                    qemu_names(arch)[0],
-                    env_override(arch)
+                    names[0],
                 )
             })?,
     };

@@ -28,6 +28,10 @@ pub struct Cell {
     pub arch: Arch,
     /// `Err` = the executor is missing; the cell's runs are `infra`.
     pub executor: Result<Executor, String>,
+    /// Built (and judged by its build) but never run: a cell of
+    /// `--compile-arch`. Its build is the whole test, so it has no run
+    /// records, not even an `infra` one.
+    pub compile_only: bool,
 }
 
 impl Cell {
@@ -151,7 +155,11 @@ pub fn test_program(
         cells: &resolved,
         ..t
     };
-    let mut active: Vec<bool> = built.iter().map(Option::is_some).collect();
+    let mut active: Vec<bool> = built
+        .iter()
+        .zip(cells)
+        .map(|(b, c)| b.is_some() && !c.compile_only)
+        .collect();
     t.record_missing_executors(&mut active)?;
     let go_on = policy.runs_after(&t.records.lock().unwrap());
     if go_on {
@@ -386,13 +394,15 @@ impl<'a> ProgramTest<'a> {
                 // reproducible), so its scan is kept; a record of an older
                 // divergo without one gets it now.
                 let mut prev = prev.clone();
-                if prev.scan.is_none() && ok {
+                if prev.scan.is_none() && ok && cell.arch.scanned() {
                     prev.scan = Some(build::scan_facts(&bin));
                 }
                 self.emit(prev, false)?
             }
             _ => {
-                if ok {
+                // The static scan reads amd64 and arm64; other archs' builds
+                // carry no scan facts.
+                if ok && cell.arch.scanned() {
                     rec.scan = Some(build::scan_facts(&bin));
                 }
                 self.emit(rec, true)?

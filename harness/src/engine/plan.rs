@@ -6,7 +6,7 @@ use crate::engine::corpus;
 use crate::engine::executor::{self, QemuMode};
 use crate::engine::pipeline::{Cell, Program, TrialPolicy};
 use crate::engine::results;
-use crate::model::Arch;
+use crate::model::{Arch, ArchSel};
 use crate::oracle::findings;
 use crate::oracle::verdict;
 use crate::toolchain::registry::{self, Toolchain};
@@ -83,6 +83,12 @@ pub struct Plan {
     /// mid-function (`--emulated-cpus`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub emulated_cpus: u32,
+    /// Archs every program is only built for (`--compile-arch`): a cell per
+    /// toolchain and arch not in `archs`, judged by its build alone (an
+    /// internal compiler error, a build that does not finish, a build error
+    /// other cells do not show).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile_archs: Vec<Arch>,
     /// Cells of toolchains × archs the run leaves out, as `toolchain/arch`
     /// (the default matrix leaves out go1.14.1 under emulation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -92,8 +98,22 @@ pub struct Plan {
 impl Plan {
     /// The cells this plan runs: its toolchains × archs but the omitted ones.
     pub fn cells(&self, toolchains: &[Toolchain]) -> Vec<Cell> {
-        cells(toolchains, &self.archs, self.qemu_mode)
-            .into_iter()
+        let mut v = cells(toolchains, &self.archs, self.qemu_mode);
+        for tc in toolchains {
+            for &a in self
+                .compile_archs
+                .iter()
+                .filter(|a| !self.archs.contains(a))
+            {
+                v.push(Cell {
+                    toolchain: tc.clone(),
+                    arch: a,
+                    executor: Err("compile-only".into()),
+                    compile_only: true,
+                });
+            }
+        }
+        v.into_iter()
             .filter(|c| !self.omit.contains(&cell_name(&c.toolchain.name, c.arch)))
             .collect()
     }
@@ -287,6 +307,7 @@ pub fn cells(toolchains: &[Toolchain], archs: &[Arch], mode: QemuMode) -> Vec<Ce
                 toolchain: tc.clone(),
                 arch: *a,
                 executor: executors[a].clone(),
+                compile_only: false,
             });
         }
     }
@@ -396,6 +417,11 @@ pub struct DefaultMatrix {
     pub omit_notes: Vec<String>,
 }
 
+/// The archs of the default matrix: the two with native CI runners. The
+/// other eleven run when named (`--arch all`); see the README for what
+/// each costs.
+pub const DEFAULT_ARCHS: [Arch; 2] = [Arch::Amd64, Arch::Arm64];
+
 pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
     let host =
         Arch::host().ok_or_else(|| anyhow!("unsupported host arch {}", std::env::consts::ARCH))?;
@@ -410,7 +436,7 @@ pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
         );
     }
     let mut archs = vec![host];
-    for a in Arch::ALL.into_iter().filter(|&a| a != host) {
+    for a in DEFAULT_ARCHS.into_iter().filter(|&a| a != host) {
         match executor::detect(a, mode) {
             Ok(_) => archs.push(a),
             Err(why) => notes.push(format!("{a} is left out: {why}")),
@@ -438,6 +464,52 @@ pub fn default_matrix(home: &Path, mode: QemuMode) -> Result<DefaultMatrix> {
         omit,
         omit_notes,
     })
+}
+
+/// The archs a `--arch` list names, and a note for each that will not run:
+/// an arch that `all` brings in without an executor here is left out; a
+/// named one stays (its cells build, and their runs are `infra`).
+pub fn select_archs(sel: &[ArchSel], mode: QemuMode) -> (Vec<Arch>, Vec<String>) {
+    let all = sel.contains(&ArchSel::All);
+    let mut archs = Vec::new();
+    let mut notes = Vec::new();
+    for a in ArchSel::expand(sel) {
+        match executor::detect(a, mode) {
+            Ok(_) => archs.push(a),
+            Err(why) if all && !sel.contains(&ArchSel::One(a)) => {
+                notes.push(format!("{a} is left out: {why}"))
+            }
+            Err(why) => {
+                notes.push(format!("{a} builds but does not run: {why}"));
+                archs.push(a);
+            }
+        }
+    }
+    (archs, notes)
+}
+
+/// The cells of `toolchains` × `archs` that cannot exist: a toolchain
+/// older than the arch's linux port (loong64 before go1.19), each with the
+/// note that says so.
+pub fn unported_cells(toolchains: &[String], archs: &[Arch]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for t in toolchains {
+        let Some((1, minor)) = registry::minor_of(t) else {
+            continue;
+        };
+        for &a in archs {
+            if minor < a.first_go_minor() {
+                out.push((
+                    cell_name(t, a),
+                    format!(
+                        "{t} × {a} is left out: linux/{a} came in go1.{}",
+                        a.first_go_minor()
+                    ),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A new results directory name under ./divergo-runs/.
@@ -597,6 +669,15 @@ impl TrialPolicy for AdaptiveTrials {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn toolchains_older_than_a_port_have_no_cell_there() {
+        let tcs = vec!["go1.14.15".to_string(), "go1.25.14+noopt".to_string()];
+        let v = unported_cells(&tcs, &[Arch::Amd64, Arch::Loong64, Arch::Riscv64]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, "go1.14.15/loong64");
+        assert!(v[0].1.contains("came in go1.19"), "{}", v[0].1);
+    }
+
     #[test]
     fn shards_cover_every_program_exactly_once() {
         for n in 1..=7u32 {

@@ -26,7 +26,7 @@
 //! them.
 
 use super::src::{Src, Unit};
-use super::{pick, CaseCtx};
+use super::{pick, CaseCtx, WORD_MASK};
 use arbitrary::{Result, Unstructured};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -786,7 +786,11 @@ impl BigstackCase {
                     b.line(format!("x := i{recv_term}"));
                     for q in 0..cnt {
                         if q % 2 == 0 {
-                            b.line(format!("x = x*{} + {}", 31 + 2 * q as u32, k_const));
+                            b.line(format!(
+                                "x = (x*{} + {}) & {WORD_MASK}",
+                                31 + 2 * q as u32,
+                                k_const
+                            ));
                         } else {
                             b.line("x ^= x >> 7");
                         }
@@ -795,7 +799,7 @@ impl BigstackCase {
                 Hot::Spin(cnt) => {
                     b.line(format!("x := i{recv_term}"));
                     b.open(format!("for k := 0; k < {cnt}; k++ {{"));
-                    b.line("x = x*31 + k");
+                    b.line(format!("x = (x*31 + k) & {WORD_MASK}"));
                     b.close("}");
                 }
                 Hot::SmallArray => {
@@ -808,7 +812,7 @@ impl BigstackCase {
             if let Some(c) = &next_call {
                 b.line(format!("x += {c}"));
             }
-            b.line("return x");
+            b.line(format!("return x & {WORD_MASK}"));
             b.close("}");
         }
         // Rare path: the large array.
@@ -861,7 +865,7 @@ impl BigstackCase {
         if let Some(c) = &next_call {
             b.line(format!("x += {c}"));
         }
-        b.line("return x");
+        b.line(format!("return x & {WORD_MASK}"));
         let body = b.finish();
 
         match f.shape {

@@ -4,7 +4,7 @@
 
 use super::pick;
 use super::src::{Src, Unit};
-use super::CaseCtx;
+use super::{CaseCtx, WORD_MASK};
 use arbitrary::{Result, Unstructured};
 use serde::{Deserialize, Serialize};
 
@@ -299,7 +299,7 @@ impl ClosureCase {
         for (k, c) in self.captures.iter().enumerate() {
             match (c.kind, c.mutated) {
                 (CapKind::Int, true) => {
-                    s.line(format!("c{k} += y"));
+                    s.line(format!("c{k} = (c{k} + y) & {WORD_MASK}"));
                     s.line(format!("v ^= c{k}"));
                 }
                 (CapKind::Int, false) => s.line(format!("v += c{k}")),
@@ -307,23 +307,25 @@ impl ClosureCase {
                     let mask = n - 1;
                     s.line(format!("j{k} := y & {mask}"));
                     if m {
-                        s.line(format!("c{k}[j{k}] += int64(v)"));
+                        s.line(format!(
+                            "c{k}[j{k}] = (c{k}[j{k}] + int64(v)) & {WORD_MASK}"
+                        ));
                     }
                     s.line(format!("v += int(c{k}[j{k}])"));
                 }
                 (CapKind::Struct, true) => {
-                    s.line(format!("c{k}.n += y"));
+                    s.line(format!("c{k}.n = (c{k}.n + y) & {WORD_MASK}"));
                     s.line(format!("v ^= c{k}.n + c{k}.m"));
                 }
                 (CapKind::Struct, false) => s.line(format!("v += c{k}.n ^ c{k}.m")),
                 (CapKind::Ptr, true) => {
-                    s.line(format!("*c{k} += y"));
+                    s.line(format!("*c{k} = (*c{k} + y) & {WORD_MASK}"));
                     s.line(format!("v ^= *c{k}"));
                 }
                 (CapKind::Ptr, false) => s.line(format!("v += *c{k}")),
             }
         }
-        s.line("return v");
+        s.line(format!("return v & {WORD_MASK}"));
     }
 
     /// Emit `f{level}` (a closure of one int) into `s`, recursively.

@@ -88,8 +88,8 @@ impl Ty {
         }
     }
 
-    /// Bits. `int` and `uint` are 64 bits on amd64 and arm64, the only
-    /// architectures divergo builds for.
+    /// Bits. `int` and `uint` count as 64 (amd64, arm64): expressions never
+    /// compute in them (see `EXPR_TYS`), only indices and shift counts do.
     pub fn width(self) -> u32 {
         match self {
             Ty::I8 | Ty::U8 => 8,
@@ -433,8 +433,23 @@ pub const MAX_TRAPS: usize = 3;
 /// generator's 200).
 const MAX_FAST_LEN: usize = 150;
 
+/// The types expressions compute in: the fixed-width ones. `int` and
+/// `uint` are 32 bits on 386, arm and mips(le) and 64 elsewhere, so a value
+/// computed in them would mean different things on different archs; they
+/// stay for indices and shift counts, whose values are small.
+const EXPR_TYS: [Ty; 8] = [
+    Ty::I8,
+    Ty::I16,
+    Ty::I32,
+    Ty::I64,
+    Ty::U8,
+    Ty::U16,
+    Ty::U32,
+    Ty::U64,
+];
+
 fn arb_ty(u: &mut Unstructured) -> Result<Ty> {
-    Ok(*u.choose(&Ty::ALL)?)
+    Ok(*u.choose(&EXPR_TYS)?)
 }
 
 /// A tree of at most `depth` levels of operations; `root`: an operation,

@@ -52,7 +52,17 @@ use src::{Src, Unit};
 /// composite literals, maps of slices and two-entry goto loops, and runs
 /// under GC pressure like the other runtime families.
 /// 8: smith parameters are named q0.. (p0.. could be shadowed by a local).
-pub const GENERATOR_VERSION: u32 = 10;
+/// 9, 10: smith features (see CHANGELOG.md).
+/// 11: programs mean the same on every arch: expr computes in fixed-width
+/// types only, and the templates' `int` arithmetic is kept below 2^30
+/// ([`WORD_MASK`]), so 32-bit archs print the 64-bit archs' checksum.
+pub const GENERATOR_VERSION: u32 = 11;
+
+/// The mask that keeps an `int` the templates compute in below 2^30: the
+/// low bits of a sum or product do not depend on the width it wrapped at,
+/// so a value masked before any right shift, division or comparison is the
+/// same on 32-bit archs (386, arm, mips, mipsle) as on 64-bit ones.
+pub const WORD_MASK: &str = "0x3fffffff";
 
 /// How many PRNG bytes one seed expands to.
 pub const SEED_BYTES: usize = 64 * 1024;

@@ -624,9 +624,24 @@ pub fn run_findings_at(prog: &Program, recs: &[Record], alpha: f64) -> Vec<Findi
             .filter(|((tc, _), _)| split_noopt(tc).is_some())
             .flat_map(|(_, s)| s)
             .collect();
+        // Then a checksum of a natively run cell: an emulator is one more
+        // thing that can be wrong (two archs, one native, one under qemu).
+        let native_sums: BTreeSet<&String> = base
+            .iter()
+            .filter(|c| c.executor.ends_with("(native)"))
+            .filter_map(|c| sums.get(&(c.toolchain.clone(), c.arch)))
+            .flatten()
+            .collect();
         let reference = votes
             .iter()
-            .max_by_key(|(s, v)| (v.len(), noopt_sums.contains(*s), std::cmp::Reverse(**s)))
+            .max_by_key(|(s, v)| {
+                (
+                    v.len(),
+                    noopt_sums.contains(*s),
+                    native_sums.contains(*s),
+                    std::cmp::Reverse(**s),
+                )
+            })
             .map(|(s, _)| (*s).clone());
         let mut cells = base.clone();
         for c in &mut cells {

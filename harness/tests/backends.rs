@@ -1,0 +1,223 @@
+//! Every backend: executors per arch class with real builds and real runs
+//! (native amd64, 386 natively where the kernel runs it, riscv64 under
+//! plain qemu-user), the cross-arch output oracle, and compile-only cells.
+//! Every program here prints a checksum that is certain (no scheduling, no
+//! timing in it), so no test depends on chance.
+
+mod common;
+
+use common::{divergo, text, toolchain};
+use divergo::model::{Arch, Class};
+use serde_json::Value;
+use std::path::Path;
+
+/// A corpus entry `name` in `dir` whose checksum is a fixed FNV fold,
+/// changed by `plant` (Go statements run before it is printed).
+fn entry(dir: &Path, name: &str, plant: &str) {
+    let e = dir.join(name);
+    std::fs::create_dir_all(&e).unwrap();
+    std::fs::write(e.join("go.mod"), "module divergo.test/prog\n\ngo 1.14\n").unwrap();
+    std::fs::write(
+        e.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() {{\n\
+             \tvar h uint64 = 14695981039346656037\n\
+             \tfor i := uint64(0); i < 1000; i++ {{\n\t\th = (h ^ i) * 1099511628211\n\t}}\n\
+             \t_ = runtime.GOARCH\n\t{plant}\n\tfmt.Printf(\"checksum: %016x\\n\", h)\n}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        e.join("expect.toml"),
+        "description = \"a program whose checksum is certain\"\ntrials = 2\ntimeout_s = 60\n\n\
+         [[expect]]\noutcome = [\"ok\"]\n",
+    )
+    .unwrap();
+}
+
+/// `divergo run --corpus DIR --arch ARCHS --toolchains TC --json`: exit
+/// code, JSON summary, records, stderr.
+fn run(
+    corpus: &Path,
+    archs: &str,
+    tc: &str,
+    extra: &[&str],
+) -> (
+    Option<i32>,
+    Value,
+    Vec<divergo::engine::results::Record>,
+    String,
+) {
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
+        .args(["--trials", "2", "--opt-axis", "off", "--arch", archs])
+        .args(["--toolchains", tc])
+        .args(extra)
+        .arg("--corpus")
+        .arg(corpus)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
+    (o.status.code(), v, common::records(out.path()), err)
+}
+
+/// One program, three arch classes: amd64 native, 386 native (or, on a
+/// kernel without IA-32 emulation, a note in the matrix header and infra
+/// runs, never a failed run), riscv64 under plain qemu-user. Every run that
+/// runs prints the one checksum, and there is no finding.
+#[test]
+fn each_arch_class_runs_a_certain_program_alike() {
+    let tc = toolchain("go1.25").name;
+    let corpus = tempfile::tempdir().unwrap();
+    entry(corpus.path(), "fnv", "");
+    let (code, v, recs, err) = run(corpus.path(), "amd64,386,riscv64", &tc, &[]);
+    assert_eq!(code, Some(0), "{v}\n{err}");
+    assert!(v["findings"].as_array().unwrap().is_empty(), "{v}");
+    let native_386 = divergo::engine::executor::native_386().is_ok();
+    let mut sums = std::collections::BTreeSet::new();
+    for arch in [Arch::Amd64, Arch::I386, Arch::Riscv64] {
+        let runs = common::cell_runs(&recs, &tc, arch);
+        assert!(!runs.is_empty(), "{arch}: {err}");
+        if arch == Arch::I386 && !native_386 {
+            assert!(runs.iter().all(|r| r.outcome == Class::Infra), "{arch}");
+            assert!(err.contains("386 builds but does not run"), "{err}");
+            continue;
+        }
+        for r in &runs {
+            assert_eq!(r.outcome, Class::Ok, "{arch}: {}", r.signature);
+            sums.insert(r.checksum.clone().unwrap());
+        }
+        let label = &runs[0].executor;
+        match arch {
+            Arch::Riscv64 => assert!(
+                label.contains("qemu-user") && label.ends_with("plain)"),
+                "{label}"
+            ),
+            _ => assert_eq!(label, &format!("{arch} (native)")),
+        }
+    }
+    assert_eq!(sums.len(), 1, "{sums:?}");
+}
+
+/// A program that prints a different checksum on riscv64 on purpose (every
+/// run, certain) is one wrong-output finding of arch scope whose divergent
+/// cell is riscv64's; amd64 agrees with itself.
+#[test]
+fn an_arch_only_wrong_output_is_an_arch_finding() {
+    let tc = toolchain("go1.25").name;
+    let corpus = tempfile::tempdir().unwrap();
+    entry(
+        corpus.path(),
+        "fnv-riscv",
+        "if runtime.GOARCH == \"riscv64\" {\n\t\th ^= 1\n\t}",
+    );
+    let (code, v, _, err) = run(corpus.path(), "amd64,riscv64", &tc, &[]);
+    assert_eq!(code, Some(1), "{v}\n{err}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "wrong_output", "{}", f[0]);
+    assert_eq!(f[0]["scope"], "cross-arch", "{}", f[0]);
+    assert_eq!(
+        common::divergent(&f[0]),
+        vec![format!("{tc}/riscv64")],
+        "{}",
+        f[0]
+    );
+}
+
+/// Compile-only cells: `--compile-arch` builds every program for the named
+/// archs without running it. A compiler that dies only when it compiles for
+/// one arch (a fake go that stands for an internal compiler error of one
+/// backend) gives one build finding whose divergent cell is that arch's,
+/// and the compile-only cells have no run records. With the real compiler
+/// the same run has no finding.
+#[test]
+fn a_compile_only_ice_is_a_finding() {
+    let real = toolchain("go1.25");
+    let corpus = tempfile::tempdir().unwrap();
+    entry(corpus.path(), "fnv", "");
+
+    let (code, v, recs, err) = run(
+        corpus.path(),
+        "amd64",
+        &real.name,
+        &["--compile-arch", "s390x,mipsle"],
+    );
+    assert_eq!(code, Some(0), "{v}\n{err}");
+    for arch in [Arch::S390x, Arch::Mipsle] {
+        let builds: Vec<_> = recs
+            .iter()
+            .filter(|r| r.arch == arch && r.stage == divergo::engine::results::Stage::Build)
+            .collect();
+        assert_eq!(builds.len(), 1, "{arch}");
+        assert_eq!(
+            builds[0].outcome,
+            Class::Ok,
+            "{arch}: {}",
+            builds[0].signature
+        );
+        assert!(
+            common::cell_runs(&recs, &real.name, arch).is_empty(),
+            "{arch}"
+        );
+    }
+
+    // A go that compiles with the real one but, for GOARCH=s390x, dies as the
+    // compiler does on an internal error.
+    let home = tempfile::tempdir().unwrap();
+    let fake = common::fake_goroot(
+        "go1.25.99",
+        &format!(
+            "if [ \"$1\" = build ] && [ \"$GOARCH\" = s390x ]; then\n\
+             echo '# divergo.test/prog'\n\
+             echo './main.go:9:2: internal compiler error: panic: s390x lowering failed'\n\
+             exit 1\nfi\nGOROOT={} exec {} \"$@\"",
+            real.goroot.display(),
+            real.goroot.join("bin/go").display()
+        ),
+    );
+    common::register(home.path(), "go1.25.99", fake.path());
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .env("DIVERGO_HOME", home.path())
+        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
+        .args(["--trials", "2", "--opt-axis", "off", "--arch", "amd64"])
+        .args([
+            "--toolchains",
+            "go1.25.99",
+            "--compile-arch",
+            "s390x,mipsle",
+        ])
+        .arg("--corpus")
+        .arg(corpus.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
+    assert_eq!(o.status.code(), Some(1), "{v}\n{err}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "build", "{}", f[0]);
+    assert_eq!(
+        common::divergent(&f[0]),
+        vec!["go1.25.99/s390x".to_string()],
+        "{}",
+        f[0]
+    );
+    assert!(
+        f[0]["signature"]
+            .as_str()
+            .unwrap()
+            .contains("internal compiler error"),
+        "{}",
+        f[0]
+    );
+}
