@@ -15,6 +15,9 @@
 #   FAMILIES  comma list of template families (default: the default set)
 #   VET       1: also `go vet -shift=false` every program with both toolchains
 #             (slower; expr shifts past the width on purpose)
+#   ARCH32    a 32-bit GOARCH the newest toolchain also builds every program
+#             for, run natively (386) or under qemu-user (arm, mips, mipsle);
+#             its output must be the amd64 output (default 386; off: none)
 #   OUT       results directory (default: a new dir under ${TMPDIR:-/tmp})
 #   DIVERGO   the divergo binary (default: target/release/divergo, built if missing)
 #
@@ -37,6 +40,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 TIMEOUT=${TIMEOUT:-60}
 FAMILIES=${FAMILIES:-}
 VET=${VET:-0}
+ARCH32=${ARCH32:-386}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/divergo-gen-sweep.XXXXXX")}
 HOME_DIR=${DIVERGO_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/divergo}
 
@@ -71,10 +75,10 @@ if [ ! -x "$DIVERGO" ]; then
 fi
 "$DIVERGO" gen --help >/dev/null 2>&1 || die "$DIVERGO has no gen subcommand"
 
-mkdir -p "$OUT/work" "$OUT/failed" "$OUT/cache-old" "$OUT/cache-new"
-echo "gen-sweep: $SEEDS seeds from $FROM, $OLD_V vs $NEW_V, $JOBS jobs, timeout ${TIMEOUT}s -> $OUT" >&2
+mkdir -p "$OUT/work" "$OUT/failed" "$OUT/cache-old" "$OUT/cache-new" "$OUT/cache-32"
+echo "gen-sweep: $SEEDS seeds from $FROM, $OLD_V vs $NEW_V (and $NEW_V on ${ARCH32}), $JOBS jobs, timeout ${TIMEOUT}s -> $OUT" >&2
 
-export OLD_GOROOT NEW_GOROOT TIMEOUT VET OUT DIVERGO FAMILIES
+export OLD_GOROOT NEW_GOROOT TIMEOUT VET OUT DIVERGO FAMILIES ARCH32
 
 # One seed: generate, [vet,] build with both, run both, compare. Prints one
 # TSV line: seed status families old_rc new_rc old_ms new_ms detail
@@ -127,6 +131,22 @@ one_seed() {
     fi
     [ $status = ok ] || break
   done
+  # The same program on a 32-bit arch must print the same (generator >= 11).
+  if [ $status = ok ] && [ "$ARCH32" != off ]; then
+    local run32=() q=$ARCH32
+    case $ARCH32 in 386) ;; mipsle) q=mipsel ;; esac
+    [ "$ARCH32" = 386 ] || run32=("qemu-$q-static")
+    if ! (cd "$d" && env -i PATH=/usr/bin:/bin HOME="$d" GOROOT="$NEW_GOROOT" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+          GO111MODULE=on GOPROXY=off GOSUMDB=off CGO_ENABLED=0 GOOS=linux GOARCH="$ARCH32" \
+          GOCACHE="$OUT/cache-32" GOPATH="$d/gopath" "$NEW_GOROOT/bin/go" build -o prog-32 . >build-32.log 2>&1); then
+      status=build_error_$ARCH32; detail="$(head -c 300 "$d/build-32.log" | tr '\n\t' '  ')"
+    elif ! (cd "$d" && env -u GOMAXPROCS -u GOGC -u GODEBUG timeout -s KILL "$TIMEOUT" "${run32[@]}" ./prog-32 >out-32.txt 2>err-32.txt); then
+      status=exit_$ARCH32; detail="$(grep -m1 -E '^(fatal error|panic|SIG|unexpected|runtime)' "$d/err-32.txt" | head -c 200)"
+    elif ! cmp -s "$d/out-new.txt" "$d/out-32.txt"; then
+      status=mismatch_$ARCH32; detail="$(tail -1 "$d/out-new.txt") vs $ARCH32 $(tail -1 "$d/out-32.txt")"
+    fi
+    rm -f "$d/prog-32"
+  fi
   if [ $status = ok ] && ! cmp -s "$d/out-old.txt" "$d/out-new.txt"; then
     status=mismatch
     detail="$(tail -1 "$d/out-old.txt") vs $(tail -1 "$d/out-new.txt")"
@@ -194,8 +214,8 @@ bad=$(awk -F'\t' '$2!="ok" && $2!="known_52953" && $2!="old_miscompile"' "$R" | 
 if [ -n "$bad" ]; then
   echo "not clean (programs kept in $OUT/failed/):"
   echo "$bad" | awk -F'\t' '{printf "  seed %s: %s [%s] %s\n", $1, $2, $3, $8}'
-  rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new"
+  rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new" "$OUT/cache-32"
   exit 1
 fi
-rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new"
+rm -rf "$OUT/work" "$OUT/cache-old" "$OUT/cache-new" "$OUT/cache-32"
 echo "all $total seeds clean"
