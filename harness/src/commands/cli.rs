@@ -1804,7 +1804,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         generator_version: crate::gen::GENERATOR_VERSION,
         known: Vec::new(),
         emulated_cpus: a.m.emulated_cpus,
-        compile_archs: Vec::new(),
+        compile_archs: ArchSel::expand(&a.m.compile_archs),
         omit: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are
