@@ -135,6 +135,152 @@ impl FromStr for Arch {
     }
 }
 
+/// A way of building that exercises other compiler paths than the default
+/// build, for compile-only cells (`--compile-mode`). Each names the cell's
+/// toolchain as `NAME+<mode>` (e.g. `go1.27.4+ssacheck`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BuildMode {
+    /// `-gcflags=-d=ssa/check/on` (the program's package; the standard
+    /// library is not the program): the SSA checker turns a malformed
+    /// intermediate form into an internal compiler error.
+    #[serde(rename = "ssacheck")]
+    SsaCheck,
+    /// `-gcflags=all=-N -l`, built only (the `+noopt` cells also run).
+    #[serde(rename = "noopt-build")]
+    NooptBuild,
+    /// `-race` (needs cgo: amd64 on an x86-64 host only).
+    #[serde(rename = "race")]
+    Race,
+    /// `GOAMD64=v3` (go1.18 on; v1 is the default build).
+    #[serde(rename = "goamd64v3")]
+    Goamd64V3,
+    /// `GOARM64=v8.1` (go1.23 on; v8.0 is the default build).
+    #[serde(rename = "goarm64v8.1")]
+    Goarm64V81,
+    /// `GOARM=5` (software floating point).
+    #[serde(rename = "goarm5")]
+    Goarm5,
+    /// `GOARM=6`.
+    #[serde(rename = "goarm6")]
+    Goarm6,
+}
+
+impl BuildMode {
+    pub const ALL: [BuildMode; 7] = [
+        BuildMode::SsaCheck,
+        BuildMode::NooptBuild,
+        BuildMode::Race,
+        BuildMode::Goamd64V3,
+        BuildMode::Goarm64V81,
+        BuildMode::Goarm5,
+        BuildMode::Goarm6,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BuildMode::SsaCheck => "ssacheck",
+            BuildMode::NooptBuild => "noopt-build",
+            BuildMode::Race => "race",
+            BuildMode::Goamd64V3 => "goamd64v3",
+            BuildMode::Goarm64V81 => "goarm64v8.1",
+            BuildMode::Goarm5 => "goarm5",
+            BuildMode::Goarm6 => "goarm6",
+        }
+    }
+
+    /// Whether a build of `arch` in this mode exists with a toolchain of Go
+    /// minor `minor` (1.N): the arch has the knob, and the toolchain has it.
+    pub fn applies(self, arch: Arch, minor: u32) -> bool {
+        match self {
+            BuildMode::SsaCheck | BuildMode::NooptBuild => true,
+            BuildMode::Race => arch == Arch::Amd64 && Arch::host() == Some(Arch::Amd64),
+            BuildMode::Goamd64V3 => arch == Arch::Amd64 && minor >= 18,
+            BuildMode::Goarm64V81 => arch == Arch::Arm64 && minor >= 23,
+            BuildMode::Goarm5 | BuildMode::Goarm6 => arch == Arch::Arm,
+        }
+    }
+
+    /// Extra `go build` arguments.
+    pub fn build_args(self) -> Vec<String> {
+        match self {
+            BuildMode::SsaCheck => vec!["-gcflags=-d=ssa/check/on".into()],
+            BuildMode::NooptBuild => vec!["-gcflags=all=-N -l".into()],
+            BuildMode::Race => vec!["-race".into()],
+            _ => vec![],
+        }
+    }
+
+    /// Environment that replaces the build's own.
+    pub fn build_env(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            BuildMode::Race => vec![("CGO_ENABLED", "1")],
+            BuildMode::Goamd64V3 => vec![("GOAMD64", "v3")],
+            BuildMode::Goarm64V81 => vec![("GOARM64", "v8.1")],
+            BuildMode::Goarm5 => vec![("GOARM", "5")],
+            BuildMode::Goarm6 => vec![("GOARM", "6")],
+            _ => vec![],
+        }
+    }
+}
+
+impl fmt::Display for BuildMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BuildMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BuildMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown build mode {s:?} (expected {}, or all)",
+                    BuildMode::ALL.map(|m| m.name()).join(", ")
+                )
+            })
+    }
+}
+
+/// One item of a `--compile-mode` list: a mode, or `all`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeSel {
+    One(BuildMode),
+    All,
+}
+
+impl FromStr for ModeSel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "all" {
+            Ok(ModeSel::All)
+        } else {
+            s.parse().map(ModeSel::One)
+        }
+    }
+}
+
+impl ModeSel {
+    /// The modes a list names, in order, each once.
+    pub fn expand(sel: &[ModeSel]) -> Vec<BuildMode> {
+        let mut out = Vec::new();
+        for s in sel {
+            let add = match s {
+                ModeSel::One(m) => vec![*m],
+                ModeSel::All => BuildMode::ALL.to_vec(),
+            };
+            for m in add {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// One item of a `--arch` list: a GOARCH, or `all` for every one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArchSel {

@@ -220,4 +220,117 @@ fn a_compile_only_ice_is_a_finding() {
         "{}",
         f[0]
     );
+    // Its repro.sh builds each cell as the run did (the compile-only
+    // mipsle cell only builds) and reproduces it.
+    let repro = out
+        .path()
+        .join("findings")
+        .join(f[0]["id"].as_str().unwrap())
+        .join("repro.sh");
+    let o = std::process::Command::new("sh")
+        .arg(&repro)
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{err}");
+    assert!(
+        stdout.contains("mipsle: built (compile-only cell)"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("reproduced"), "{stdout}");
+}
+
+/// `--compile-mode`: every mode builds a program with the real compiler on
+/// the archs it applies to (and only there), with no finding; a compiler
+/// that fails only under the SSA checker gives one build finding on the
+/// `+ssacheck` cell, which its repro.sh reproduces with the same flags.
+#[test]
+fn compile_modes_build_where_they_apply_and_an_ssa_check_ice_is_a_finding() {
+    let real = toolchain("go1.25");
+    let corpus = tempfile::tempdir().unwrap();
+    entry(corpus.path(), "fnv", "");
+    let (code, v, recs, err) = run(
+        corpus.path(),
+        "amd64",
+        &real.name,
+        &["--compile-arch", "arm,arm64", "--compile-mode", "all"],
+    );
+    assert_eq!(code, Some(0), "{v}\n{err}");
+    let built = |mode: &str, arch: Arch| {
+        recs.iter()
+            .filter(|r| r.stage == divergo::engine::results::Stage::Build)
+            .filter(|r| r.toolchain == format!("{}+{mode}", real.name) && r.arch == arch)
+            .map(|r| r.outcome)
+            .collect::<Vec<_>>()
+    };
+    for (mode, arch) in [
+        ("ssacheck", Arch::Amd64),
+        ("ssacheck", Arch::Arm),
+        ("noopt-build", Arch::Arm64),
+        ("race", Arch::Amd64),
+        ("goamd64v3", Arch::Amd64),
+        ("goarm64v8.1", Arch::Arm64),
+        ("goarm5", Arch::Arm),
+        ("goarm6", Arch::Arm),
+    ] {
+        assert_eq!(built(mode, arch), vec![Class::Ok], "{mode}/{arch}: {err}");
+    }
+    for (mode, arch) in [
+        ("goarm5", Arch::Amd64),
+        ("goamd64v3", Arch::Arm),
+        ("race", Arch::Arm64),
+    ] {
+        assert!(built(mode, arch).is_empty(), "{mode}/{arch} has no cell");
+    }
+
+    let home = tempfile::tempdir().unwrap();
+    let fake = common::fake_goroot(
+        "go1.25.99",
+        &format!(
+            "case \"$*\" in *ssa/check/on*)\n\
+             echo '# divergo.test/prog'\n\
+             echo './main.go:9:2: internal compiler error: bad SSA: block b2 has no successor'\n\
+             exit 1;;\nesac\nGOROOT={} exec {} \"$@\"",
+            real.goroot.display(),
+            real.goroot.join("bin/go").display()
+        ),
+    );
+    common::register(home.path(), "go1.25.99", fake.path());
+    let out = tempfile::tempdir().unwrap();
+    let o = divergo()
+        .env("DIVERGO_HOME", home.path())
+        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
+        .args(["--trials", "2", "--opt-axis", "off", "--arch", "amd64"])
+        .args(["--toolchains", "go1.25.99", "--compile-mode", "ssacheck"])
+        .arg("--corpus")
+        .arg(corpus.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    let v: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
+    assert_eq!(o.status.code(), Some(1), "{v}\n{err}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v}");
+    assert_eq!(f[0]["kind"], "build", "{}", f[0]);
+    assert_eq!(
+        common::divergent(&f[0]),
+        vec!["go1.25.99+ssacheck/amd64".to_string()],
+        "{}",
+        f[0]
+    );
+    let repro = out
+        .path()
+        .join("findings")
+        .join(f[0]["id"].as_str().unwrap())
+        .join("repro.sh");
+    let o = std::process::Command::new("sh")
+        .arg(&repro)
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{err}");
+    assert!(stdout.trim_end().ends_with("reproduced"), "{stdout}");
 }

@@ -101,6 +101,7 @@ func main() {
             gopath: home().join("gopath"),
             timeout: Duration::from_secs(300),
             noopt: false,
+            mode: None,
         });
         assert_eq!(b.outcome.class, Class::Ok, "{}", b.log);
         for mode in [QemuMode::OneInsnPerTb, QemuMode::Plain] {

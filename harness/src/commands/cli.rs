@@ -7,7 +7,7 @@ use crate::error::{
     EXIT_USAGE,
 };
 use crate::exec;
-use crate::model::{Arch, ArchSel};
+use crate::model::{Arch, ArchSel, ModeSel};
 use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
@@ -319,6 +319,12 @@ struct MatrixArgs {
     /// do not show is a finding [default: none]
     #[arg(long = "compile-arch", value_delimiter = ',', value_name = "ARCHS")]
     compile_archs: Vec<ArchSel>,
+    /// Build modes every program is also built in, compile-only, comma-separated or `all`:
+    /// ssacheck (-d=ssa/check/on), noopt-build (-N -l), race (amd64 host), goamd64v3,
+    /// goarm64v8.1, goarm5, goarm6; each on the run and compile archs it applies to, as cells
+    /// NAME+<mode> [default: none]
+    #[arg(long = "compile-mode", value_delimiter = ',', value_name = "MODES")]
+    compile_modes: Vec<ModeSel>,
     /// Parallel builds and runs [default: number of cores]
     #[arg(long)]
     jobs: Option<usize>,
@@ -1764,6 +1770,7 @@ fn run_cmd(a: RunArgs) -> Result<i32> {
         known: known_issues(a.known.as_deref(), a.no_known)?,
         emulated_cpus: a.m.emulated_cpus,
         compile_archs: ArchSel::expand(&a.m.compile_archs),
+        compile_modes: ModeSel::expand(&a.m.compile_modes),
         omit,
     };
     let out_dir = a.m.out.clone().unwrap_or_else(plan::default_out_dir);
@@ -1805,6 +1812,7 @@ fn corpus_cmd(a: CorpusArgs) -> Result<i32> {
         known: Vec::new(),
         emulated_cpus: a.m.emulated_cpus,
         compile_archs: ArchSel::expand(&a.m.compile_archs),
+        compile_modes: ModeSel::expand(&a.m.compile_modes),
         omit: Vec::new(),
     };
     // Toolchains the user did not name and does not have (go1.14.1) are

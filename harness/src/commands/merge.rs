@@ -187,6 +187,11 @@ pub fn merge(
                 merged.compile_archs.push(*a);
             }
         }
+        for m in &p.compile_modes {
+            if !merged.compile_modes.contains(m) {
+                merged.compile_modes.push(*m);
+            }
+        }
         if let (Programs::Generated { count: c, .. }, Programs::Generated { count: m, .. }) =
             (&p.programs, &mut merged.programs)
         {

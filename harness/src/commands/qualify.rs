@@ -94,6 +94,7 @@ pub fn qualify(req: &Request, out: &Path, opts: &Options) -> Result<Qualificatio
         known: req.known.clone(),
         emulated_cpus: req.emulated_cpus,
         compile_archs: Vec::new(),
+        compile_modes: Vec::new(),
         omit: Vec::new(),
     };
     let mut parts = Vec::new();

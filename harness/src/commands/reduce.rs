@@ -196,6 +196,7 @@ fn compile(rep: &Reproduction, dir: &Path, prog: &Program) -> Result<Result<Stri
             gopath: home.join("gopath"),
             timeout: Duration::from_secs(120),
             noopt: cell.toolchain.noopt,
+            mode: cell.toolchain.mode,
         });
         if r.outcome.class == Class::Ok {
             return Ok(Ok(src));

@@ -24,6 +24,8 @@ pub struct BuildRequest {
     pub timeout: Duration,
     /// Optimisation and inlining off (`-gcflags=all=-N -l`).
     pub noopt: bool,
+    /// A compile-only build mode (its flags and environment).
+    pub mode: Option<crate::model::BuildMode>,
 }
 
 #[derive(Clone, Debug)]
@@ -38,7 +40,7 @@ pub struct BuildResult {
 /// The environment of `go build` (complete: nothing else is inherited).
 pub fn build_env(req: &BuildRequest) -> Vec<(String, String)> {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
-    vec![
+    let mut env: Vec<(String, String)> = vec![
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
         ("HOME".into(), home),
         ("GOROOT".into(), req.goroot.display().to_string()),
@@ -55,7 +57,12 @@ pub fn build_env(req: &BuildRequest) -> Vec<(String, String)> {
         ("GOOS".into(), "linux".into()),
         ("GOARCH".into(), req.arch.goarch().into()),
         ("TMPDIR".into(), std::env::temp_dir().display().to_string()),
-    ]
+    ];
+    for (k, v) in req.mode.map(|m| m.build_env()).unwrap_or_default() {
+        env.retain(|(key, _)| key != k);
+        env.push((k.into(), v.into()));
+    }
+    env
 }
 
 /// Build the program. Never panics; every problem becomes an outcome.
@@ -78,6 +85,9 @@ pub fn build(req: &BuildRequest) -> BuildResult {
     if req.noopt {
         spec.args
             .push(crate::toolchain::registry::NOOPT_GCFLAGS.into());
+    }
+    if let Some(m) = req.mode {
+        spec.args.extend(m.build_args());
     }
     spec.args
         .extend(["-o".into(), req.out.display().to_string(), ".".into()]);

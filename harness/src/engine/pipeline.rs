@@ -361,6 +361,7 @@ impl<'a> ProgramTest<'a> {
                 gopath: cfg.home.join("gopath"),
                 timeout: cfg.build_timeout,
                 noopt: cell.toolchain.noopt,
+                mode: cell.toolchain.mode,
             })
         } else {
             build::BuildResult {

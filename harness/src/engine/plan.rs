@@ -6,7 +6,7 @@ use crate::engine::corpus;
 use crate::engine::executor::{self, QemuMode};
 use crate::engine::pipeline::{Cell, Program, TrialPolicy};
 use crate::engine::results;
-use crate::model::{Arch, ArchSel};
+use crate::model::{Arch, ArchSel, BuildMode};
 use crate::oracle::findings;
 use crate::oracle::verdict;
 use crate::toolchain::registry::{self, Toolchain};
@@ -89,6 +89,11 @@ pub struct Plan {
     /// other cells do not show).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compile_archs: Vec<Arch>,
+    /// Build modes every program is also built in, compile-only
+    /// (`--compile-mode`): a cell `NAME+<mode>` per plain toolchain and
+    /// each arch (run or compile-only) the mode applies to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile_modes: Vec<BuildMode>,
     /// Cells of toolchains × archs the run leaves out, as `toolchain/arch`
     /// (the default matrix leaves out go1.14.1 under emulation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,6 +116,33 @@ impl Plan {
                     executor: Err("compile-only".into()),
                     compile_only: true,
                 });
+            }
+        }
+        let mut built_for = self.archs.clone();
+        built_for.extend(
+            self.compile_archs
+                .iter()
+                .filter(|a| !self.archs.contains(a)),
+        );
+        for tc in toolchains
+            .iter()
+            .filter(|t| t.lang.is_none() && !t.noopt && t.mode.is_none())
+        {
+            let minor = registry::minor_of(&tc.name)
+                .or_else(|| registry::minor_of(&tc.version))
+                .map_or(0, |(_, m)| m);
+            for &m in &self.compile_modes {
+                for &a in built_for
+                    .iter()
+                    .filter(|a| m.applies(**a, minor) && a.first_go_minor() <= minor)
+                {
+                    v.push(Cell {
+                        toolchain: registry::with_mode(tc, m),
+                        arch: a,
+                        executor: Err("compile-only".into()),
+                        compile_only: true,
+                    });
+                }
             }
         }
         v.into_iter()
@@ -265,6 +297,14 @@ pub fn resolve_toolchains(home: &Path, names: &[String]) -> Result<Vec<Toolchain
                 bail!("{n}: an unoptimised cell is of a plain toolchain (such as go1.25.14+noopt)");
             }
             let tc = registry::with_noopt(&tc);
+            if !out.iter().any(|t| t.name == tc.name) {
+                out.push(tc);
+            }
+            continue;
+        }
+        if let Some((base, mode)) = registry::split_mode(n) {
+            let tc = resolve_toolchains(home, &[base.to_string()])?.remove(0);
+            let tc = registry::with_mode(&tc, mode);
             if !out.iter().any(|t| t.name == tc.name) {
                 out.push(tc);
             }

@@ -74,22 +74,29 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 divergent_failed=0
 clean_failed=0
 clean_ran=0
-# cell NAME GOROOT GOARCH DIVERGENT TIMEOUT RUNNER_ENV RUNNER -- RUN_ENV...
+# cell NAME GOROOT GOARCH DIVERGENT TIMEOUT RUNNER_ENV RUNNER BUILD_ENV BUILD_ARGS -- RUN_ENV...
+# (BUILD_ENV and BUILD_ARGS are lists separated by |: `-gcflags=all=-N -l` has a space)
 cell() {
   name=$1 goroot=$2 goarch=$3 divergent=$4 timeout=$5 runner_env=$6 runner=$7
-  shift 8
+  build_env=$8 build_args=$9
+  shift 10
   var=GOROOT_$(echo "$name" | tr . _)
   eval "override=\${$var:-}"
   [ -n "$override" ] && goroot=$override
   bin="$tmp/prog-$name-$goarch"
   mkdir -p "$tmp/src" "$tmp/cache-$name" && cp "$here/main.go" "$here/go.mod" "$tmp/src/"
-  if ! (cd "$tmp/src" && env -i PATH=/usr/bin:/bin HOME="$tmp" GOROOT="$goroot" \
+  if ! (cd "$tmp/src" && IFS='|' && set -f && env -i PATH=/usr/bin:/bin HOME="$tmp" GOROOT="$goroot" \
       GOPATH="$tmp/gopath" GOCACHE="$tmp/cache-$name" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
       GO111MODULE=on GOENV=off GOPROXY=off GOSUMDB=off CGO_ENABLED=0 GOOS=linux \
-      GOARCH="$goarch" "$goroot/bin/go" build -o "$bin" . ) >"$tmp/build.log" 2>&1; then
+      GOARCH="$goarch" $build_env "$goroot/bin/go" build $build_args -o "$bin" . ) >"$tmp/build.log" 2>&1; then
     echo "$name/$goarch: build failed:"; head -n 5 "$tmp/build.log"
     [ "$divergent" = 1 ] && divergent_failed=$((divergent_failed + 1))
     [ "$divergent" = 0 ] && clean_failed=$((clean_failed + 1))
+    return
+  fi
+  # A compile-only cell (timeout 0) is judged by its build alone.
+  if [ "$timeout" = 0 ]; then
+    echo "$name/$goarch: built (compile-only cell)"
     return
   fi
   fails=0
@@ -172,9 +179,20 @@ cell() {
             }
             _ => (String::new(), String::new()),
         };
+        let timeout = if cell.compile_only { 0 } else { timeout };
+        // How the cell builds: unoptimised, or in a compile-only mode.
+        let mut build_args: Vec<String> = Vec::new();
+        let mut build_env: Vec<String> = Vec::new();
+        if cell.toolchain.noopt {
+            build_args.push(crate::toolchain::registry::NOOPT_GCFLAGS.into());
+        }
+        if let Some(m) = cell.toolchain.mode {
+            build_args.extend(m.build_args());
+            build_env.extend(m.build_env().iter().map(|(k, v)| format!("{k}={v}")));
+        }
         let _ = writeln!(
             s,
-            "# {}\ncell {} {} {} {} {} {} {} -- {}",
+            "# {}\ncell {} {} {} {} {} {} {} {} {} -- {}",
             cell.executor_label(),
             shell_quote(&c.toolchain),
             shell_quote(&cell.toolchain.goroot.display().to_string()),
@@ -183,6 +201,8 @@ cell() {
             timeout,
             shell_quote(&runner_env),
             shell_quote(&runner),
+            shell_quote(&build_env.join("|")),
+            shell_quote(&build_args.join("|")),
             env.join(" ")
         );
     }

@@ -95,6 +95,10 @@ pub struct Toolchain {
     /// toolchain, named `NAME+noopt`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub noopt: bool,
+    /// Programs are built in this mode (`NAME+<mode>`), in compile-only
+    /// cells (`--compile-mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::model::BuildMode>,
 }
 
 /// The suffix that names a toolchain's language-version cell.
@@ -120,10 +124,29 @@ pub fn with_noopt(tc: &Toolchain) -> Toolchain {
     }
 }
 
+/// The toolchain `tc` as the compile-only cell that builds in `mode`,
+/// named `NAME+<mode>`.
+pub fn with_mode(tc: &Toolchain, mode: crate::model::BuildMode) -> Toolchain {
+    Toolchain {
+        name: format!("{}+{mode}", tc.name),
+        mode: Some(mode),
+        ..tc.clone()
+    }
+}
+
+/// `go1.27.4+ssacheck`: the toolchain's name and its build mode. `None`
+/// for any other name.
+pub fn split_mode(name: &str) -> Option<(&str, crate::model::BuildMode)> {
+    let (base, m) = name.rsplit_once('+')?;
+    Some((base, m.parse().ok()?))
+}
+
 /// The toolchain a cell name is a variant of: `go1.25.14` for
-/// `go1.25.14+noopt`, `go1.23.12+lang1.22` or `go1.25.14`.
+/// `go1.25.14+noopt`, `go1.23.12+lang1.22`, `go1.27.4+ssacheck` or
+/// `go1.25.14`.
 pub fn base_name(name: &str) -> &str {
     let name = split_noopt(name).unwrap_or(name);
+    let name = split_mode(name).map_or(name, |(b, _)| b);
     split_lang(name).map_or(name, |(b, _)| b)
 }
 
@@ -433,6 +456,7 @@ pub fn register_user(home: &Path, name: &str, goroot: &Path) -> Result<Toolchain
         problem: None,
         lang: None,
         noopt: false,
+        mode: None,
     };
     write_meta(home, &tc)?;
     Ok(tc)
@@ -567,6 +591,7 @@ pub fn install_from_proxy(
         problem: None,
         lang: None,
         noopt: false,
+        mode: None,
     };
     write_meta(home, &tc)?;
     Ok((tc, true))
@@ -796,6 +821,7 @@ mod lang_tests {
             problem: None,
             lang: None,
             noopt: false,
+            mode: None,
         }
     }
 

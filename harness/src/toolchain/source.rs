@@ -382,6 +382,7 @@ fn built_toolchain(name: &str, version: &str, goroot: PathBuf, info: BuildInfo) 
         problem: None,
         lang: None,
         noopt: false,
+        mode: None,
     }
 }
 
