@@ -1633,6 +1633,30 @@ fn run_matrix(m: &MatrixArgs) -> Result<Matrix> {
             lines.push(format!("  note: {n}"));
         }
     }
+    let compile_archs: Vec<String> = ArchSel::expand(&m.compile_archs)
+        .into_iter()
+        .filter(|a| !archs.contains(a))
+        .map(|a| a.to_string())
+        .collect();
+    let modes: Vec<String> = ModeSel::expand(&m.compile_modes)
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    if !compile_archs.is_empty() || !modes.is_empty() {
+        lines.push(format!(
+            "compile-only cells (built, not run): {}{}",
+            if compile_archs.is_empty() {
+                "no other archs".to_string()
+            } else {
+                compile_archs.join(", ")
+            },
+            if modes.is_empty() {
+                String::new()
+            } else {
+                format!("; modes {} where each applies", modes.join(", "))
+            }
+        ));
+    }
     for n in &arch_notes {
         lines.push(format!("  note: {n}"));
     }

@@ -395,15 +395,19 @@ impl<'a> ProgramTest<'a> {
                 // reproducible), so its scan is kept; a record of an older
                 // divergo without one gets it now.
                 let mut prev = prev.clone();
-                if prev.scan.is_none() && ok && cell.arch.scanned() {
+                if prev.scan.is_none() && ok && cell.arch.scanned() && cell.toolchain.mode.is_none()
+                {
                     prev.scan = Some(build::scan_facts(&bin));
                 }
                 self.emit(prev, false)?
             }
             _ => {
                 // The static scan reads amd64 and arm64; other archs' builds
-                // carry no scan facts.
-                if ok && cell.arch.scanned() {
+                // carry no scan facts, nor do compile-mode builds (`+ssacheck`,
+                // `+noopt-build`, ...): their frames are laid out otherwise,
+                // and a window the mode lacks would make a known window look
+                // like a toolchain difference.
+                if ok && cell.arch.scanned() && cell.toolchain.mode.is_none() {
                     rec.scan = Some(build::scan_facts(&bin));
                 }
                 self.emit(rec, true)?
