@@ -72,8 +72,9 @@ fn script(name: &str) -> Command {
     c
 }
 
-fn shard(index: &str, arch: &str, out: &Path) {
+fn shard(index: &str, arch: &str, out: &Path, compile: &[(&str, &str)]) {
     let o = script("nightly-shard.sh")
+        .envs(compile.iter().copied())
         .env("SEED", "41")
         .env("SHARD", index)
         .env("ARCH", arch)
@@ -92,8 +93,15 @@ fn the_nightly_steps_run_here_two_shards_and_a_merge() {
     toolchain("go1.23.12");
     let tmp = tempfile::tempdir().unwrap();
     let shards = tmp.path().join("shards");
-    shard("1/2", "amd64", &shards.join("X64-1"));
-    shard("2/2", "arm64", &shards.join("ARM64-2"));
+    // The x86-64 runner also builds for another arch and in a mode,
+    // compile-only, as the workflow has it do for every one.
+    shard(
+        "1/2",
+        "amd64",
+        &shards.join("X64-1"),
+        &[("COMPILE_ARCH", "riscv64"), ("COMPILE_MODE", "ssacheck")],
+    );
+    shard("2/2", "arm64", &shards.join("ARM64-2"), &[]);
     let summary = tmp.path().join("step-summary.md");
     let out = tmp.path().join("nightly");
     let o = script("nightly-merge.sh")
@@ -116,8 +124,30 @@ fn the_nightly_steps_run_here_two_shards_and_a_merge() {
     );
     for r in &recs {
         let odd = r.program == "seed-41" || r.program == "seed-43";
+        let compile_only = r.arch.to_string() == "riscv64" || r.toolchain.ends_with("+ssacheck");
+        if compile_only {
+            assert!(
+                odd,
+                "{}: compile-only cells are the x86-64 shard's",
+                r.program
+            );
+            assert_eq!(r.stage, divergo::engine::results::Stage::Build, "{r:?}");
+            assert_eq!(r.outcome, divergo::model::Class::Ok, "{r:?}");
+            continue;
+        }
         let want = if odd { "amd64" } else { "arm64" };
         assert_eq!(r.arch.to_string(), want, "{}", r.program);
+    }
+    for cell in [
+        "go1.23.12/riscv64",
+        "go1.23.12+ssacheck/amd64",
+        "go1.23.12+ssacheck/riscv64",
+    ] {
+        assert!(
+            recs.iter()
+                .any(|r| format!("{}/{}", r.toolchain, r.arch) == cell && r.program == "seed-41"),
+            "no build of seed-41 in {cell}"
+        );
     }
     assert!(recs.iter().any(|r| r.executor.contains("qemu-user")));
     let step = std::fs::read_to_string(&summary).unwrap();
