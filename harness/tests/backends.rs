@@ -334,3 +334,60 @@ fn compile_modes_build_where_they_apply_and_an_ssa_check_ice_is_a_finding() {
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{err}");
     assert!(stdout.trim_end().ends_with("reproduced"), "{stdout}");
 }
+
+/// Without an emulator on PATH, `--arch all` runs what runs natively and
+/// says in the matrix header which archs it left out; a named arch without
+/// one builds, its runs are `infra`, and the header says so. Neither fails
+/// the run.
+#[test]
+fn a_missing_emulator_is_a_header_line_not_a_failure() {
+    let tc = toolchain("go1.25").name;
+    let corpus = tempfile::tempdir().unwrap();
+    entry(corpus.path(), "fnv", "");
+    let go = |archs: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = divergo()
+            .env("PATH", "/nonexistent")
+            .env_remove("DIVERGO_QEMU_RISCV64")
+            .env_remove("DIVERGO_QEMU_AARCH64")
+            .args(["run", "--no-triage", "--no-known", "--opt-axis", "off"])
+            .args(["--trials", "1", "--arch", archs, "--toolchains", &tc])
+            .arg("--corpus")
+            .arg(corpus.path())
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let (_, err) = text(&o);
+        (o.status.code(), err, common::records(out.path()))
+    };
+    let (code, err, recs) = go("all");
+    assert_eq!(code, Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("left out, no qemu-user"))
+        .unwrap_or_else(|| panic!("{err}"));
+    for a in ["arm64", "riscv64", "s390x", "mips64le", "loong64"] {
+        assert!(line.contains(a), "{line}");
+    }
+    assert!(
+        recs.iter()
+            .all(|r| r.arch == Arch::Amd64 || r.arch == Arch::I386),
+        "{err}"
+    );
+    assert!(recs
+        .iter()
+        .any(|r| r.arch == Arch::Amd64 && r.outcome == Class::Ok));
+
+    let (code, err, recs) = go("amd64,riscv64");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("riscv64 builds but does not run: no qemu-user for riscv64"),
+        "{err}"
+    );
+    let runs = common::cell_runs(&recs, &tc, Arch::Riscv64);
+    assert!(
+        !runs.is_empty() && runs.iter().all(|r| r.outcome == Class::Infra),
+        "{err}"
+    );
+}

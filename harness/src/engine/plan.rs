@@ -513,9 +513,15 @@ pub fn select_archs(sel: &[ArchSel], mode: QemuMode) -> (Vec<Arch>, Vec<String>)
     let all = sel.contains(&ArchSel::All);
     let mut archs = Vec::new();
     let mut notes = Vec::new();
+    let mut no_qemu = Vec::new();
     for a in ArchSel::expand(sel) {
         match executor::detect(a, mode) {
             Ok(_) => archs.push(a),
+            Err(why)
+                if all && !sel.contains(&ArchSel::One(a)) && why.starts_with("no qemu-user") =>
+            {
+                no_qemu.push(a.to_string())
+            }
             Err(why) if all && !sel.contains(&ArchSel::One(a)) => {
                 notes.push(format!("{a} is left out: {why}"))
             }
@@ -524,6 +530,17 @@ pub fn select_archs(sel: &[ArchSel], mode: QemuMode) -> (Vec<Arch>, Vec<String>)
                 archs.push(a);
             }
         }
+    }
+    if !no_qemu.is_empty() {
+        notes.insert(
+            0,
+            format!(
+                "left out, no qemu-user for them on this host: {} (install it with `apt-get \
+                 install qemu-user-static`, or name an emulator in DIVERGO_QEMU_<NAME>, e.g. \
+                 DIVERGO_QEMU_RISCV64)",
+                no_qemu.join(", ")
+            ),
+        );
     }
     (archs, notes)
 }
