@@ -138,13 +138,17 @@ impl Reproduction {
         } else {
             QemuMode::OneInsnPerTb
         };
+        // A compile-only cell of the finding is built again, never run.
+        let compile_only = format!("({})", crate::engine::pipeline::COMPILE_ONLY);
         let cells: Vec<_> = plan::cells(&tcs, &archs, mode)
             .into_iter()
-            .filter(|c| {
-                finding
+            .filter_map(|mut c| {
+                let f = finding
                     .cells
                     .iter()
-                    .any(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)
+                    .find(|f| f.toolchain == c.toolchain.name && f.arch == c.arch)?;
+                c.compile_only = f.executor.ends_with(&compile_only);
+                Some(c)
             })
             .collect();
         let max_trials = trials.unwrap_or_else(|| own_trials(&finding));

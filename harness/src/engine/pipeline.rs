@@ -21,6 +21,9 @@ use std::time::Duration;
 
 pub use crate::model::Program;
 
+/// The executor part of a compile-only cell's label: `ppc64 (compile-only)`.
+pub const COMPILE_ONLY: &str = "compile-only";
+
 /// One column of the matrix.
 #[derive(Clone, Debug)]
 pub struct Cell {
@@ -37,6 +40,7 @@ pub struct Cell {
 impl Cell {
     pub fn executor_label(&self) -> String {
         match &self.executor {
+            _ if self.compile_only => format!("{} ({COMPILE_ONLY})", self.arch),
             Ok(e) => e.label(),
             Err(_) => format!("{} (no executor)", self.arch),
         }
@@ -100,10 +104,14 @@ impl Config {
         jobs: usize,
         env: BTreeMap<String, String>,
     ) -> Config {
+        // `go build` runs in the program's source dir: a relative path
+        // (a finding dir given as `r1/findings/ID`) would put its binary
+        // somewhere else.
+        let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         Config {
-            home,
-            out_dir,
-            work_dir,
+            home: abs(home),
+            out_dir: abs(out_dir),
+            work_dir: abs(work_dir),
             jobs,
             env,
             timeout: Duration::from_secs(10),
