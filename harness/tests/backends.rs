@@ -238,6 +238,21 @@ fn a_compile_only_ice_is_a_finding() {
         "{stdout}"
     );
     assert!(stdout.trim_end().ends_with("reproduced"), "{stdout}");
+    // `divergo replay` of it, named by a relative path (go build runs in the
+    // program's dir, so a relative output path once lost every binary),
+    // rebuilds the compile-only cells without running them.
+    let o = divergo()
+        .env("DIVERGO_HOME", home.path())
+        .current_dir(out.path())
+        .args(["replay", "--trials", "1"])
+        .arg(format!("findings/{}", f[0]["id"].as_str().unwrap()))
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("s390x (compile-only): ice 1"), "{err}");
+    assert!(err.contains("mipsle (compile-only): no runs"), "{err}");
+    assert!(err.contains("reproduced"), "{err}");
 }
 
 /// `--compile-mode`: every mode builds a program with the real compiler on
