@@ -348,8 +348,8 @@ fn config_file_bad_input_is_one_line_with_file_and_line() {
         ),
         ("[nightlyy]\ncount = 1\n", "unknown section [nightlyy]"),
         (
-            "[run]\narch = [\"mips\"]\n",
-            "divergo.toml:2: invalid value 'mips' for '--arch",
+            "[run]\narch = [\"sparc64\"]\n",
+            "divergo.toml:2: invalid value 'sparc64' for '--arch",
         ),
         ("[run\n", "divergo.toml:1: invalid table header"),
         (
