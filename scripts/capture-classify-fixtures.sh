@@ -19,7 +19,7 @@
 # targets=<toolchain>/<arch>,... (restrict), env=K=V (extra environment),
 # rlimit_as=BYTES (address-space cap). `same=all|none|max:N` (how many
 # distinct signatures the program's fixtures may have; default all = 1) is
-# read by harness/tests/classify_fixtures.rs, not by this script.
+# read by harness/tests/it/classify_fixtures.rs, not by this script.
 #
 # Usage: scripts/capture-classify-fixtures.sh [program ...]
 # Re-runnable: a program's fixture directories are replaced on each capture.

@@ -18,6 +18,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The release test build and the programs the tests build need several GB;
+# a full disk shows up as a linker killed by SIGBUS, so say it first.
+mkdir -p target
+free_kib=$(df -Pk target | awk 'NR==2 {print $4}')
+if [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
+  echo "[test] warning: $((free_kib / 1024)) MiB free under target/; the suite needs about 8 GiB (a full disk fails the link with a bus error)" >&2
+fi
 echo "[test] cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "[test] cargo clippy" >&2

@@ -245,72 +245,59 @@ impl FromStr for BuildMode {
 }
 
 /// One item of a `--compile-mode` list: a mode, or `all`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModeSel {
-    One(BuildMode),
-    All,
-}
+pub type ModeSel = Sel<BuildMode>;
 
-impl FromStr for ModeSel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim() == "all" {
-            Ok(ModeSel::All)
-        } else {
-            s.parse().map(ModeSel::One)
-        }
-    }
-}
-
-impl ModeSel {
-    /// The modes a list names, in order, each once.
-    pub fn expand(sel: &[ModeSel]) -> Vec<BuildMode> {
-        let mut out = Vec::new();
-        for s in sel {
-            let add = match s {
-                ModeSel::One(m) => vec![*m],
-                ModeSel::All => BuildMode::ALL.to_vec(),
-            };
-            for m in add {
-                if !out.contains(&m) {
-                    out.push(m);
-                }
-            }
-        }
-        out
+impl Listed for BuildMode {
+    fn all() -> &'static [Self] {
+        &BuildMode::ALL
     }
 }
 
 /// One item of a `--arch` list: a GOARCH, or `all` for every one.
+pub type ArchSel = Sel<Arch>;
+
+impl Listed for Arch {
+    fn all() -> &'static [Self] {
+        &Arch::ALL
+    }
+}
+
+/// A value type whose every value a list item `all` stands for.
+pub trait Listed: Copy + PartialEq + FromStr<Err = String> + 'static {
+    fn all() -> &'static [Self];
+}
+
+/// One item of a list flag (`--arch`, `--compile-mode`): one value, or
+/// `all` for every one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArchSel {
-    One(Arch),
+pub enum Sel<T> {
+    One(T),
     All,
 }
 
-impl FromStr for ArchSel {
+impl<T: Listed> FromStr for Sel<T> {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.trim() == "all" {
-            Ok(ArchSel::All)
+            Ok(Sel::All)
         } else {
-            s.parse().map(ArchSel::One)
+            s.parse().map(Sel::One)
         }
     }
 }
 
-impl ArchSel {
-    /// The archs a list names, in order, each once.
-    pub fn expand(sel: &[ArchSel]) -> Vec<Arch> {
+impl<T: Listed> Sel<T> {
+    /// The values a list names, in order, each once.
+    pub fn expand(sel: &[Sel<T>]) -> Vec<T> {
         let mut out = Vec::new();
         for s in sel {
             let add = match s {
-                ArchSel::One(a) => vec![*a],
-                ArchSel::All => Arch::ALL.to_vec(),
+                Sel::One(v) => std::slice::from_ref(v),
+                Sel::All => T::all(),
             };
-            for a in add {
-                if !out.contains(&a) {
-                    out.push(a);
+            for v in add {
+                if !out.contains(v) {
+                    out.push(*v);
                 }
             }
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One shard of the nightly run, as .github/workflows/nightly.yml runs it (and
-# harness/tests/workflows.rs runs it locally). Environment:
+# harness/tests/it/workflows.rs runs it locally). Environment:
 #   SEED      first seed; the same on every runner of one nightly run
 #   SHARD     i/n
 #   ARCH      amd64 or arm64 (native on its own runner; under qemu elsewhere)

@@ -325,6 +325,13 @@ pub fn detect(arch: Arch, mode: QemuMode) -> Result<Executor, String> {
             text.lines().next().unwrap_or("")
         )
     })?;
+    // The scan reads only some archs' binaries; elsewhere `auto` has no
+    // window to look for and is plain from the start (and says so).
+    let mode = if mode == QemuMode::Auto && !arch.scanned() {
+        QemuMode::Plain
+    } else {
+        mode
+    };
     if mode == QemuMode::OneInsnPerTb && version < (7, 0, 0) {
         return Err(format!(
             "{} is qemu {}.{}: one-instruction-per-block mode needs qemu >= 7.0 (or use --qemu-mode plain)",

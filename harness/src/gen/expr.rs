@@ -60,6 +60,7 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// The fixed-width types first: `EXPR_TYS` is the first eight.
     pub const ALL: [Ty; 10] = [
         Ty::I8,
         Ty::I16,
@@ -437,19 +438,10 @@ const MAX_FAST_LEN: usize = 150;
 /// `uint` are 32 bits on 386, arm and mips(le) and 64 elsewhere, so a value
 /// computed in them would mean different things on different archs; they
 /// stay for indices and shift counts, whose values are small.
-const EXPR_TYS: [Ty; 8] = [
-    Ty::I8,
-    Ty::I16,
-    Ty::I32,
-    Ty::I64,
-    Ty::U8,
-    Ty::U16,
-    Ty::U32,
-    Ty::U64,
-];
+const EXPR_TYS: &[Ty] = Ty::ALL.split_at(8).0;
 
 fn arb_ty(u: &mut Unstructured) -> Result<Ty> {
-    Ok(*u.choose(&EXPR_TYS)?)
+    Ok(*u.choose(EXPR_TYS)?)
 }
 
 /// A tree of at most `depth` levels of operations; `root`: an operation,
@@ -794,7 +786,9 @@ impl Node {
             },
             Node::Shift { c, .. } => match c {
                 Count::Const(_) | Count::Near(_) => vec![t],
-                Count::Masked(..) => vec![t, Ty::Uint],
+                // The count's own tree computes in uint32: in `uint` its
+                // constants would not fit on a 32-bit arch.
+                Count::Masked(..) => vec![t, Ty::U32],
                 Count::Byte(..) => vec![t, Ty::U8],
             },
             Node::Conv(ct, _) => vec![*ct],

@@ -56,7 +56,7 @@ use src::{Src, Unit};
 /// 11: programs mean the same on every arch: expr computes in fixed-width
 /// types only, and the templates' `int` arithmetic is kept below 2^30
 /// ([`WORD_MASK`]), so 32-bit archs print the 64-bit archs' checksum.
-pub const GENERATOR_VERSION: u32 = 11;
+pub const GENERATOR_VERSION: u32 = 12;
 
 /// The mask that keeps an `int` the templates compute in below 2^30: the
 /// low bits of a sum or product do not depend on the width it wrapped at,

@@ -6,7 +6,7 @@
 //! The programs are the verdict fixtures (behaviour certain): on amd64,
 //! go125-hang hangs with go1.25.x only; the other three are clean there.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

@@ -14,7 +14,7 @@
 //! expectations accept any outcome, so that only the static ones decide),
 //! and fails a wrong one.
 
-mod common;
+use crate::common;
 
 use divergo::engine::executor::QemuMode;
 use divergo::engine::pipeline::{self, Config, FixedTrials};

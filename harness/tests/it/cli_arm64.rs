@@ -2,7 +2,7 @@
 //! arm64 program under qemu-user, the golang/go#73259 corpus entry on both
 //! archs, and a missing qemu as `infra`.
 
-mod common;
+use crate::common;
 use common::*;
 use divergo::engine::executor::{self, ExecutorKind, QemuMode};
 use divergo::engine::results::Stage;

@@ -14,7 +14,7 @@
 //! loop, crashed 28 of 30 on a loaded machine but 2 of 10 on an idle one, and
 //! this test once failed for it.)
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! run (each run reads its index from DIVERGO_STRESS_RUN), a real Go binary
 //! that hangs, and every stop condition.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! result. Each test does the fault for real: real signals, real kill -9, a
 //! real full filesystem, real concurrent processes.
 
-mod common;
+use crate::common;
 use common::*;
 use divergo::engine::results::{Record, Stage};
 use divergo::model::Class;

@@ -10,7 +10,7 @@
 //! Every outcome here is certain: the altered program panics on every run
 //! and the fakes fail every build, so no test depends on chance.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

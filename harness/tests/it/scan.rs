@@ -17,7 +17,7 @@
 //! NOTUSETMP), so its runtime never preempts there; `--ignore-unsafe-points`
 //! shows the split, and the test checks that too.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

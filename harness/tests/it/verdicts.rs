@@ -8,7 +8,7 @@
 //! reach significance the corrected threshold is 0.01/2 = 5e-3, so every
 //! verdict below follows from the programs alone.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

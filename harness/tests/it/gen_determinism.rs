@@ -414,6 +414,10 @@ const GOLDEN: &[(u32, &str)] = &[
         11,
         "d1d79d52c15e459d9c51293bde57bb2846679df30577b8b80596f794dc59ba8f",
     ),
+    (
+        12,
+        "29f601773993f007cf4e275420a1b9bd1744452beb1881a768e195b9269c5f7e",
+    ),
 ];
 
 /// Helper run in a child process by `cross_process_identical`: writes the
@@ -450,7 +454,7 @@ fn cross_process_identical() {
             .args([
                 "--ignored",
                 "--exact",
-                "print_programs_child",
+                "gen_determinism::print_programs_child",
                 "--test-threads",
                 "1",
             ])

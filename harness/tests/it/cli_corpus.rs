@@ -3,7 +3,7 @@
 //! leave nothing behind, crash signatures are stable, broken toolchains are
 //! `infra` while the other cells complete.
 
-mod common;
+use crate::common;
 use common::*;
 use divergo::engine::results::Stage;
 use divergo::model::{Arch, Class};

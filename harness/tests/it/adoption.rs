@@ -4,7 +4,7 @@
 //! what is new (real runs of programs whose behaviour is certain: their
 //! output is decided by `runtime.Version()`).
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

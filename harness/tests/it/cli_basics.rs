@@ -1,6 +1,6 @@
 //! The command line: help, bad input (one line, exit 2), toolchain listing.
 
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

@@ -3,7 +3,7 @@
 //! run here the way the workflow runs them: two shards, one per arch (arm64
 //! under qemu-user, as an x86-64 machine runs it), then the merge.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 use std::process::Command;

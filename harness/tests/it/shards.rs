@@ -8,7 +8,7 @@
 //! tests/fixtures/verdicts/README.md). Corpus runs take a fixed number of
 //! trials, so the records of the runs compared are the same set.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@
 //! answers to bad input. The probabilistic bugs are measured by scripts
 //! (scripts/bisect-commits-38023.sh, the README's bisect and reduce figures).
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! point: not a Go tree, no such ref, a name that is not the tree's version,
 //! a make.bash that fails, a build killed half-way.
 
-mod common;
+use crate::common;
 use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

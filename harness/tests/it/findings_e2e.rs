@@ -14,7 +14,7 @@
 //! - `replay` sizes its own budget to 0.99 power at the finding's lower-bound
 //!   rate (3 of 5 → 82 trials; at the measured rate ≈ 1e-9 to miss).
 
-mod common;
+use crate::common;
 use common::*;
 use std::process::Command;
 
