@@ -22,9 +22,10 @@ use crate::oracle::classify::bug_key;
 use crate::oracle::findings::Kind;
 use crate::oracle::windows;
 use crate::report::reproducer;
-use crate::toolchain::fetch::{self, go_version_cmp};
+use crate::toolchain::proxy;
 use crate::toolchain::registry::{self, ProxyConfig, Toolchain};
 use crate::toolchain::source;
+use crate::toolchain::version::go_version_cmp;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -565,7 +566,7 @@ pub fn releases_between(
         }
     }
     let (goos, goarch) = registry::host_goos_goarch()?;
-    let listed = fetch::list_toolchain_versions(&proxy.goproxy, goos, goarch)
+    let listed = proxy::list_toolchain_versions(&proxy.goproxy, goos, goarch)
         .map_err(|e| InfraError(format!("listing toolchain releases: {e:#}")))?;
     for v in &listed {
         if stable(v) && in_range(v) {
@@ -601,7 +602,7 @@ pub fn releases_between(
                 break;
             }
             if in_range(&v) && !out.contains(&v) {
-                let has = fetch::toolchain_available(&proxy.goproxy, goos, goarch, &v)
+                let has = proxy::toolchain_available(&proxy.goproxy, goos, goarch, &v)
                     .map_err(|e| InfraError(format!("probing {v}: {e:#}")))?;
                 if has {
                     out.insert(v);

@@ -1578,7 +1578,7 @@ fn with_axis(toolchains: Vec<String>, axis: LangAxis, suffix: &str) -> Vec<Strin
         LangAxis::Newest => toolchains
             .iter()
             .filter(|n| plain(n))
-            .max_by(|a, b| crate::toolchain::fetch::go_version_cmp(a, b))
+            .max_by(|a, b| crate::toolchain::version::go_version_cmp(a, b))
             .into_iter()
             .cloned()
             .collect(),

@@ -9,7 +9,7 @@
 //! $DIVERGO_HOME/locks/                             lock files shared by divergo processes
 //! ```
 //! A toolchain is either fetched from the Go module proxy (`golang.org/toolchain`,
-//! verified against the checksum database, see [`crate::toolchain::fetch`]), a GOROOT the
+//! verified against the checksum database, see [`crate::toolchain::proxy`]), a GOROOT the
 //! user registers (`go1.14.1=/path/to/goroot`), or built from a Go source archive
 //! or git checkout (see [`crate::toolchain::source`]). Every toolchain is checked by
 //! running its own `bin/go version`; a name that does not match what the binary
@@ -17,7 +17,7 @@
 //! file keeps the name the user gave it and must keep reporting the same devel
 //! version).
 
-use crate::toolchain::fetch;
+use crate::toolchain::proxy;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -394,7 +394,7 @@ pub fn all(home: &Path) -> Vec<Toolchain> {
             }
         }
     }
-    out.sort_by(|a, b| fetch::go_version_cmp(&a.name, &b.name));
+    out.sort_by(|a, b| crate::toolchain::version::go_version_cmp(&a.name, &b.name));
     out
 }
 
@@ -493,12 +493,12 @@ pub fn resolve_release(name: &str, cfg: &ProxyConfig) -> Result<String> {
         return Ok(name.to_string());
     }
     let (goos, goarch) = host_goos_goarch()?;
-    let versions = fetch::list_toolchain_versions(&cfg.goproxy, goos, goarch)?;
+    let versions = proxy::list_toolchain_versions(&cfg.goproxy, goos, goarch)?;
     let prefix = format!("{name}.");
     versions
         .iter()
         .filter(|v| v.starts_with(&prefix) && !v.contains("rc") && !v.contains("beta"))
-        .max_by(|a, b| fetch::go_version_cmp(a, b))
+        .max_by(|a, b| crate::toolchain::version::go_version_cmp(a, b))
         .cloned()
         .ok_or_else(|| anyhow!("the proxy serves no {name}.N toolchain for {goos}/{goarch}"))
 }
@@ -549,7 +549,7 @@ pub fn install_from_proxy(
     // We hold the lock: nobody else is fetching into this dir.
     remove_stale_fetch_temps(&dir);
     let (goos, goarch) = host_goos_goarch()?;
-    let req = fetch::FetchRequest {
+    let req = proxy::FetchRequest {
         go_version: name.to_string(),
         goos: goos.to_string(),
         goarch: goarch.to_string(),
@@ -558,7 +558,7 @@ pub fn install_from_proxy(
         gosumdb: cfg.gosumdb.clone(),
     };
     // A failed fetch leaves nothing behind: not even the (then empty) dir.
-    let report = match fetch::fetch_toolchain(&req, progress) {
+    let report = match proxy::fetch_toolchain(&req, progress) {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_dir(&dir);
@@ -572,11 +572,11 @@ pub fn install_from_proxy(
         bail!("the toolchain fetched for {name} reports {version}");
     }
     let sumdb = match &report.sumdb {
-        fetch::SumdbCheck::Verified { tree_size } => {
+        proxy::SumdbCheck::Verified { tree_size } => {
             format!("verified (tree size {tree_size})")
         }
-        fetch::SumdbCheck::Unreachable(why) => format!("unreachable: {why}"),
-        fetch::SumdbCheck::Off => "off".to_string(),
+        proxy::SumdbCheck::Unreachable(why) => format!("unreachable: {why}"),
+        proxy::SumdbCheck::Off => "off".to_string(),
     };
     let tc = Toolchain {
         name: name.to_string(),
@@ -666,7 +666,7 @@ pub fn find(home: &Path, name: &str) -> Option<Toolchain> {
         return all(home)
             .into_iter()
             .filter(|t| t.name.starts_with(&prefix) && valid_release_name(&t.name))
-            .max_by(|a, b| fetch::go_version_cmp(&a.name, &b.name));
+            .max_by(|a, b| crate::toolchain::version::go_version_cmp(&a.name, &b.name));
     }
     None
 }

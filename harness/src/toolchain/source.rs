@@ -26,7 +26,6 @@
 //! GOPATH, GOFLAGS or GOROOT_FINAL) comes from the caller.
 
 use crate::exec::{self, ExecSpec};
-use crate::toolchain::fetch;
 use crate::toolchain::registry::{self, BuildInfo, ProxyConfig, Source, Toolchain};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -786,19 +785,19 @@ pub fn choose_bootstrap(minor: u32, installed: &[String]) -> Option<String> {
     let fits: Vec<&String> = installed
         .iter()
         .filter(|n| registry::valid_release_name(n))
-        .filter(|n| fetch::go_version_cmp(n, &min) != std::cmp::Ordering::Less)
+        .filter(|n| crate::toolchain::version::go_version_cmp(n, &min) != std::cmp::Ordering::Less)
         .collect();
     let within = fits
         .iter()
         .filter(|n| release_minor(n).is_some_and(|m| m <= minor))
-        .max_by(|a, b| fetch::go_version_cmp(a, b));
+        .max_by(|a, b| crate::toolchain::version::go_version_cmp(a, b));
     if let Some(n) = within {
         return Some((*n).clone());
     }
     if minor >= 20 {
         return fits
             .iter()
-            .min_by(|a, b| fetch::go_version_cmp(a, b))
+            .min_by(|a, b| crate::toolchain::version::go_version_cmp(a, b))
             .map(|n| (*n).clone());
     }
     None
@@ -821,7 +820,7 @@ fn pick_bootstrap(
                 return Err(bad(format!("--bootstrap {b:?}: not a toolchain name")));
             }
             if registry::valid_release_name(b)
-                && fetch::go_version_cmp(b, &min) == std::cmp::Ordering::Less
+                && crate::toolchain::version::go_version_cmp(b, &min) == std::cmp::Ordering::Less
             {
                 return Err(bad(format!(
                     "--bootstrap {b}: a go1.{minor} tree needs {min} or later"

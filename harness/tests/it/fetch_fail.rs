@@ -7,7 +7,7 @@
 //! tampered with on the way); they need network access. The others are
 //! offline.
 
-use divergo::toolchain::fetch::{self, FetchRequest, SumdbCheck};
+use divergo::toolchain::proxy::{self, FetchRequest, SumdbCheck};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -165,7 +165,7 @@ fn h1_of_bytes(zip: &[u8]) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("z.zip");
     std::fs::write(&p, zip).unwrap();
-    fetch::h1_of_zip(&p).unwrap()
+    divergo::toolchain::modzip::h1_of_zip(&p).unwrap()
 }
 
 /// A proxy serving `zip` for go1.23.11 and forwarding the checksum database
@@ -200,8 +200,8 @@ fn request(parent: &Path, goproxy: &str, gosumdb: &str) -> FetchRequest {
     }
 }
 
-fn fetch(req: &FetchRequest) -> anyhow::Result<fetch::FetchReport> {
-    fetch::fetch_toolchain(req, &mut |_, _| {})
+fn fetch(req: &FetchRequest) -> anyhow::Result<proxy::FetchReport> {
+    proxy::fetch_toolchain(req, &mut |_, _| {})
 }
 
 /// Nothing at dest and no temporary files beside it.
@@ -213,7 +213,7 @@ fn assert_nothing_left(parent: &Path) {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-fn err_text(r: anyhow::Result<fetch::FetchReport>) -> String {
+fn err_text(r: anyhow::Result<proxy::FetchReport>) -> String {
     let msg = format!("{:#}", r.expect_err("fetch should fail"));
     eprintln!("error: {msg}");
     msg
@@ -371,7 +371,7 @@ fn closed_port_url() -> String {
 fn unreachable_sumdb_is_reported_and_install_proceeds() {
     let p = serving(fake_toolchain());
     let tmp = tempfile::tempdir().unwrap();
-    let gosumdb = format!("{} {}", fetch::SUM_GOLANG_ORG_KEY, closed_port_url());
+    let gosumdb = format!("{} {}", proxy::SUM_GOLANG_ORG_KEY, closed_port_url());
     let req = request(tmp.path(), &p.base, &gosumdb);
     let report = fetch(&req).unwrap();
     match &report.sumdb {
@@ -406,7 +406,7 @@ fn gosumdb_off_installs_with_exec_bits_and_go_mod() {
     let tmp = tempfile::tempdir().unwrap();
     let req = request(tmp.path(), &p.base, "off");
     let mut seen = Vec::new();
-    let report = fetch::fetch_toolchain(&req, &mut |d, t| seen.push((d, t))).unwrap();
+    let report = proxy::fetch_toolchain(&req, &mut |d, t| seen.push((d, t))).unwrap();
     assert_eq!(report.sumdb, SumdbCheck::Off);
     assert_eq!(report.h1, zip_h1);
     assert_eq!(report.bytes, zip_len);

@@ -3,7 +3,7 @@
 //! `go mod download -json` reports is what `h1_of_zip` must give.
 //! Offline; needs the host `go` (`$GO`, `go` in PATH, or /usr/local/go/bin/go).
 
-use divergo::toolchain::fetch::h1_of_zip;
+use divergo::toolchain::modzip::h1_of_zip;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! One toolchain download per run: go1.25.0 for the host (linux/amd64: ~64 MB,
 //! the smallest recent release). Needs network access to proxy.golang.org.
 
-use divergo::toolchain::fetch::{self, FetchRequest, SumdbCheck};
+use divergo::toolchain::proxy::{self, FetchRequest, SumdbCheck};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Instant;
@@ -41,7 +41,7 @@ fn fetch_real_toolchain_into_goroot() {
     let mut calls = 0u32;
     let mut last = (0u64, None);
     let start = Instant::now();
-    let report = fetch::fetch_toolchain(&req, &mut |done, total| {
+    let report = proxy::fetch_toolchain(&req, &mut |done, total| {
         calls += 1;
         assert!(done >= last.0, "progress went backwards");
         last = (done, total);
@@ -139,19 +139,19 @@ fn fetch_real_toolchain_into_goroot() {
     assert_eq!(names, vec!["goroot".to_string()]);
 
     // dest exists now: a second fetch is refused before downloading.
-    let err = fetch::fetch_toolchain(&req, &mut |_, _| {}).unwrap_err();
+    let err = proxy::fetch_toolchain(&req, &mut |_, _| {}).unwrap_err();
     assert!(format!("{err:#}").contains("already exists"), "{err:#}");
 }
 
 #[test]
 fn list_real_toolchain_versions() {
-    let v = fetch::list_toolchain_versions(PROXY, "linux", "amd64").unwrap();
+    let v = proxy::list_toolchain_versions(PROXY, "linux", "amd64").unwrap();
     assert!(v.len() > 100, "{v:?}");
     assert!(v.iter().any(|x| x.starts_with("go1.23.")), "{v:?}");
     assert!(v.iter().any(|x| x.starts_with("go1.25.")), "{v:?}");
     for w in v.windows(2) {
         assert_eq!(
-            fetch::go_version_cmp(&w[0], &w[1]),
+            divergo::toolchain::version::go_version_cmp(&w[0], &w[1]),
             std::cmp::Ordering::Less,
             "{} !< {}",
             w[0],
@@ -163,7 +163,7 @@ fn list_real_toolchain_versions() {
     let i10 = v.iter().position(|x| x == "go1.10").unwrap();
     assert!(i9 < i10);
     // Other platforms have their own lists.
-    let arm = fetch::list_toolchain_versions(PROXY, "linux", "arm64").unwrap();
+    let arm = proxy::list_toolchain_versions(PROXY, "linux", "arm64").unwrap();
     assert!(arm.iter().any(|x| x.starts_with("go1.25.")));
     assert_ne!(arm, v);
 
@@ -173,7 +173,7 @@ fn list_real_toolchain_versions() {
     if !v.iter().any(|x| x == "go1.23.11") {
         eprintln!("note: go1.23.11 is not in the proxy's @v/list");
     }
-    assert!(fetch::toolchain_available(PROXY, "linux", "amd64", "go1.23.11").unwrap());
-    assert!(fetch::toolchain_available(PROXY, "linux", "amd64", "go1.25.0").unwrap());
-    assert!(!fetch::toolchain_available(PROXY, "linux", "amd64", "go1.23.99").unwrap());
+    assert!(proxy::toolchain_available(PROXY, "linux", "amd64", "go1.23.11").unwrap());
+    assert!(proxy::toolchain_available(PROXY, "linux", "amd64", "go1.25.0").unwrap());
+    assert!(!proxy::toolchain_available(PROXY, "linux", "amd64", "go1.23.99").unwrap());
 }
