@@ -9,7 +9,7 @@
 //! unknown (it does not build, fails differently, or ran out of trials):
 //! unknown points are skipped and widen the boundary, never guessed.
 
-use crate::engine::bisect::{clean_runs_needed, rate_lower_bound, Search, Side};
+use crate::engine::bisect::{clean_runs_needed, rate_lower_bound, Report, Search, Side, Step};
 use crate::engine::corpus;
 use crate::engine::executor::QemuMode;
 use crate::engine::pipeline::{self, Config, TrialPolicy};
@@ -21,11 +21,10 @@ use crate::model::{Arch, Class, Outcome, Program, Record, Stage};
 use crate::oracle::classify::bug_key;
 use crate::oracle::findings::Kind;
 use crate::oracle::windows;
-use crate::report::reproducer;
-use crate::toolchain::proxy;
+use crate::report::{self, reproducer};
+use crate::toolchain::points::{commits_between, releases_between, Point};
 use crate::toolchain::registry::{self, ProxyConfig, Toolchain};
 use crate::toolchain::source;
-use crate::toolchain::version::go_version_cmp;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,64 +61,6 @@ pub enum Range {
         good: String,
         bad: String,
     },
-}
-
-/// One point of the search.
-#[derive(Clone, Debug, Serialize)]
-pub struct Point {
-    /// The toolchain name (a release, or `<VERSION>-<commit>` / `devel-<commit>`).
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-}
-
-/// The verdict on one point.
-#[derive(Clone, Debug, Serialize)]
-pub struct Step {
-    pub point: Point,
-    /// bad, good or unknown.
-    pub verdict: String,
-    /// Outcome counts of its runs (a failed build counts once).
-    pub counts: Counts,
-    /// Runs that showed the bug.
-    pub bad_runs: u32,
-    pub runs: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-    pub seconds: f64,
-}
-
-/// The whole bisection, as bisect.json holds it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub target: String,
-    pub program: String,
-    pub arch: Arch,
-    pub executor: String,
-    /// The bug key the search follows.
-    pub bug: String,
-    pub points: Vec<Point>,
-    /// The failure rate seen at the bad end, the lower end of its 95 %
-    /// interval (the rate assumed), and the clean runs a good verdict needs.
-    pub bad_rate: f64,
-    pub bad_rate_assumed: f64,
-    pub clean_runs_needed: u32,
-    pub steps: Vec<Step>,
-    /// Whether the bug is fixed going forward (bad → good) or a regression.
-    pub direction: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_bad: Option<Point>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_good: Option<Point>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_good: Option<Point>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_bad: Option<Point>,
-    /// Points between the boundary's two ends that could not be judged.
-    pub unknown_between: Vec<Point>,
-    pub seconds: f64,
 }
 
 /// What the search follows: the program, and which runs show the bug.
@@ -536,158 +477,6 @@ fn judge(p: &Point, probe: &Probe, bug: &str, need: u32, is_static: bool) -> Ste
     }
 }
 
-/// The releases from `from` to `to` that can be had: the proxy's list, names
-/// it serves but does not list (probed), and toolchains registered here
-/// (e.g. go1.14.1 built from source).
-pub fn releases_between(
-    home: &Path,
-    from: &str,
-    to: &str,
-    proxy: &ProxyConfig,
-) -> Result<Vec<String>> {
-    for v in [from, to] {
-        if !registry::valid_release_name(v) || v.contains("rc") || v.contains("beta") {
-            bail!("{v:?} is not a Go release name (such as go1.23.0 or go1.14)");
-        }
-    }
-    if go_version_cmp(from, to) != std::cmp::Ordering::Less {
-        bail!("empty range {from}..{to}: the first release must be older than the second");
-    }
-    let in_range = |v: &str| {
-        go_version_cmp(v, from) != std::cmp::Ordering::Less
-            && go_version_cmp(v, to) != std::cmp::Ordering::Greater
-    };
-    let stable =
-        |v: &str| registry::valid_release_name(v) && !v.contains("rc") && !v.contains("beta");
-    let mut out: BTreeSet<String> = BTreeSet::new();
-    for tc in registry::all(home) {
-        if stable(&tc.name) && in_range(&tc.name) {
-            out.insert(tc.name);
-        }
-    }
-    let (goos, goarch) = registry::host_goos_goarch()?;
-    let listed = proxy::list_toolchain_versions(&proxy.goproxy, goos, goarch)
-        .map_err(|e| InfraError(format!("listing toolchain releases: {e:#}")))?;
-    for v in &listed {
-        if stable(v) && in_range(v) {
-            out.insert(v.clone());
-        }
-    }
-    // Probe the patch releases the list may omit.
-    let minor = |v: &str| source::release_minor(v);
-    let (lo, hi) = (
-        minor(from).ok_or_else(|| anyhow!("cannot read the Go minor of {from}"))?,
-        minor(to).ok_or_else(|| anyhow!("cannot read the Go minor of {to}"))?,
-    );
-    for m in lo..=hi {
-        let name = |p: u32| {
-            if p == 0 && m < 21 {
-                format!("go1.{m}")
-            } else {
-                format!("go1.{m}.{p}")
-            }
-        };
-        let mut p = 0;
-        let mut misses = 0;
-        // Past the last listed patch of this minor, stop at the first miss.
-        let listed_max = listed
-            .iter()
-            .filter(|v| minor(v) == Some(m) && stable(v))
-            .filter_map(|v| v.rsplit('.').next()?.parse::<u32>().ok())
-            .max()
-            .unwrap_or(0);
-        while p <= 99 {
-            let v = name(p);
-            if go_version_cmp(&v, to) == std::cmp::Ordering::Greater {
-                break;
-            }
-            if in_range(&v) && !out.contains(&v) {
-                let has = proxy::toolchain_available(&proxy.goproxy, goos, goarch, &v)
-                    .map_err(|e| InfraError(format!("probing {v}: {e:#}")))?;
-                if has {
-                    out.insert(v);
-                } else {
-                    misses += 1;
-                    if p > listed_max && misses > 0 {
-                        break;
-                    }
-                }
-            }
-            p += 1;
-        }
-    }
-    let mut v: Vec<String> = out.into_iter().collect();
-    v.sort_by(|a, b| go_version_cmp(a, b));
-    Ok(v)
-}
-
-/// git in `repo` (the source module's clean-environment git), trimmed.
-fn git(repo: &Path, args: &[&str]) -> Result<String> {
-    crate::toolchain::source::git(repo, args)
-        .map(|out| out.trim().to_string())
-        .map_err(|e| anyhow::anyhow!("git {} in {}: {e}", args.join(" "), repo.display()))
-}
-
-/// The commits from the older ref to the newer one (first-parent history),
-/// each named for its build: `<VERSION>-<commit>` or `devel-<commit>`.
-pub fn commits_between(repo: &Path, good: &str, bad: &str) -> Result<Vec<Point>> {
-    if !repo.join(".git").exists() && git(repo, &["rev-parse", "--git-dir"]).is_err() {
-        bail!("{} is not a git repository", repo.display());
-    }
-    let resolve = |r: &str| {
-        git(repo, &["rev-parse", "--verify", &format!("{r}^{{commit}}")])
-            .map_err(|_| anyhow!("{}: no commit {r:?}", repo.display()))
-    };
-    let (g, b) = (resolve(good)?, resolve(bad)?);
-    if g == b {
-        bail!("--good and --bad name the same commit {g}");
-    }
-    for c in [&g, &b] {
-        if git(repo, &["cat-file", "-e", &format!("{c}:src/make.bash")]).is_err() {
-            bail!(
-                "{} is not a Go repository: commit {} has no src/make.bash",
-                repo.display(),
-                &c[..12]
-            );
-        }
-    }
-    let is_ancestor = |a: &str, d: &str| git(repo, &["merge-base", "--is-ancestor", a, d]).is_ok();
-    let (old, new) = if is_ancestor(&g, &b) {
-        (g, b)
-    } else if is_ancestor(&b, &g) {
-        (b, g)
-    } else {
-        bail!("neither {good} nor {bad} is an ancestor of the other");
-    };
-    let list = git(
-        repo,
-        &[
-            "rev-list",
-            "--first-parent",
-            "--reverse",
-            &format!("{old}..{new}"),
-        ],
-    )?;
-    let mut out = Vec::new();
-    for c in std::iter::once(old.as_str()).chain(list.lines()) {
-        let version = git(repo, &["show", &format!("{c}:VERSION")])
-            .ok()
-            .and_then(|v| v.lines().next().map(str::to_string))
-            .filter(|v| v.starts_with("go") && registry::valid_release_name(v));
-        let short = &c[..10];
-        let name = match version {
-            Some(v) => format!("{v}-{short}"),
-            None => format!("devel-{short}"),
-        };
-        out.push(Point {
-            name,
-            commit: Some(c.to_string()),
-            subject: Some(git(repo, &["log", "-1", "--format=%s", c])?),
-        });
-    }
-    Ok(out)
-}
-
 pub fn bisect(req: &Request) -> Result<i32> {
     if req
         .target
@@ -942,16 +731,16 @@ pub fn bisect(req: &Request) -> Result<i32> {
         report.first_good = Some(last_side.clone());
         format!(
             "first good: {} (last bad: {})",
-            describe(&last_side),
-            describe(&first_side)
+            last_side.describe(),
+            first_side.describe()
         )
     } else {
         report.last_good = Some(first_side.clone());
         report.first_bad = Some(last_side.clone());
         format!(
             "first bad: {} (last good: {})",
-            describe(&last_side),
-            describe(&first_side)
+            last_side.describe(),
+            first_side.describe()
         )
     };
     let unknown = if between.is_empty() {
@@ -968,7 +757,7 @@ pub fn bisect(req: &Request) -> Result<i32> {
         )
     };
     let steps_n = report.steps.len();
-    let md = render_md(&report, &boundary, &unknown);
+    let md = report::bisect::render_md(&report, &boundary, &unknown);
     results::write_atomic(
         &out.join("bisect.json"),
         &serde_json::to_vec_pretty(&report)?,
@@ -985,64 +774,8 @@ pub fn bisect(req: &Request) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn describe(p: &Point) -> String {
-    match (&p.commit, &p.subject) {
-        (Some(c), Some(s)) => format!("{} ({} \"{s}\")", p.name, &c[..12.min(c.len())]),
-        _ => p.name.clone(),
-    }
-}
-
 fn print_step(s: &Step) {
-    eprintln!(
-        "  {:<22} {:<7} {:<24} {:>3} runs {:>6.1} s{}",
-        s.point.name,
-        s.verdict,
-        results::counts_str(&s.counts),
-        s.runs,
-        s.seconds,
-        s.why
-            .as_deref()
-            .map(|w| format!("  ({w})"))
-            .unwrap_or_default()
-    );
-}
-
-fn render_md(r: &Report, boundary: &str, unknown: &str) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(s, "# divergo bisect: {}\n", r.program);
-    let _ = writeln!(s, "**{boundary}**{unknown}\n");
-    let _ = writeln!(
-        s,
-        "Target `{}` on {} ({}); bug `{}`. The bad end showed it in {:.0} % of its runs (95 % \
-         lower bound {:.2}), so a good verdict needed {} clean runs ((1 − p)^n < 0.01). {} points, \
-         {} steps, {:.0} s.\n",
-        r.target,
-        r.arch,
-        r.executor,
-        r.bug,
-        r.bad_rate * 100.0,
-        r.bad_rate_assumed,
-        r.clean_runs_needed,
-        r.points.len(),
-        r.steps.len(),
-        r.seconds
-    );
-    let _ = writeln!(s, "| point | verdict | runs | outcomes | s | note |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
-    for st in &r.steps {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {:.1} | {} |",
-            describe(&st.point),
-            st.verdict,
-            st.runs,
-            results::counts_str(&st.counts),
-            st.seconds,
-            st.why.as_deref().unwrap_or("")
-        );
-    }
-    s
+    eprintln!("{}", report::bisect::step_line(s));
 }
 
 /// A module test's verdict at one release.

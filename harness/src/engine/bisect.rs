@@ -9,6 +9,9 @@
 //! with probability at least 99 %: (1 − p)^n < 0.01. p is the lower end of
 //! the 95 % interval of the rate measured at the bad end, not the rate seen.
 
+use crate::engine::results::Counts;
+use crate::model::Arch;
+use crate::toolchain::points::Point;
 use serde::Serialize;
 
 /// What a probed point is like: the first end's behaviour, the last end's,
@@ -107,6 +110,53 @@ pub fn clean_runs_needed(p: f64) -> Option<u32> {
     }
     let n = (0.01f64.ln() / (1.0 - p).ln()).floor() as u32 + 1;
     Some(n.max(1))
+}
+
+/// The verdict on one point.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub point: Point,
+    /// bad, good or unknown.
+    pub verdict: String,
+    /// Outcome counts of its runs (a failed build counts once).
+    pub counts: Counts,
+    /// Runs that showed the bug.
+    pub bad_runs: u32,
+    pub runs: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub seconds: f64,
+}
+
+/// The whole bisection, as bisect.json holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub program: String,
+    pub arch: Arch,
+    pub executor: String,
+    /// The bug key the search follows.
+    pub bug: String,
+    pub points: Vec<Point>,
+    /// The failure rate seen at the bad end, the lower end of its 95 %
+    /// interval (the rate assumed), and the clean runs a good verdict needs.
+    pub bad_rate: f64,
+    pub bad_rate_assumed: f64,
+    pub clean_runs_needed: u32,
+    pub steps: Vec<Step>,
+    /// Whether the bug is fixed going forward (bad → good) or a regression.
+    pub direction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_bad: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_good: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad: Option<Point>,
+    /// Points between the boundary's two ends that could not be judged.
+    pub unknown_between: Vec<Point>,
+    pub seconds: f64,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Reports: `summary.md` and the standalone reproducers under
 //! `findings/<id>/`.
 
+pub mod bisect;
 pub mod expectations;
 pub mod html;
 pub mod junit;

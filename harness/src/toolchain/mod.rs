@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod modzip;
+pub mod points;
 pub mod proxy;
 pub mod registry;
 pub mod source;
