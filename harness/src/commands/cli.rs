@@ -12,7 +12,6 @@ use crate::toolchain::registry as toolchain;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
@@ -43,7 +42,7 @@ pub struct Cli {
 enum Cmd {
     /// Install, register and list Go toolchains.
     #[command(subcommand)]
-    Toolchains(ToolchainsCmd),
+    Toolchains(crate::commands::toolchains::ToolchainsCmd),
     /// Generate programs (or take corpus entries), build, run, classify and diff them.
     #[command(
         long_about = "Generate programs (or take corpus entries), build each with every toolchain \
@@ -124,7 +123,7 @@ valid Go 1.14 (go.mod says go 1.14), do a bounded amount of work, and print \
 `checksum: <hex>` last, computed only from values that do not depend on scheduling.\n\n\
 Examples:\n  divergo gen --seed 7 --template timers\n  divergo gen --seed 1 --template bigstack -o /tmp/prog"
     )]
-    Gen(GenArgs),
+    Gen(crate::commands::gen::GenArgs),
     /// Re-run a finding (findings/<id>) and say whether it still reproduces.
     #[command(
         long_about = "Re-run a finding directory (findings/<id> inside a results dir) on the \
@@ -150,7 +149,7 @@ Exit status: 0 no window in any binary; 1 a window was found; 2 a file is not a 
 binary, is truncated, or has a corrupt function table (one line on stderr per such file).\n\n\
 Examples:\n  divergo scan ./server\n  divergo scan --json bin/*"
     )]
-    Scan(ScanArgs),
+    Scan(crate::commands::scan::ScanArgs),
     /// Find the release or commit where a finding's behaviour changes
     #[command(
         long_about = "Find where a finding's (or a corpus entry's) behaviour changes: across the \
@@ -225,82 +224,6 @@ Examples:\n  divergo config\n  divergo config qualify\n  divergo --config ci/div
     /// The findings history: list, show and acknowledge findings.
     #[command(subcommand)]
     Findings(FindingsCmd),
-}
-
-#[derive(Args, Debug)]
-struct ScanArgs {
-    /// Go ELF binaries to scan
-    #[arg(required = true, value_name = "BINARY")]
-    binaries: Vec<PathBuf>,
-    /// One JSON array on stdout: [{file, report} | {file, error}]
-    #[arg(long)]
-    json: bool,
-    /// Also check PCs the runtime never preempts asynchronously (unsafe points,
-    /// runtime functions); such windows are marked "not preemptible" and do
-    /// not count for the exit status
-    #[arg(long)]
-    ignore_unsafe_points: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum ToolchainsCmd {
-    /// Fetch official toolchains from the Go module proxy (verified against the
-    /// checksum database), or register a GOROOT with NAME=/path/to/goroot.
-    ///
-    /// With no names: go1.23.11, go1.23.12 and the newest go1.25.x. `go1.25`
-    /// means the newest go1.25.N the proxy serves. GOPROXY and GOSUMDB are
-    /// honoured as by the go command.
-    Install {
-        /// Toolchains: go1.23.11, go1.25 (newest patch), or go1.14.1=/path/to/goroot.
-        specs: Vec<String>,
-    },
-    /// Build a toolchain from a Go source archive or git checkout and register it.
-    #[command(
-        long_about = "Build a Go toolchain from source and register it as NAME. SOURCE is a Go \
-source archive laid out like the official goX.src.tar.gz (top folder go/, go/VERSION) or a Go \
-git checkout (the commit --ref names, default HEAD; the checkout is not modified, uncommitted \
-changes are not built). The tree is unpacked (or cloned) under \
-$DIVERGO_HOME/src-builds/<key>/ and built with src/make.bash (CGO_ENABLED=0, GOTOOLCHAIN=local, \
-a clean environment), GOROOT_BOOTSTRAP being --bootstrap or an installed release new enough for \
-the tree (go1.14.15 for go1.14 trees, fetched from the proxy when missing). NAME must be what the \
-built bin/go version reports (the tree's VERSION); a checkout without VERSION builds a devel \
-toolchain, named e.g. go1.14.1-2a3b4c5 or devel-2a3b4c5. The make.bash output is kept in \
-$DIVERGO_HOME/src-builds/<key>/build.log. Builds are cached by the archive's sha256 or the commit: \
-building the same source again registers the cached build at once.\n\n\
-Exit status: 0 built (or cached) and registered; 1 make.bash failed or the result does not \
-report NAME (see the log); 2 bad input (not a Go tree, no such ref, NAME does not match the \
-tree); 3 infrastructure failure (bootstrap download, disk); 130 interrupted. Nothing is \
-registered unless the exit status is 0.\n\n\
-Examples:\n  divergo toolchains build go1.14.1 --source go1.14.1.src.tar.gz\n  \
-divergo toolchains build go1.14.1-2a3b4c5 --source ~/src/go --ref 2a3b4c5"
-    )]
-    Build {
-        /// The name to register: the tree's version (go1.14.1), or for a devel tree
-        /// go1.N.M-<suffix> / devel-<suffix>
-        name: String,
-        /// A Go source archive (goX.src.tar.gz) or a Go git checkout
-        #[arg(long)]
-        source: PathBuf,
-        /// For a git checkout: the commit, tag or branch to build [default: HEAD]
-        #[arg(long = "ref", value_name = "REF")]
-        git_ref: Option<String>,
-        /// GOROOT_BOOTSTRAP toolchain (installed, or fetched from the proxy)
-        /// [default: picked from the tree's version]
-        #[arg(long, value_name = "TOOLCHAIN")]
-        bootstrap: Option<String>,
-    },
-    /// Show registered toolchains and whether each works now.
-    #[command(
-        long_about = "Show every registered toolchain under $DIVERGO_HOME: name, the version its \
-own `bin/go version` reports now, GOROOT, source (proxy: fetched and verified by divergo; \
-user: a registered GOROOT; built: built by `divergo toolchains build`) and whether it is usable. A toolchain whose go binary is missing \
-or fails is listed as unusable with the reason; runs then mark its cells infra."
-    )]
-    List {
-        /// One JSON array of {name, version, goroot, source, usable, ...}.
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 /// Options shared by `run` and `corpus`.
@@ -603,19 +526,6 @@ struct CorpusArgs {
     /// Only entries whose name contains this
     #[arg(long)]
     filter: Option<String>,
-}
-
-#[derive(Args, Debug)]
-struct GenArgs {
-    /// Seed of the program
-    #[arg(long)]
-    seed: u64,
-    /// Program families, comma-separated (or the flag repeated): bigstack, closures, timers, deferpanic, stackgrow, expr, smith, hostile [default: all but hostile]
-    #[arg(long = "families", visible_aliases = ["templates", "template"], value_name = "FAMILIES", value_delimiter = ',')]
-    templates: Vec<String>,
-    /// Write main.go, go.mod and spec.json into this directory instead of printing main.go
-    #[arg(short = 'o', long)]
-    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -984,21 +894,14 @@ pub fn main() -> i32 {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.cmd {
-        Cmd::Toolchains(ToolchainsCmd::Install { specs }) => install(specs),
-        Cmd::Toolchains(ToolchainsCmd::Build {
-            name,
-            source,
-            git_ref,
-            bootstrap,
-        }) => build_cmd(name, source, git_ref, bootstrap),
-        Cmd::Toolchains(ToolchainsCmd::List { json }) => list(json),
+        Cmd::Toolchains(c) => crate::commands::toolchains::run(c),
         Cmd::Run(a) => run_cmd(a),
         Cmd::Corpus(a) => corpus_cmd(a),
-        Cmd::Gen(a) => gen_cmd(a),
+        Cmd::Gen(a) => crate::commands::gen::run(a),
         Cmd::Qualify(a) => qualify_cmd(a),
         Cmd::Report(a) => report_cmd(a),
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
-        Cmd::Scan(a) => scan_cmd(a),
+        Cmd::Scan(a) => crate::commands::scan::run(a),
         Cmd::Bisect(a) => bisect_cmd(a),
         Cmd::Stress(a) => stress_cmd(a),
         Cmd::Config { command } => crate::commands::config::show(&command, cli.config.as_deref()),
@@ -1337,198 +1240,6 @@ fn bisect_cmd(a: BisectArgs) -> Result<i32> {
 fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1)
-}
-
-fn install(specs: Vec<String>) -> Result<i32> {
-    let home = toolchain::home();
-    let specs: Vec<String> = if specs.is_empty() {
-        toolchain::DEFAULT_INSTALL
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        specs
-    };
-    // Check every spec before fetching anything.
-    for s in &specs {
-        let name = s.split_once('=').map_or(s.as_str(), |(n, _)| n);
-        let ok = if s.contains('=') {
-            toolchain::valid_name(name)
-        } else {
-            toolchain::valid_release_name(name)
-        };
-        if !ok {
-            bail!("invalid toolchain name {name:?}: expected a Go version such as go1.23.11 (or NAME=/path/to/goroot)");
-        }
-    }
-    let cfg = toolchain::ProxyConfig::from_env();
-    for s in &specs {
-        if let Some((name, root)) = s.split_once('=') {
-            let tc = toolchain::register_user(&home, name, &PathBuf::from(root))?;
-            eprintln!("registered {} at {}", tc.name, tc.goroot.display());
-            continue;
-        }
-        let name = toolchain::resolve_release(s, &cfg).map_err(|e| InfraError(format!("{e:#}")))?;
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-            )
-            .unwrap()
-            .progress_chars("=> "),
-        );
-        bar.set_message(format!("fetching {name}"));
-        let mut progress = |done: u64, total: Option<u64>| {
-            if let Some(t) = total {
-                bar.set_length(t);
-            }
-            bar.set_position(done);
-        };
-        let r = toolchain::install_from_proxy(&home, &name, &cfg, &mut progress);
-        bar.finish_and_clear();
-        let (tc, fresh) = r.map_err(|e| InfraError(format!("installing {name}: {e:#}")))?;
-        if fresh {
-            eprintln!(
-                "installed {} at {} ({}, checksum database: {})",
-                tc.name,
-                tc.goroot.display(),
-                tc.h1.as_deref().unwrap_or("?"),
-                tc.sumdb.as_deref().unwrap_or("?")
-            );
-        } else {
-            eprintln!("{} already installed at {}", tc.name, tc.goroot.display());
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-fn build_cmd(
-    name: String,
-    source: PathBuf,
-    git_ref: Option<String>,
-    bootstrap: Option<String>,
-) -> Result<i32> {
-    use crate::toolchain::source::{self as ts, BuildError, Event};
-    use std::io::IsTerminal;
-    let home = toolchain::home();
-    let req = ts::BuildRequest {
-        name: name.clone(),
-        source,
-        git_ref,
-        bootstrap,
-        proxy: toolchain::ProxyConfig::from_env(),
-        timeout: std::time::Duration::from_secs(3 * 3600),
-    };
-    let tty = std::io::stderr().is_terminal();
-    let bar = indicatif::ProgressBar::new_spinner();
-    let started = std::time::Instant::now();
-    let mut on_event = |ev: Event| match ev {
-        Event::WaitingForLock => {
-            eprintln!("waiting for another toolchain build in {}", home.display())
-        }
-        Event::FetchingBootstrap(b) => eprintln!("fetching the bootstrap toolchain {b}"),
-        Event::Started { bootstrap, log, .. } => {
-            eprintln!(
-                "building {name} with make.bash (GOROOT_BOOTSTRAP {bootstrap}); log: {}",
-                log.display()
-            );
-            if tty {
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
-                        .unwrap(),
-                );
-                bar.enable_steady_tick(std::time::Duration::from_millis(200));
-            }
-        }
-        Event::Line(l) if tty => bar.set_message(l.chars().take(100).collect::<String>()),
-        // make.bash's own progress lines ("Building Go toolchain1 using …").
-        Event::Line(l) if l.starts_with("Building ") || l.starts_with("##### ") => {
-            eprintln!("[{:>4.0} s] {l}", started.elapsed().as_secs_f64())
-        }
-        Event::Line(_) => {}
-    };
-    let r = ts::build(&home, &req, &mut on_event);
-    bar.finish_and_clear();
-    match r {
-        Ok(out) => {
-            let tc = &out.toolchain;
-            let b = tc.build.as_ref();
-            if out.cached {
-                eprintln!(
-                    "{} already built from this source ({}; took {:.0} s then); registered at {}",
-                    tc.name,
-                    b.map_or(String::new(), |b| b.key.clone()),
-                    b.map_or(0.0, |b| b.build_seconds),
-                    tc.goroot.display()
-                );
-            } else {
-                eprintln!(
-                    "built {} ({}) in {:.0} s; registered at {}",
-                    tc.name,
-                    tc.version,
-                    b.map_or(0.0, |b| b.build_seconds),
-                    tc.goroot.display()
-                );
-            }
-            Ok(EXIT_OK)
-        }
-        Err(BuildError::Failed { message, log }) => {
-            eprintln!("divergo: error: {message} (build log: {})", log.display());
-            Ok(EXIT_FINDINGS)
-        }
-        Err(BuildError::Interrupted) => {
-            eprintln!("divergo: build interrupted; nothing was registered");
-            Ok(EXIT_INTERRUPTED)
-        }
-        Err(e @ BuildError::Infra(_)) => Err(InfraError(e.to_string()).into()),
-        Err(e @ BuildError::BadInput(_)) => Err(e.into()),
-    }
-}
-
-fn list(json: bool) -> Result<i32> {
-    let home = toolchain::home();
-    let tcs: Vec<_> = toolchain::all(&home)
-        .into_iter()
-        .map(toolchain::check)
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&tcs)?);
-        return Ok(EXIT_OK);
-    }
-    if tcs.is_empty() {
-        eprintln!(
-            "no toolchains under {}: run `divergo toolchains install`",
-            home.display()
-        );
-        return Ok(EXIT_OK);
-    }
-    let mut out = std::io::stdout().lock();
-    // Built toolchains have longer names (go1.14.1-2a3b4c5, devel +2a3b4c5).
-    let nw = tcs.iter().map(|t| t.name.len()).max().unwrap_or(0).max(12);
-    let vw = tcs
-        .iter()
-        .map(|t| t.version.len())
-        .max()
-        .unwrap_or(0)
-        .max(12);
-    writeln!(
-        out,
-        "{:<nw$} {:<vw$} {:<6} {:<7} GOROOT",
-        "NAME", "VERSION", "SOURCE", "USABLE"
-    )?;
-    for t in tcs {
-        writeln!(
-            out,
-            "{:<nw$} {:<vw$} {:<6} {:<7} {}{}",
-            t.name,
-            t.version,
-            format!("{:?}", t.source).to_lowercase(),
-            if t.usable { "yes" } else { "no" },
-            t.goroot.display(),
-            t.problem.map(|p| format!("  ({p})")).unwrap_or_default()
-        )?;
-    }
-    Ok(EXIT_OK)
 }
 
 fn default_archs(archs: &[ArchSel]) -> Result<Vec<Arch>> {
@@ -1943,66 +1654,5 @@ fn finish(_plan: &Plan, out: plan::RunOutcome, json: bool) -> Result<i32> {
         EXIT_OK
     } else {
         EXIT_FINDINGS
-    })
-}
-
-fn gen_cmd(a: GenArgs) -> Result<i32> {
-    let fams = plan::parse_families(&a.templates)?;
-    let p = crate::gen::generate(a.seed, &fams);
-    match a.out {
-        None => {
-            print!("{}", p.main_go);
-        }
-        Some(dir) => {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
-            std::fs::write(dir.join("main.go"), &p.main_go)?;
-            std::fs::write(dir.join("go.mod"), &p.go_mod)?;
-            std::fs::write(
-                dir.join("spec.json"),
-                serde_json::to_string_pretty(&p.spec)?,
-            )?;
-            eprintln!("wrote {}/main.go, go.mod, spec.json", dir.display());
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-fn scan_cmd(a: ScanArgs) -> Result<i32> {
-    let mut json = Vec::new();
-    let (mut found, mut bad) = (false, false);
-    let mut out = std::io::stdout().lock();
-    let opts = crate::oracle::scan::ScanOptions {
-        ignore_unsafe_points: a.ignore_unsafe_points,
-    };
-    for path in &a.binaries {
-        let file = path.display().to_string();
-        match crate::oracle::scan::scan_file_with(path, &opts) {
-            Ok(r) => {
-                found |= r.windows.iter().any(|w| w.preemptible);
-                if a.json {
-                    json.push(serde_json::json!({"file": file, "report": r}));
-                } else {
-                    write!(out, "{}", crate::oracle::scan::render(&file, &r))?;
-                }
-            }
-            Err(e) => {
-                bad = true;
-                eprintln!("divergo: {file}: {e}");
-                if a.json {
-                    json.push(serde_json::json!({"file": file, "error": e.to_string()}));
-                }
-            }
-        }
-    }
-    if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
-    }
-    Ok(if bad {
-        EXIT_USAGE
-    } else if found {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
     })
 }
