@@ -205,7 +205,7 @@ Examples:\n  divergo stress --max-runs 1000 -- ./server.test -test.run TestReloa
 divergo stress --duration 10m --godebug asyncpreemptoff=1 --ignore 'connection refused' -- ./client\n  \
 divergo stress --arch arm64 --max-runs 200 -- ./prog-arm64"
     )]
-    Stress(StressArgs),
+    Stress(crate::commands::stress::StressArgs),
     /// Show the effective settings of a command and where each came from.
     #[command(
         long_about = "Show the settings a command would use with no flags given: each flag's \
@@ -389,59 +389,6 @@ struct RunArgs {
     /// values aside) are reported as one. 0 turns it off
     #[arg(long, value_name = "DURATION", env = "DIVERGO_REDUCE_BUDGET", default_value = "2m", value_parser = parse_budget_or_off)]
     reduce_budget: std::time::Duration,
-}
-
-#[derive(Args, Debug)]
-struct StressArgs {
-    /// Runs at once [default: number of cores]
-    #[arg(long)]
-    jobs: Option<usize>,
-    /// Stop after this many runs
-    #[arg(long, value_name = "N")]
-    max_runs: Option<u64>,
-    /// Start no run after this long (a Go duration: 90s, 10m, 1h30m)
-    #[arg(long, value_parser = parse_duration)]
-    duration: Option<std::time::Duration>,
-    /// Stop once this many failures (not ignored) were seen
-    #[arg(long, value_name = "N")]
-    max_failures: Option<u64>,
-    /// Stop at the first failure (--max-failures 1)
-    #[arg(long)]
-    failfast: bool,
-    /// Failures whose output matches this regex are counted apart and do not
-    /// fail the stress (repeatable)
-    #[arg(long, value_name = "REGEX")]
-    ignore: Vec<String>,
-    /// A run longer than this gets SIGQUIT, then SIGKILL, and is a hang
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    timeout: std::time::Duration,
-    /// GOGC of every run (unset: inherited)
-    #[arg(long)]
-    gogc: Option<String>,
-    /// GODEBUG of every run, e.g. asyncpreemptoff=1 or gcstoptheworld=1 (unset: inherited)
-    #[arg(long)]
-    godebug: Option<String>,
-    /// GOMAXPROCS of every run (unset: inherited)
-    #[arg(long)]
-    gomaxprocs: Option<u32>,
-    /// Run a binary of this arch under qemu-user (plain mode) instead of natively
-    #[arg(long)]
-    arch: Option<Arch>,
-    /// Kill a run whose resident memory exceeds this (MiB); classified `oom`
-    #[arg(long, default_value_t = 4096)]
-    memory_limit_mib: u64,
-    /// Results directory [default: divergo-runs/stress-<timestamp>]
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// One JSON object (stress.json) on stdout at the end
-    #[arg(long)]
-    json: bool,
-    /// No progress lines
-    #[arg(long, short)]
-    quiet: bool,
-    /// The command and its arguments, after `--`
-    #[arg(required = true, last = true, value_name = "CMD")]
-    command: Vec<String>,
 }
 
 /// The findings history of `run`, `merge` and `qualify`.
@@ -711,7 +658,7 @@ fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
 
 /// A positive duration, written as Go writes them (`90s`, `1h30m`, `1.5h`;
 /// a bare number is seconds).
-fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
     crate::duration::parse_positive(s)
 }
 
@@ -903,7 +850,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => crate::commands::scan::run(a),
         Cmd::Bisect(a) => bisect_cmd(a),
-        Cmd::Stress(a) => stress_cmd(a),
+        Cmd::Stress(a) => crate::commands::stress::cmd(a),
         Cmd::Config { command } => crate::commands::config::show(&command, cli.config.as_deref()),
         Cmd::Findings(FindingsCmd::List { h, state, json }) => {
             crate::commands::findings::list(&history_db(&h)?, state.as_deref(), json)
@@ -922,71 +869,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
             quiet: false,
         }),
     }
-}
-
-fn stress_cmd(a: StressArgs) -> Result<i32> {
-    use crate::engine::stress;
-    let cmd = &a.command[0];
-    let Some(program) = stress::resolve_command(cmd) else {
-        bail!("{cmd}: no such command (not a file, not on PATH)");
-    };
-    let ignore = a
-        .ignore
-        .iter()
-        .map(|r| {
-            regex::Regex::new(r).map_err(|e| anyhow!("--ignore {r:?}: not a valid regex: {e}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut env = Vec::new();
-    if let Some(v) = &a.gogc {
-        env.push(("GOGC".to_string(), v.clone()));
-    }
-    if let Some(v) = &a.godebug {
-        env.push(("GODEBUG".to_string(), v.clone()));
-    }
-    if let Some(v) = a.gomaxprocs {
-        env.push(("GOMAXPROCS".to_string(), v.to_string()));
-    }
-    let executor = match a.arch {
-        Some(arch) if Some(arch) != Arch::host() => Some(
-            crate::engine::executor::detect(arch, QemuMode::Plain)
-                .map_err(|e| InfraError(format!("--arch {arch}: {e}")))?,
-        ),
-        _ => None,
-    };
-    let out = a.out.clone().unwrap_or_else(|| {
-        let d = plan::default_out_dir();
-        let name = format!(
-            "stress-{}",
-            d.file_name().unwrap_or_default().to_string_lossy()
-        );
-        d.with_file_name(name)
-    });
-    if out.join("stress.json").exists() {
-        bail!(
-            "{} already holds a stress result: choose another --out",
-            out.display()
-        );
-    }
-    let req = stress::Request {
-        program,
-        args: a.command[1..].to_vec(),
-        env,
-        cwd: std::env::current_dir()?,
-        jobs: jobs(a.jobs),
-        max_runs: a.max_runs,
-        deadline: a.duration.map(|d| std::time::Instant::now() + d),
-        max_failures: if a.failfast { Some(1) } else { a.max_failures },
-        timeout: a.timeout,
-        memory_limit_mib: a.memory_limit_mib,
-        ignore,
-        logs: out.join("logs"),
-        executor,
-    };
-    if req.max_runs == Some(0) || req.max_failures == Some(0) {
-        bail!("--max-runs 0 / --max-failures 0: nothing to run");
-    }
-    crate::commands::stress::run(&req, &out, &a.command.join(" "), a.quiet, a.json)
 }
 
 fn qualify_module_cmd(a: &QualifyArgs, dir: &Path) -> Result<i32> {
@@ -1237,7 +1119,7 @@ fn bisect_cmd(a: BisectArgs) -> Result<i32> {
     })
 }
 
-fn jobs(j: Option<usize>) -> usize {
+pub(crate) fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1)
 }
