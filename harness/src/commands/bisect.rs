@@ -26,11 +26,86 @@ use crate::toolchain::points::{commits_between, releases_between, Point};
 use crate::toolchain::registry::{self, ProxyConfig, Toolchain};
 use crate::toolchain::source;
 use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub(crate) struct BisectArgs {
+    /// A finding directory (findings/<id>) or a corpus entry directory (go-corpus/<entry>)
+    target: PathBuf,
+    /// Releases to search, oldest..newest (e.g. go1.23.0..go1.23.12)
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["go_repo", "good", "bad"])]
+    versions: Option<String>,
+    /// A Go git repository whose commits to search (with --good and --bad)
+    #[arg(long, value_name = "PATH", requires_all = ["good", "bad"])]
+    go_repo: Option<PathBuf>,
+    /// A commit (or tag, branch) that behaves well
+    #[arg(long, value_name = "REF", requires = "go_repo")]
+    good: Option<String>,
+    /// A commit (or tag, branch) that shows the bug
+    #[arg(long, value_name = "REF", requires = "go_repo")]
+    bad: Option<String>,
+    /// Arch to run on (a list, like every --arch, but a bisection runs on one)
+    /// [default: the finding's divergent arch; the host for a corpus entry]
+    #[arg(long, value_delimiter = ',')]
+    arch: Vec<Arch>,
+    /// Trials at each end before the search
+    #[arg(long, default_value_t = 10)]
+    calibrate: u32,
+    /// Most trials at one point
+    #[arg(long, default_value_t = 60)]
+    max_trials: u32,
+    /// Where records, bisect.json and bisect.md go [default: <finding>/bisect, or a new run dir]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    json: bool,
+    /// Parallel runs [default: number of cores]
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// `divergo bisect`: arguments → request → [`bisect`] → exit status.
+pub(crate) fn cmd(a: BisectArgs) -> Result<i32> {
+    let range = match (a.versions, a.go_repo, a.good, a.bad) {
+        (Some(v), None, None, None) => {
+            let (from, to) = v.split_once("..").ok_or_else(|| {
+                anyhow!("--versions {v:?}: expected A..B, e.g. go1.23.0..go1.23.12")
+            })?;
+            Range::Releases {
+                from: from.to_string(),
+                to: to.to_string(),
+            }
+        }
+        (None, Some(repo), Some(good), Some(bad)) => Range::Commits { repo, good, bad },
+        _ => bail!("give --versions A..B, or --go-repo PATH with --good REF and --bad REF"),
+    };
+    bisect(&Request {
+        target: a.target,
+        range,
+        arch: match a.arch.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            more => bail!(
+                "--arch {}: a bisection runs on one arch; run it once per arch",
+                more.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        },
+        calibrate: a.calibrate,
+        max_trials: a.max_trials,
+        jobs: super::cli::jobs(a.jobs),
+        out: a.out,
+        json: a.json,
+    })
+}
 
 /// What to bisect and how.
 #[derive(Clone, Debug)]

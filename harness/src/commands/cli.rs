@@ -170,7 +170,7 @@ Examples:\n  divergo bisect go-corpus/arm64-split-sp-73259 --versions go1.23.0..
 divergo bisect go-corpus/timer-reset-38023 --versions go1.14.1..go1.14.2\n  \
 divergo bisect findings/3f2a9c01de --go-repo ~/go --good go1.14.2 --bad go1.14.1"
     )]
-    Bisect(BisectArgs),
+    Bisect(crate::commands::bisect::BisectArgs),
     /// Shrink a finding's program while it still shows the same divergence
     #[command(
         long_about = "Shrink a finding's program (findings/<id>) while it still shows the same \
@@ -473,43 +473,6 @@ struct CorpusArgs {
     /// Only entries whose name contains this
     #[arg(long)]
     filter: Option<String>,
-}
-
-#[derive(Args, Debug)]
-struct BisectArgs {
-    /// A finding directory (findings/<id>) or a corpus entry directory (go-corpus/<entry>)
-    target: PathBuf,
-    /// Releases to search, oldest..newest (e.g. go1.23.0..go1.23.12)
-    #[arg(long, value_name = "A..B", conflicts_with_all = ["go_repo", "good", "bad"])]
-    versions: Option<String>,
-    /// A Go git repository whose commits to search (with --good and --bad)
-    #[arg(long, value_name = "PATH", requires_all = ["good", "bad"])]
-    go_repo: Option<PathBuf>,
-    /// A commit (or tag, branch) that behaves well
-    #[arg(long, value_name = "REF", requires = "go_repo")]
-    good: Option<String>,
-    /// A commit (or tag, branch) that shows the bug
-    #[arg(long, value_name = "REF", requires = "go_repo")]
-    bad: Option<String>,
-    /// Arch to run on (a list, like every --arch, but a bisection runs on one)
-    /// [default: the finding's divergent arch; the host for a corpus entry]
-    #[arg(long, value_delimiter = ',')]
-    arch: Vec<Arch>,
-    /// Trials at each end before the search
-    #[arg(long, default_value_t = 10)]
-    calibrate: u32,
-    /// Most trials at one point
-    #[arg(long, default_value_t = 60)]
-    max_trials: u32,
-    /// Where records, bisect.json and bisect.md go [default: <finding>/bisect, or a new run dir]
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Print the report as JSON on stdout
-    #[arg(long)]
-    json: bool,
-    /// Parallel runs [default: number of cores]
-    #[arg(long)]
-    jobs: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -849,7 +812,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Report(a) => report_cmd(a),
         Cmd::Replay(a) => crate::commands::replay::replay(&a.dir, a.trials, jobs(a.jobs)),
         Cmd::Scan(a) => crate::commands::scan::run(a),
-        Cmd::Bisect(a) => bisect_cmd(a),
+        Cmd::Bisect(a) => crate::commands::bisect::cmd(a),
         Cmd::Stress(a) => crate::commands::stress::cmd(a),
         Cmd::Config { command } => crate::commands::config::show(&command, cli.config.as_deref()),
         Cmd::Findings(FindingsCmd::List { h, state, json }) => {
@@ -1080,43 +1043,6 @@ fn qualify_cmd(a: QualifyArgs) -> Result<i32> {
         );
     }
     Ok(qualify::exit_code(&q))
-}
-
-fn bisect_cmd(a: BisectArgs) -> Result<i32> {
-    use crate::commands::bisect::{self, Range};
-    let range = match (a.versions, a.go_repo, a.good, a.bad) {
-        (Some(v), None, None, None) => {
-            let (from, to) = v.split_once("..").ok_or_else(|| {
-                anyhow!("--versions {v:?}: expected A..B, e.g. go1.23.0..go1.23.12")
-            })?;
-            Range::Releases {
-                from: from.to_string(),
-                to: to.to_string(),
-            }
-        }
-        (None, Some(repo), Some(good), Some(bad)) => Range::Commits { repo, good, bad },
-        _ => bail!("give --versions A..B, or --go-repo PATH with --good REF and --bad REF"),
-    };
-    bisect::bisect(&bisect::Request {
-        target: a.target,
-        range,
-        arch: match a.arch.as_slice() {
-            [] => None,
-            [one] => Some(*one),
-            more => bail!(
-                "--arch {}: a bisection runs on one arch; run it once per arch",
-                more.iter()
-                    .map(|a| a.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-        },
-        calibrate: a.calibrate,
-        max_trials: a.max_trials,
-        jobs: jobs(a.jobs),
-        out: a.out,
-        json: a.json,
-    })
 }
 
 pub(crate) fn jobs(j: Option<usize>) -> usize {
