@@ -35,21 +35,36 @@ fn entry(dir: &Path, name: &str, plant: &str) {
     .unwrap();
 }
 
-/// `divergo run --corpus DIR --arch ARCHS --toolchains TC --json`: exit
-/// code, JSON summary, records, stderr.
-fn run(
-    corpus: &Path,
-    archs: &str,
-    tc: &str,
-    extra: &[&str],
-) -> (
+/// Exit code, JSON summary, records and stderr of a run.
+type Ran = (
     Option<i32>,
     Value,
     Vec<divergo::engine::results::Record>,
     String,
-) {
+);
+
+/// `divergo run --corpus DIR --arch ARCHS --toolchains TC --json` into a
+/// fresh results dir.
+fn run(corpus: &Path, archs: &str, tc: &str, extra: &[&str]) -> Ran {
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
+    run_in(corpus, archs, tc, extra, None, out.path())
+}
+
+/// The same run with results in `out`, under `home` as DIVERGO_HOME when
+/// given (a fake toolchain registered there).
+fn run_in(
+    corpus: &Path,
+    archs: &str,
+    tc: &str,
+    extra: &[&str],
+    home: Option<&Path>,
+    out: &Path,
+) -> Ran {
+    let mut cmd = divergo();
+    if let Some(h) = home {
+        cmd.env("DIVERGO_HOME", h);
+    }
+    let o = cmd
         .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
         .args(["--trials", "2", "--opt-axis", "off", "--arch", archs])
         .args(["--toolchains", tc])
@@ -57,13 +72,13 @@ fn run(
         .arg("--corpus")
         .arg(corpus)
         .arg("--out")
-        .arg(out.path())
+        .arg(out)
         .output()
         .unwrap();
     let (stdout, err) = text(&o);
     let v: Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
-    (o.status.code(), v, common::records(out.path()), err)
+    (o.status.code(), v, common::records(out), err)
 }
 
 /// One program, three arch classes: amd64 native, 386 native (or, on a
@@ -190,26 +205,15 @@ fn a_compile_only_ice_is_a_finding() {
     );
     common::register(home.path(), "go1.25.99", fake.path());
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
-        .env("DIVERGO_HOME", home.path())
-        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
-        .args(["--trials", "2", "--opt-axis", "off", "--arch", "amd64"])
-        .args([
-            "--toolchains",
-            "go1.25.99",
-            "--compile-arch",
-            "s390x,mipsle",
-        ])
-        .arg("--corpus")
-        .arg(corpus.path())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let (stdout, err) = text(&o);
-    let v: Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
-    assert_eq!(o.status.code(), Some(1), "{v}\n{err}");
+    let (code, v, _, err) = run_in(
+        corpus.path(),
+        "amd64",
+        "go1.25.99",
+        &["--compile-arch", "s390x,mipsle"],
+        Some(home.path()),
+        out.path(),
+    );
+    assert_eq!(code, Some(1), "{v}\n{err}");
     let f = v["findings"].as_array().unwrap();
     assert_eq!(f.len(), 1, "{v}");
     assert_eq!(f[0]["kind"], "build", "{}", f[0]);
@@ -319,21 +323,15 @@ fn compile_modes_build_where_they_apply_and_an_ssa_check_ice_is_a_finding() {
     );
     common::register(home.path(), "go1.25.99", fake.path());
     let out = tempfile::tempdir().unwrap();
-    let o = divergo()
-        .env("DIVERGO_HOME", home.path())
-        .args(["run", "--quiet", "--json", "--no-triage", "--no-known"])
-        .args(["--trials", "2", "--opt-axis", "off", "--arch", "amd64"])
-        .args(["--toolchains", "go1.25.99", "--compile-mode", "ssacheck"])
-        .arg("--corpus")
-        .arg(corpus.path())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    let (stdout, err) = text(&o);
-    let v: Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{err}"));
-    assert_eq!(o.status.code(), Some(1), "{v}\n{err}");
+    let (code, v, _, err) = run_in(
+        corpus.path(),
+        "amd64",
+        "go1.25.99",
+        &["--compile-mode", "ssacheck"],
+        Some(home.path()),
+        out.path(),
+    );
+    assert_eq!(code, Some(1), "{v}\n{err}");
     let f = v["findings"].as_array().unwrap();
     assert_eq!(f.len(), 1, "{v}");
     assert_eq!(f[0]["kind"], "build", "{}", f[0]);
